@@ -136,12 +136,12 @@ def _bad_rows(mask: pd.Series, limit: int = 5) -> str:
     return ", ".join(rows) + (f" and {more} more" if more > 0 else "")
 
 
-def _integers(frame: pd.DataFrame, column: str, source: str) -> pd.Series:
-    values = pd.to_numeric(frame[column], errors="coerce")
-    bad = values.isna() | (values != values.round())
+def _integers(values: pd.Series, source: str, column: str) -> pd.Series:
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = numbers.isna() | (numbers != numbers.round())
     if bad.any():
         raise DataError(f"{source}: column '{column}' must hold whole numbers; bad value in row(s) {_bad_rows(bad)}")
-    return values.astype("int64")
+    return numbers.astype("int64")
 
 
 def normalize(frame: pd.DataFrame, columns: dict[str, str], source: str) -> pd.DataFrame:
@@ -153,6 +153,7 @@ def normalize(frame: pd.DataFrame, columns: dict[str, str], source: str) -> pd.D
             f"{source}: missing required column(s) {', '.join(missing)}; "
             f"found {', '.join(map(str, frame.columns)) or 'none'}"
         )
+    source_name = {schema: original for original, schema in columns.items()}  # errors name the user's columns
     frame = frame[list(columns)].rename(columns=columns).reset_index(drop=True)
     if frame.empty:
         raise DataError(f"{source}: no data rows")
@@ -163,7 +164,7 @@ def normalize(frame: pd.DataFrame, columns: dict[str, str], source: str) -> pd.D
         raise DataError(f"{source}: empty or missing tweet text in row(s) {_bad_rows(empty)}")
 
     out = pd.DataFrame({TEXT: text.astype(str)})
-    out[LABEL] = _integers(frame, LABEL, source)
+    out[LABEL] = _integers(frame[LABEL], source, source_name[LABEL])
     bad_label = ~out[LABEL].isin(range(len(LABELS)))
     if bad_label.any():
         values = sorted(set(out.loc[bad_label, LABEL].tolist()))
@@ -172,10 +173,10 @@ def normalize(frame: pd.DataFrame, columns: dict[str, str], source: str) -> pd.D
             f"found {values} in row(s) {_bad_rows(bad_label)}"
         )
     for column in COUNT_COLUMNS:
-        out[column] = _integers(frame, column, source)
+        out[column] = _integers(frame[column], source, source_name[column])
         negative = out[column] < 0
         if negative.any():
-            raise DataError(f"{source}: column '{column}' is negative in row(s) {_bad_rows(negative)}")
+            raise DataError(f"{source}: column '{source_name[column]}' is negative in row(s) {_bad_rows(negative)}")
     return out
 
 

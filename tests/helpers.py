@@ -1,0 +1,74 @@
+"""Helpers for tests that run the stage scripts and dvc in a copy of the project."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "hatespeech", "profiles", ".dvcignore")
+
+# Small, fast settings under which the tiny model still learns the synthetic words.
+TINY_TRAIN = {
+    "epochs": 3,
+    "batch_size": 16,
+    "eval_batch_size": 32,
+    "learning_rate": 5.0e-3,
+    "warmup_steps": 0,
+    "logging_steps": 4,
+}
+
+
+def make_project(dest: Path, source: str, checkpoint: str, train: dict | None = None) -> Path:
+    """Copy the pipeline into ``dest`` with params pointing at local data and a local model."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        path = ROOT / name
+        if path.is_dir():
+            shutil.copytree(path, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif path.exists():
+            shutil.copy2(path, dest / name)
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    params["download"]["source"] = source
+    params["model"]["checkpoint"] = checkpoint
+    params["train"].update(TINY_TRAIN if train is None else train)
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    return dest
+
+
+def set_params(project: Path, section: str, **values) -> None:
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params[section].update(values)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def tool_env() -> dict[str, str]:
+    """The environment for subprocesses: this interpreter's bin first, so dvc.yaml's `python` is ours."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def run(args: list[str], cwd: Path, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
+    result = subprocess.run(args, cwd=cwd, env=tool_env(), capture_output=True, text=True, input=input, timeout=900)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def run_script(project: Path, script: str, *args: str, check: bool = False) -> subprocess.CompletedProcess:
+    return run([sys.executable, script, *args], cwd=project, check=check)
+
+
+def dvc(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return run([sys.executable, "-m", "dvc", *args], cwd=project, check=check)
+
+
+def git(project: Path, *args: str) -> subprocess.CompletedProcess:
+    return run(["git", "-c", "user.name=test", "-c", "user.email=test@example.com", *args], cwd=project)

@@ -1,0 +1,166 @@
+"""End to end: real `dvc repro` in a temporary git repository holding a copy of the project."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from hatespeech import LABELS
+from helpers import dvc, git, make_project, run, set_params
+from synthetic import make_rows, write_csv
+
+pytestmark = pytest.mark.e2e
+STAGES = ["download", "split", "tokenize", "train", "evaluate"]
+
+
+def ran_stages(result) -> list[str]:
+    return re.findall(r"Running stage '(\w+)'", result.stdout + result.stderr)
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory, tiny_model):
+    root = tmp_path_factory.mktemp("e2e")
+    data = write_csv(root / "labeled_data.csv", make_rows())
+    project = make_project(root / "repo", str(data), str(tiny_model))
+    git(project, "init", "-q")
+    dvc(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "project")
+
+    first = dvc(project, "repro")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "first run")
+    second = dvc(project, "repro")
+
+    # A learning rate too small to learn anything in 3 epochs: the metrics must move.
+    set_params(project, "train", learning_rate=1.0e-6)
+    train_change = dvc(project, "repro")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "smaller learning rate")
+    return SimpleNamespace(project=project, first=first, second=second, train_change=train_change)
+
+
+def test_first_repro_runs_all_five_stages_and_writes_metrics(pipeline):
+    assert ran_stages(pipeline.first) == STAGES
+    metrics = json.loads((pipeline.project / "metrics/test.json").read_text())
+    for key in ("accuracy", "precision_weighted", "recall_weighted", "f1_weighted", "f1_macro"):
+        assert 0 <= metrics[key] <= 1
+    assert set(metrics["per_class"]) == set(LABELS)
+    assert sum(c["support"] for c in metrics["per_class"].values()) == metrics["examples"]
+    assert json.loads((pipeline.project / "metrics/validation.json").read_text())["examples"] > 0
+
+
+def test_second_repro_runs_nothing(pipeline):
+    assert ran_stages(pipeline.second) == []
+    assert "didn't change, skipping" in pipeline.second.stdout
+
+
+def test_changing_a_train_param_reruns_only_train_and_evaluate(pipeline):
+    assert ran_stages(pipeline.train_change) == ["train", "evaluate"]
+
+
+def test_metrics_diff_between_commits_shows_the_change(pipeline):
+    diff = json.loads(dvc(pipeline.project, "metrics", "diff", "HEAD~1", "--json").stdout)
+    changed = {key: value for key, value in diff["metrics/test.json"].items() if value.get("diff")}
+    assert "f1_macro" in changed, diff
+    text = dvc(pipeline.project, "metrics", "diff", "HEAD~1").stdout
+    assert "metrics/test.json" in text and "f1_macro" in text
+
+
+def test_git_tracks_metrics_and_dvc_caches_data(pipeline):
+    tracked = git(pipeline.project, "ls-files").stdout.split()
+    assert {"dvc.lock", "metrics/test.json", "metrics/validation.json", "plots/confusion_test.json"} <= set(tracked)
+    assert not any(path.startswith(("models/", "data/tokenized", "data/split/")) for path in tracked)
+    assert "Data and pipelines are up to date" in dvc(pipeline.project, "status").stdout
+
+
+def test_outputs_are_complete_and_clean(pipeline):
+    project = pipeline.project
+    assert (project / "models/model/model.safetensors").is_file()
+    assert not (project / "checkpoints/train").exists()
+    assert not list(project.rglob("*.tmp"))  # no staging leftovers
+    confusion = json.loads((project / "plots/confusion_test.json").read_text())
+    assert len(confusion) == json.loads((project / "metrics/test.json").read_text())["examples"]
+    assert set(confusion[0]) == {"actual", "predicted"}
+    errors = [json.loads(line) for line in (project / "reports/misclassified_test.jsonl").read_text().splitlines()]
+    assert all(row["label"] != row["predicted"] for row in errors)
+    confidences = [row["confidence"] for row in errors]
+    assert confidences == sorted(confidences, reverse=True)
+    loss = (project / "dvclive/plots/metrics/train/loss.tsv").read_text().splitlines()
+    assert loss[0] == "step\tloss" and len(loss) == 1 + 3  # one row per epoch
+
+
+def test_plots_render(pipeline):
+    out = dvc(pipeline.project, "plots", "show", "--json").stdout
+    plots = json.loads(out)
+    assert {"confusion_test", "loss", "validation_f1"} <= set(plots)
+
+
+def test_saved_model_answers_through_transformers_pipeline(pipeline):
+    from transformers import pipeline as hf_pipeline
+
+    classify = hf_pipeline("text-classification", model=str(pipeline.project / "models/model"), top_k=None)
+    scores = classify(["zorgon blapper the", "sunny garden coffee"])
+    for result in scores:
+        assert {entry["label"] for entry in result} == set(LABELS)
+        assert sum(entry["score"] for entry in result) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_predict_command_reads_arguments_stdin_and_files(pipeline, tmp_path):
+    model = str(pipeline.project / "models/model")
+    texts = ["zorgon blapper the", "sunny garden coffee", "dang frick lol"]
+    command = [sys.executable, "-m", "hatespeech.predict", "--model", model]
+
+    from_args = run([*command, *texts], cwd=tmp_path)
+    from_stdin = run(command, cwd=tmp_path, input="\n".join(texts) + "\n")
+    (tmp_path / "texts.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
+    from_file = run([*command, "--file", str(tmp_path / "texts.txt"), "--batch-size", "2"], cwd=tmp_path)
+
+    rows = [json.loads(line) for line in from_args.stdout.splitlines()]
+    assert [row["text"] for row in rows] == texts
+    for row in rows:
+        assert row["label"] in LABELS and set(row["scores"]) == set(LABELS)
+        assert row["score"] == max(row["scores"].values())
+    assert from_stdin.stdout == from_args.stdout == from_file.stdout
+
+
+def test_predict_with_unknown_model_is_a_clear_error(tmp_path):
+    result = run([sys.executable, "-m", "hatespeech.predict", "--model", str(tmp_path / "nope"), "hi"], tmp_path, check=False)
+    assert result.returncode == 2 and "model directory not found" in result.stderr
+
+
+def test_offline_make_target_runs_an_experiment(tmp_path, tiny_model):
+    """`make run-offline` (dvc exp run -S ... from the profile) on local data and a local model."""
+    from helpers import ROOT
+
+    data = write_csv(tmp_path / "labeled_data.csv", make_rows(120))
+    project = make_project(tmp_path / "repo", "tdavidson/hate_speech_offensive", "bert-base-uncased", train={})
+    (project / "Makefile").write_text((ROOT / "Makefile").read_text())
+    profile = tmp_path / "profile.yaml"
+    profile.write_text("train:\n  epochs: 1\n  learning_rate: 5.0e-03\n  warmup_steps: 0\n  class_weights: sqrt\n")
+    git(project, "init", "-q")
+    dvc(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "project")
+
+    venv = Path(sys.prefix)
+    # -o: the test's interpreter is already set up; do not (re)install it.
+    result = run(
+        ["make", "-o", f"{venv}/.installed", "run-offline", f"VENV={venv}", f"DATA={data}",
+         f"MODEL={tiny_model}", f"PROFILE={profile}"],
+        cwd=project,
+    )
+    assert ran_stages(result) == STAGES
+    experiments = json.loads(dvc(project, "exp", "show", "--json").stdout)
+    runs = [exp for commit in experiments for exp in commit.get("experiments") or []]
+    assert runs, experiments
+    params = runs[0]["revs"][0]["data"]["params"]["params.yaml"]["data"]
+    assert params["train"]["class_weights"] == "sqrt" and params["train"]["epochs"] == 1
+    assert params["download"]["source"] == str(data) and params["model"]["checkpoint"] == str(tiny_model)
+    metrics = runs[0]["revs"][0]["data"]["metrics"]["metrics/test.json"]["data"]
+    assert 0 <= metrics["f1_macro"] <= 1

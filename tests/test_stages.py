@@ -1,0 +1,103 @@
+"""The stage scripts as DVC runs them: bad input gives a clear error, exit status 2 and no output files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from helpers import make_project, run_script, set_params
+from synthetic import HEADER, make_rows, write_csv
+
+DOWNLOAD = ("stages/download.py", "--out", "data/raw/tweets.parquet", "--manifest", "data/raw/manifest.json")
+SPLIT = ("stages/split.py", "--data", "data/raw/tweets.parquet", "--out-dir", "data/split", "--stats", "metrics/split_stats.json")
+TOKENIZE = ("stages/tokenize_splits.py", "--splits", "data/split", "--out-dir", "data/tokenized", "--stats", "metrics/token_lengths.json")
+
+
+def files_under(project: Path, *folders: str) -> list[Path]:
+    return [p for folder in folders if (project / folder).exists() for p in (project / folder).rglob("*") if p.is_file()]
+
+
+def bad_csv(tmp_path: Path, kind: str) -> Path:
+    path = tmp_path / f"{kind}.csv"
+    rows = make_rows(30)
+    if kind == "missing_column":
+        return write_csv(path, [r[:5] + r[6:] for r in rows], HEADER[:5] + HEADER[6:])
+    if kind == "label_out_of_range":
+        rows[4][5] = 3
+    elif kind == "empty_text":
+        rows[2][6] = "   "
+    elif kind == "nan_text":
+        rows[3][6] = ""
+    elif kind == "empty_file":
+        path.write_bytes(b"")
+        return path
+    write_csv(path, rows)
+    if kind == "non_utf8":
+        path.write_bytes(path.read_bytes().replace(b"coffee", b"caf\xe9", 1).replace(b"music", b"m\xfcsic", 1))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("missing_column", "missing required column(s) class"),
+        ("label_out_of_range", "found [3] in row(s) 5"),
+        ("empty_text", "empty or missing tweet text in row(s) 3"),
+        ("nan_text", "empty or missing tweet text in row(s) 4"),
+        ("non_utf8", "is not valid UTF-8"),
+        ("empty_file", "is empty"),
+    ],
+)
+def test_download_rejects_bad_csv(tmp_path, kind, message):
+    project = make_project(tmp_path / "p", str(bad_csv(tmp_path, kind)), "unused")
+    result = run_script(project, *DOWNLOAD)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert files_under(project, "data") == []
+
+
+def test_download_with_unreachable_hub_fails_fast_with_a_hint(tmp_path):
+    project = make_project(tmp_path / "p", "tdavidson/hate_speech_offensive", "unused")
+    result = run_script(project, *DOWNLOAD)
+    assert result.returncode == 2
+    assert "could not load the dataset 'tdavidson/hate_speech_offensive'" in result.stderr
+    assert "download.source" in result.stderr and "make run-offline DATA=" in result.stderr
+    assert files_under(project, "data") == []
+
+
+def test_download_then_split_write_their_outputs(tmp_path, csv_file):
+    project = make_project(tmp_path / "p", str(csv_file), "unused")
+    assert run_script(project, *DOWNLOAD).returncode == 0
+    manifest = json.loads((project / "data/raw/manifest.json").read_text())
+    assert manifest["rows"] == len(make_rows())
+    assert sum(manifest["class_counts"].values()) == manifest["rows"]
+    assert manifest["kind"] == "csv" and len(manifest["sha256"]) == 64
+
+    assert run_script(project, *SPLIT).returncode == 0
+    stats = json.loads((project / "metrics/split_stats.json").read_text())
+    assert sum(s["rows"] for s in stats["splits"].values()) == manifest["rows"]
+    assert sorted(p.name for p in (project / "data/split").iterdir()) == [
+        "test.parquet",
+        "train.parquet",
+        "validation.parquet",
+    ]
+
+    # A split that cannot be stratified names the class and leaves the old outputs untouched.
+    set_params(project, "split", validation_size=0.5, test_size=0.6)
+    before = sorted(files_under(project, "data/split"))
+    result = run_script(project, *SPLIT)
+    assert result.returncode == 2 and "must leave rows for training" in result.stderr
+    assert sorted(files_under(project, "data/split")) == before
+
+
+def test_tokenize_with_unknown_model_path(tmp_path, csv_file):
+    project = make_project(tmp_path / "p", str(csv_file), str(tmp_path / "no-such-model"))
+    assert run_script(project, *DOWNLOAD).returncode == 0
+    assert run_script(project, *SPLIT).returncode == 0
+    result = run_script(project, *TOKENIZE)
+    assert result.returncode == 2
+    assert f"model directory not found: {tmp_path / 'no-such-model'}" in result.stderr
+    assert files_under(project, "data/tokenized") == [] and not (project / "metrics/token_lengths.json").exists()

@@ -1,0 +1,84 @@
+"""train: parameters, class weights, the weighted loss, and a real (tiny) Trainer run."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from hatespeech import PipelineError
+from hatespeech.data import load_source
+from hatespeech.splitting import split_dataset
+from hatespeech.tokenization import tokenize_splits
+from hatespeech.training import TrainConfig, class_weights, train_classifier, weighted_loss
+from helpers import TINY_TRAIN
+
+
+def test_config_defaults_are_the_seed_notebooks():
+    config = TrainConfig()
+    assert (config.epochs, config.batch_size, config.weight_decay, config.warmup_steps) == (3, 16, 0.01, 500)
+
+
+def test_config_coerces_yaml_1_1_strings():
+    config = TrainConfig.from_params({"learning_rate": "8e-05", "batch_size": 32.0, "epochs": "2"})
+    assert config.learning_rate == pytest.approx(8e-5) and config.batch_size == 32 and config.epochs == 2.0
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"learning_rte": 1e-5}, "unknown train parameter(s): learning_rte"),
+        ({"class_weights": "inverse"}, "train.class_weights must be one of"),
+        ({"metric_for_best_model": "loss"}, "train.metric_for_best_model must be one of"),
+        ({"batch_size": 0}, "train.batch_size must be positive"),
+        ({"batch_size": 2.5}, "must be a whole number"),
+        ({"group_by_length": "yes"}, "must be true or false"),
+        ({"learning_rate": "fast"}, "bad train parameter"),
+    ],
+)
+def test_bad_config_is_a_clear_error(params, message):
+    with pytest.raises(PipelineError) as error:
+        TrainConfig.from_params(params)
+    assert message in str(error.value)
+
+
+def test_class_weights():
+    labels = np.array([0] * 10 + [1] * 60 + [2] * 30)
+    assert class_weights(labels, "none") is None
+    balanced = class_weights(labels, "balanced")
+    assert balanced.tolist() == pytest.approx([100 / 30, 100 / 180, 100 / 90])
+    assert class_weights(labels, "sqrt").tolist() == pytest.approx(np.sqrt(balanced.numpy()).tolist())
+    with pytest.raises(PipelineError, match="hate_speech"):
+        class_weights(np.array([1, 2, 2]), "balanced")
+
+
+def test_weighted_loss_matches_cross_entropy():
+    logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3], [-1.0, 3.0, 0.0]])
+    labels = torch.tensor([0, 2, 1])
+    outputs = {"logits": logits}
+    plain = weighted_loss(torch.ones(3))(outputs, labels)
+    assert plain.item() == pytest.approx(torch.nn.functional.cross_entropy(logits, labels).item(), rel=1e-6)
+    weights = torch.tensor([5.0, 1.0, 1.0])
+    weighted = weighted_loss(weights)(outputs, labels, num_items_in_batch=3)
+    expected = (torch.nn.functional.cross_entropy(logits, labels, reduction="none") * weights[labels]).sum() / 3
+    assert weighted.item() == pytest.approx(expected.item(), rel=1e-6)
+    assert weighted.item() > plain.item()  # the first, up-weighted example has a real loss
+
+
+def test_tiny_training_run_learns_and_saves_safetensors(csv_file, tiny_model, tmp_path):
+    splits = split_dataset(load_source(str(csv_file)).frame, 0.1, 0.1, seed=0)
+    tokenized, _ = tokenize_splits(splits, str(tiny_model), max_length=32)
+    config = TrainConfig.from_params({**TINY_TRAIN, "class_weights": "balanced", "epochs": 4})
+    out = tmp_path / "model"
+    out.mkdir()
+    result = train_classifier(tokenized, str(tiny_model), config, out, tmp_path / "ckpt", seed=0)
+
+    assert result.best_epoch in {1.0, 2.0, 3.0, 4.0}
+    assert result.best_metric > 0.6  # macro F1 on validation: well above the majority class's ~0.24
+    assert (out / "model.safetensors").is_file() and (out / "tokenizer.json").is_file()
+    assert not list(out.glob("*.bin"))  # no pickles shipped
+    config_json = json.loads((out / "config.json").read_text())
+    assert config_json["id2label"] == {"0": "hate_speech", "1": "offensive_language", "2": "neither"}
+    assert json.loads((out / "training_args.json").read_text())["train_sampling_strategy"] == "group_by_length"
