@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -14,7 +15,19 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["DVC_NO_ANALYTICS"] = "1"
 
 sys.path.insert(0, str(Path(__file__).parent))
+from helpers import dvc, git, init_repo, make_project, set_params  # noqa: E402
 from synthetic import build_tiny_bert, make_rows, write_csv  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory):
+    """A HOME of its own: the shipped DVC remote (~/.cache/hatespeech-dvc-storage) and git config are the test's."""
+    home = tmp_path_factory.mktemp("home")
+    # Commits made by git and by `dvc exp` need an identity; CI machines may have none.
+    (home / ".gitconfig").write_text("[user]\n\tname = test\n\temail = test@example.com\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOME", str(home))
+        yield home
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +38,32 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def csv_file(tmp_path: Path) -> Path:
     return write_csv(tmp_path / "labeled_data.csv", make_rows())
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> SimpleNamespace:
+    """A git repo holding the project, after three `dvc repro` runs (each committed):
+
+    1. the first run on synthetic data with the tiny model;
+    2. a second run with nothing changed;
+    3. a run after changing only a train param (a learning rate too small to learn anything,
+       so the metrics must move).
+    """
+    root = tmp_path_factory.mktemp("e2e")
+    data = write_csv(root / "labeled_data.csv", make_rows())
+    project = make_project(root / "repo", str(data), str(tiny_model))
+    init_repo(project)
+
+    first = dvc(project, "repro")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "first run")
+    first_commit = git(project, "rev-parse", "HEAD").stdout.strip()
+    second = dvc(project, "repro")
+
+    set_params(project, "train", learning_rate=1.0e-6)
+    train_change = dvc(project, "repro")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "smaller learning rate")
+    return SimpleNamespace(
+        root=root, project=project, first=first, second=second, train_change=train_change, first_commit=first_commit
+    )

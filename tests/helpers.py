@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,16 +12,17 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+STAGES = ["download", "split", "tokenize", "train", "evaluate"]
 PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "hatespeech", "profiles", ".dvcignore")
 
 # Small, fast settings under which the tiny model still learns the synthetic words.
 TINY_TRAIN = {
-    "epochs": 3,
-    "batch_size": 16,
+    "epochs": 4,
+    "batch_size": 8,
     "eval_batch_size": 32,
-    "learning_rate": 5.0e-3,
+    "learning_rate": 3.0e-3,
     "warmup_steps": 0,
-    "logging_steps": 4,
+    "logging_steps": 5,
 }
 
 
@@ -72,3 +74,17 @@ def dvc(project: Path, *args: str, check: bool = True) -> subprocess.CompletedPr
 
 def git(project: Path, *args: str) -> subprocess.CompletedProcess:
     return run(["git", "-c", "user.name=test", "-c", "user.email=test@example.com", *args], cwd=project)
+
+
+def ran_stages(result: subprocess.CompletedProcess) -> list[str]:
+    """The stages a `dvc repro` / `dvc exp run` actually ran, in order."""
+    return re.findall(r"Running stage '(\w+)'", result.stdout + result.stderr)
+
+
+def init_repo(project: Path) -> None:
+    """git + dvc init, with the project's own DVC config (its default local remote), committed."""
+    git(project, "init", "-q")
+    dvc(project, "init", "-q")
+    shutil.copy2(ROOT / ".dvc" / "config", project / ".dvc" / "config")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "project")

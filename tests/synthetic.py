@@ -49,7 +49,10 @@ def write_csv(path: Path, rows: list[list], header: list[str] = HEADER) -> Path:
 
 def build_tiny_bert(directory: Path) -> Path:
     """A randomly initialized 2-layer BERT with a WordPiece vocabulary covering the synthetic words."""
+    import torch
     from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    torch.manual_seed(0)  # the same tiny model in every test session
 
     directory.mkdir(parents=True, exist_ok=True)
     words = sorted({w for ws in CLASS_WORDS.values() for w in ws} | set(FILLER) | {"rt", "http", "co", "user", "fan"})

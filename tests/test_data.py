@@ -125,3 +125,13 @@ def test_written_table_round_trips(tmp_path, csv_file):
     frame = load_source(str(csv_file)).frame
     write_table(frame, tmp_path / "t.parquet")
     pd.testing.assert_frame_equal(read_table(tmp_path / "t.parquet"), frame)
+
+
+def test_csv_from_a_url(csv_file):
+    loaded = load_source(csv_file.resolve().as_uri())
+    assert loaded.kind == "csv" and len(loaded.frame) == len(make_rows())
+
+
+def test_unreachable_url_is_a_clear_error():
+    with pytest.raises(DataError, match="could not download http://127.0.0.1:9/labeled_data.csv"):
+        load_source("http://127.0.0.1:9/labeled_data.csv")

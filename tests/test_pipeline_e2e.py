@@ -3,46 +3,16 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from hatespeech import LABELS
-from helpers import dvc, git, make_project, run, set_params
+from helpers import STAGES, TINY_TRAIN, dvc, git, init_repo, make_project, ran_stages, run
 from synthetic import make_rows, write_csv
 
 pytestmark = pytest.mark.e2e
-STAGES = ["download", "split", "tokenize", "train", "evaluate"]
-
-
-def ran_stages(result) -> list[str]:
-    return re.findall(r"Running stage '(\w+)'", result.stdout + result.stderr)
-
-
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory, tiny_model):
-    root = tmp_path_factory.mktemp("e2e")
-    data = write_csv(root / "labeled_data.csv", make_rows())
-    project = make_project(root / "repo", str(data), str(tiny_model))
-    git(project, "init", "-q")
-    dvc(project, "init", "-q")
-    git(project, "add", "-A")
-    git(project, "commit", "-qm", "project")
-
-    first = dvc(project, "repro")
-    git(project, "add", "-A")
-    git(project, "commit", "-qm", "first run")
-    second = dvc(project, "repro")
-
-    # A learning rate too small to learn anything in 3 epochs: the metrics must move.
-    set_params(project, "train", learning_rate=1.0e-6)
-    train_change = dvc(project, "repro")
-    git(project, "add", "-A")
-    git(project, "commit", "-qm", "smaller learning rate")
-    return SimpleNamespace(project=project, first=first, second=second, train_change=train_change)
 
 
 def test_first_repro_runs_all_five_stages_and_writes_metrics(pipeline):
@@ -74,8 +44,9 @@ def test_metrics_diff_between_commits_shows_the_change(pipeline):
 
 def test_git_tracks_metrics_and_dvc_caches_data(pipeline):
     tracked = git(pipeline.project, "ls-files").stdout.split()
-    assert {"dvc.lock", "metrics/test.json", "metrics/validation.json", "plots/confusion_test.json"} <= set(tracked)
-    assert not any(path.startswith(("models/", "data/tokenized", "data/split/")) for path in tracked)
+    assert {"dvc.lock", "metrics/test.json", "plots/confusion_test.json"} <= set(tracked)
+    outputs = [p for p in tracked if p.startswith(("models/", "data/", "dvclive/")) and not p.endswith(".gitignore")]
+    assert outputs == []  # the model, the datasets and the curves live in DVC's cache, not git
     assert "Data and pipelines are up to date" in dvc(pipeline.project, "status").stdout
 
 
@@ -92,13 +63,17 @@ def test_outputs_are_complete_and_clean(pipeline):
     confidences = [row["confidence"] for row in errors]
     assert confidences == sorted(confidences, reverse=True)
     loss = (project / "dvclive/plots/metrics/train/loss.tsv").read_text().splitlines()
-    assert loss[0] == "step\tloss" and len(loss) == 1 + 3  # one row per epoch
+    assert loss[0] == "step\tloss" and len(loss) == 1 + TINY_TRAIN["epochs"]  # one row per epoch
 
 
-def test_plots_render(pipeline):
-    out = dvc(pipeline.project, "plots", "show", "--json").stdout
-    plots = json.loads(out)
-    assert {"confusion_test", "loss", "validation_f1"} <= set(plots)
+def test_plots_render(pipeline, tmp_path):
+    plots = json.loads(dvc(pipeline.project, "plots", "show", "--json").stdout)["data"]
+    assert set(plots) == {"plots/confusion_test.json", "loss", "validation_f1"}
+    for name, renders in plots.items():
+        assert renders and renders[0]["content"], name  # each has data to draw
+    dvc(pipeline.project, "plots", "show", "-o", str(tmp_path / "html"))
+    page = (tmp_path / "html/index.html").read_text()
+    assert "Confusion matrix (test split)" in page and "Loss by epoch" in page
 
 
 def test_saved_model_answers_through_transformers_pipeline(pipeline):
@@ -143,10 +118,7 @@ def test_offline_make_target_runs_an_experiment(tmp_path, tiny_model):
     (project / "Makefile").write_text((ROOT / "Makefile").read_text())
     profile = tmp_path / "profile.yaml"
     profile.write_text("train:\n  epochs: 1\n  learning_rate: 5.0e-03\n  warmup_steps: 0\n  class_weights: sqrt\n")
-    git(project, "init", "-q")
-    dvc(project, "init", "-q")
-    git(project, "add", "-A")
-    git(project, "commit", "-qm", "project")
+    init_repo(project)
 
     venv = Path(sys.prefix)
     # -o: the test's interpreter is already set up; do not (re)install it.

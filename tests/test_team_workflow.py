@@ -1,0 +1,129 @@
+"""Share and compare: push to the default local remote, pull in a clone, run cache, experiments, diffs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import TINY_TRAIN, dvc, git, ran_stages, run, set_params
+from hatespeech.files import sha256_file
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def pushed(pipeline, isolated_home):
+    """The trained repo after `dvc push --run-cache --all-commits` to the remote that .dvc/config ships.
+
+    --all-commits also sends the outputs of earlier commits' runs, which the run cache points to.
+    """
+    dvc(pipeline.project, "push", "--run-cache", "--all-commits")
+    assert (isolated_home / ".cache/hatespeech-dvc-storage/files").is_dir()  # the default remote of .dvc/config
+    return pipeline
+
+
+def clone(pipeline, name: str) -> Path:
+    run(["git", "clone", "-q", str(pipeline.project), name], cwd=pipeline.root)
+    return pipeline.root / name
+
+
+def tree_hashes(root: Path, *folders: str) -> dict[str, str]:
+    return {
+        str(path.relative_to(root)): sha256_file(path)
+        for folder in folders
+        for path in sorted((root / folder).rglob("*"))
+        if path.is_file()
+    }
+
+
+def default_branch(project: Path) -> str:
+    return git(project, "rev-parse", "--abbrev-ref", "HEAD").stdout.strip()
+
+
+def test_teammate_clone_and_pull_gets_identical_artifacts(pushed):
+    mate = clone(pushed, "teammate")
+    dvc(mate, "pull")
+    folders = ("models", "data", "metrics", "plots", "reports")
+    mine, theirs = tree_hashes(pushed.project, *folders), tree_hashes(mate, *folders)
+    assert "models/model/model.safetensors" in mine and "data/tokenized/dataset_dict.json" in mine
+    assert theirs == mine
+    assert "Data and pipelines are up to date" in dvc(mate, "status").stdout
+    assert ran_stages(dvc(mate, "repro")) == []
+
+
+def test_run_cache_restores_a_trained_stage_instead_of_training(pushed):
+    mate = clone(pushed, "run-cache-user")
+    # Back to the first run's learning rate: dvc.lock no longer matches, but the run cache does.
+    set_params(mate, "train", learning_rate=TINY_TRAIN["learning_rate"])
+    result = dvc(mate, "repro", "--pull")
+    assert "Stage 'train' is cached - skipping run, checking out outputs" in result.stdout
+    # No training; evaluate may rerun (seconds): the run cache does not carry its git-tracked outputs.
+    assert ran_stages(result) in ([], ["evaluate"])
+    first_run_metrics = git(pushed.project, "show", f"{pushed.first_commit}:metrics/test.json").stdout
+    assert (mate / "metrics/test.json").read_text() == first_run_metrics
+    assert (mate / "models/model/model.safetensors").is_file()
+
+
+def test_get_and_list_artifacts_by_path(pushed, tmp_path):
+    listing = dvc(pushed.root, "ls", str(pushed.project), "models").stdout
+    assert "model" in listing
+    dvc(tmp_path, "get", str(pushed.project), "models/model", "-o", str(tmp_path / "model"))
+    assert sha256_file(tmp_path / "model/model.safetensors") == sha256_file(
+        pushed.project / "models/model/model.safetensors"
+    )
+
+
+def test_experiments_and_a_queued_sweep_show_up_with_metrics(pushed):
+    lab = clone(pushed, "lab")
+    dvc(lab, "pull")
+    single = dvc(lab, "exp", "run", "-n", "lr-2e-3", "-S", "train.learning_rate=0.002")
+    assert ran_stages(single) == ["train", "evaluate"]
+    dvc(lab, "exp", "run", "--queue", "-S", "train.learning_rate=0.001,0.004")
+    dvc(lab, "exp", "run", "--run-all")
+
+    shown = json.loads(dvc(lab, "exp", "show", "--json").stdout)
+    runs = {}
+    for commit in shown:
+        for experiment in commit.get("experiments") or []:
+            data = experiment["revs"][0]["data"]
+            learning_rate = data["params"]["params.yaml"]["data"]["train"]["learning_rate"]
+            runs[learning_rate] = data["metrics"]["metrics/test.json"]["data"]["f1_macro"]
+    assert set(runs) == {0.002, 0.001, 0.004}
+    assert all(0 <= f1 <= 1 for f1 in runs.values())
+
+    # The table a user reads: changed params and the test metrics, not every Trainer argument.
+    header = dvc(lab, "exp", "show", "--only-changed", "--csv").stdout.splitlines()[0].split(",")
+    assert "train.learning_rate" in header and "f1_macro" in header
+    assert "train.weight_decay" not in header and len(header) < 30
+
+    dvc(lab, "exp", "branch", "lr-2e-3", "lr-2e-3")
+    diff = json.loads(dvc(lab, "metrics", "diff", default_branch(lab), "lr-2e-3", "--json").stdout)
+    assert any(value.get("diff") for value in diff["metrics/test.json"].values()), diff
+    params = json.loads(dvc(lab, "params", "diff", default_branch(lab), "lr-2e-3", "--json").stdout)
+    change = params["params.yaml"]["train.learning_rate"]
+    assert (change["old"], change["new"]) == (1e-06, 0.002)
+
+    dvc(lab, "exp", "apply", "lr-2e-3")
+    assert "learning_rate: 0.002" in (lab / "params.yaml").read_text()
+
+
+def test_a_local_remote_keeps_settings_out_of_git(pushed, tmp_path):
+    mate = clone(pushed, "own-remote")
+    dvc(mate, "remote", "add", "--local", "-d", "mine", str(tmp_path / "mine"))
+    dvc(mate, "pull", "-r", "local")
+    dvc(mate, "push")
+    assert (tmp_path / "mine/files/md5").is_dir()
+    assert "mine" in (mate / ".dvc/config.local").read_text()
+    assert git(mate, "status", "--porcelain").stdout == ""  # .dvc/config untouched, config.local ignored
+
+
+def test_markdown_comparison_of_two_commits(pushed):
+    result = run([sys.executable, "-m", "hatespeech.compare", "HEAD~1", "HEAD"], cwd=pushed.project)
+    report = result.stdout
+    assert report.startswith("### Metrics: `HEAD~1` → `HEAD`")
+    assert "| metric | HEAD~1 | HEAD | change |" in report
+    assert "| metrics/test.json: f1_macro |" in report
+    assert "| train.learning_rate | 0.0030 | 1e-06 |" in report
