@@ -34,28 +34,28 @@ def _change(value: Any) -> str:
     return f"{value:+.4f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "—"
 
 
+def _rows(diff: dict, columns: tuple[str, ...], prefix_path: bool) -> list[str]:
+    """One Markdown row per changed key: its name, then the ``columns`` of its diff entry."""
+    cells = {"old": _value, "new": _value, "diff": _change}
+    return [
+        "| " + " | ".join([f"{path}: {key}" if prefix_path else key, *(cells[c](v.get(c)) for c in columns)]) + " |"
+        for path, keys in sorted(diff.items())
+        for key, v in sorted(keys.items())
+    ]
+
+
+def _table(header: list[str], rows: list[str], nothing: str) -> list[str]:
+    if not rows:
+        return [nothing]
+    return ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1), *rows]
+
+
 def markdown_report(metrics: dict, params: dict, old: str, new: str) -> str:
     """Two Markdown tables (changed metrics, changed params) with one row per changed key."""
     lines = [f"### Metrics: `{old}` → `{new}`", ""]
-    metric_rows = [
-        f"| {path}: {key} | {_value(v.get('old'))} | {_value(v.get('new'))} | {_change(v.get('diff'))} |"
-        for path, keys in sorted(metrics.items())
-        for key, v in sorted(keys.items())
-    ]
-    if metric_rows:
-        lines += [f"| metric | {old} | {new} | change |", "|---|---:|---:|---:|", *metric_rows]
-    else:
-        lines.append("No metric changed.")
+    lines += _table(["metric", old, new, "change"], _rows(metrics, ("old", "new", "diff"), True), "No metric changed.")
     lines += ["", "### Params", ""]
-    param_rows = [
-        f"| {key} | {_value(v.get('old'))} | {_value(v.get('new'))} |"
-        for path, keys in sorted(params.items())
-        for key, v in sorted(keys.items())
-    ]
-    if param_rows:
-        lines += [f"| param | {old} | {new} |", "|---|---:|---:|", *param_rows]
-    else:
-        lines.append("No param changed.")
+    lines += _table(["param", old, new], _rows(params, ("old", "new"), False), "No param changed.")
     return "\n".join(lines) + "\n"
 
 
