@@ -6,6 +6,8 @@ import hashlib
 import io
 import logging
 import os
+import socket
+import urllib.parse
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -108,10 +110,29 @@ def load_csv(source: str) -> LoadedData:
     return LoadedData(frame, source, "csv", hashlib.sha256(raw).hexdigest())
 
 
+def check_hub_reachable(timeout: float = 5.0) -> None:
+    """Raise :class:`DataError` at once when the Hub's host cannot be reached.
+
+    Without this, the Hub client retries with back-off for half a minute before giving up. With
+    HF_HUB_OFFLINE=1 nothing is probed: `datasets` may then serve a copy from its local cache.
+    """
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return
+    endpoint = urllib.parse.urlparse(constants.ENDPOINT)
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    try:
+        socket.create_connection((endpoint.hostname, port), timeout=timeout).close()
+    except OSError as exc:
+        raise DataError(f"the Hugging Face Hub ({constants.ENDPOINT}) is unreachable: {exc}. {OFFLINE_HINT}") from exc
+
+
 def load_hub(dataset_id: str, revision: str | None = None) -> LoadedData:
     """Load the single ``train`` split of a Hugging Face dataset, failing fast when the Hub is unreachable."""
     import datasets
 
+    check_hub_reachable()
     try:
         dataset = datasets.load_dataset(dataset_id, revision=revision, split="train")
     except Exception as exc:  # the datasets library raises many unrelated types for "not reachable"

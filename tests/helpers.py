@@ -53,19 +53,26 @@ def tool_env() -> dict[str, str]:
     """The environment for subprocesses: this interpreter's bin first, so dvc.yaml's `python` is ours."""
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    # Stage scripts import the package under test, whatever checkout an editable install points at.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
 
-def run(args: list[str], cwd: Path, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
-    result = subprocess.run(args, cwd=cwd, env=tool_env(), capture_output=True, text=True, input=input, timeout=900)
+def run(
+    args: list[str], cwd: Path, check: bool = True, input: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    environment = {**tool_env(), **(env or {})}
+    result = subprocess.run(args, cwd=cwd, env=environment, capture_output=True, text=True, input=input, timeout=900)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
 
 
-def run_script(project: Path, script: str, *args: str, check: bool = False) -> subprocess.CompletedProcess:
-    return run([sys.executable, script, *args], cwd=project, check=check)
+def run_script(
+    project: Path, script: str, *args: str, check: bool = False, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    return run([sys.executable, script, *args], cwd=project, check=check, env=env)
 
 
 def dvc(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -68,6 +68,17 @@ def test_download_with_unreachable_hub_fails_fast_with_a_hint(tmp_path):
     assert files_under(project, "data") == []
 
 
+def test_download_without_network_does_not_wait_for_retries(tmp_path):
+    project = make_project(tmp_path / "p", "tdavidson/hate_speech_offensive", "unused")
+    # Online mode, but the Hub endpoint is a closed local port: the probe must report it at once.
+    env = {"HF_HUB_OFFLINE": "0", "HF_DATASETS_OFFLINE": "0", "HF_ENDPOINT": "http://127.0.0.1:9"}
+    result = run_script(project, *DOWNLOAD, env=env)
+    assert result.returncode == 2
+    assert "the Hugging Face Hub (http://127.0.0.1:9) is unreachable" in result.stderr
+    assert "make run-offline DATA=" in result.stderr
+    assert files_under(project, "data") == []
+
+
 def test_download_then_split_write_their_outputs(tmp_path, csv_file):
     project = make_project(tmp_path / "p", str(csv_file), "unused")
     assert run_script(project, *DOWNLOAD).returncode == 0
