@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import logging
 import os
 import socket
 import urllib.parse
@@ -17,8 +16,6 @@ import numpy as np
 import pandas as pd
 
 from hatespeech import LABELS, PipelineError
-
-log = logging.getLogger(__name__)
 
 # The normalized schema every later stage reads.
 TEXT = "text"

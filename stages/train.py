@@ -1,6 +1,7 @@
 """Stage 4, train: fine-tune model.checkpoint with the Trainer; keep the best epoch; log curves with DVCLive."""
 
 import argparse
+import logging
 import shutil
 from pathlib import Path
 
@@ -37,6 +38,14 @@ def main() -> None:
             checkpoint_dir=checkpoints,
             seed=int(params["base"]["seed"]),
             callbacks=[EpochCurves(live)],
+        )
+        logging.getLogger("hatespeech").info(
+            "kept epoch %s of %.2f (validation %s %.4f); %.1f training samples/s",
+            result.best_epoch,
+            result.epochs_run,
+            config.metric_for_best_model,
+            result.best_metric or 0.0,
+            result.train_samples_per_second,
         )
         live.summary["best_epoch"] = result.best_epoch
         live.summary[f"best_{config.metric_for_best_model}"] = result.best_metric
