@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -50,10 +51,6 @@ def write_json(path: str | os.PathLike[str], data: Any) -> None:
         tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def read_json(path: str | os.PathLike[str]) -> Any:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
-
-
 def sha256_file(path: str | os.PathLike[str]) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -62,7 +59,21 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
+class _ParamsLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading floats as YAML 1.2 (and DVC, which writes params.yaml) does.
+
+    YAML 1.1 needs a dot in a float, so `8e-05`, as `dvc exp run -S` writes it, would load as a string.
+    """
+
+
+_ParamsLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
 def load_params(path: str | os.PathLike[str] = "params.yaml") -> dict[str, Any]:
     """Read the pipeline parameters (DVC runs every stage from the repository root)."""
     with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle) or {}
+        return yaml.load(handle, Loader=_ParamsLoader) or {}  # noqa: S506 (a SafeLoader subclass)

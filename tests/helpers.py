@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -95,3 +96,10 @@ def init_repo(project: Path) -> None:
     shutil.copy2(ROOT / ".dvc" / "config", project / ".dvc" / "config")
     git(project, "add", "-A")
     git(project, "commit", "-qm", "project")
+
+
+def stage_command(stage: str) -> tuple[str, ...]:
+    """The script and arguments of a stage's `cmd` in the project's dvc.yaml (without `python`)."""
+    command = shlex.split(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"][stage]["cmd"])
+    assert command[0] == "python", command
+    return tuple(command[1:])

@@ -42,3 +42,10 @@ def test_shipped_profile_only_sets_existing_params():
     assert args[0::2] == ["-S"] * (len(args) // 2) and len(args) >= 2
     params = flatten(yaml.safe_load((ROOT / "params.yaml").read_text()))
     assert all(value.split("=", 1)[0] in params for value in args[1::2])
+
+
+def test_params_read_floats_as_dvc_writes_them(tmp_path):
+    from hatespeech.files import load_params
+
+    (tmp_path / "params.yaml").write_text("train:\n  learning_rate: 8e-05\n  epochs: 4\n  name: 1e5x\n")
+    assert load_params(tmp_path / "params.yaml")["train"] == {"learning_rate": 8e-05, "epochs": 4, "name": "1e5x"}

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from helpers import make_project, run_script, set_params
+from helpers import make_project, run_script, set_params, stage_command
 from synthetic import HEADER, make_rows, write_csv
 
-DOWNLOAD = ("stages/download.py", "--out", "data/raw/tweets.parquet", "--manifest", "data/raw/manifest.json")
-SPLIT = ("stages/split.py", "--data", "data/raw/tweets.parquet", "--out-dir", "data/split", "--stats", "metrics/split_stats.json")
-TOKENIZE = ("stages/tokenize_splits.py", "--splits", "data/split", "--out-dir", "data/tokenized", "--stats", "metrics/token_lengths.json")
+# Each stage's script and arguments, exactly as its `cmd` in dvc.yaml gives them.
+DOWNLOAD, SPLIT, TOKENIZE = (stage_command(name) for name in ("download", "split", "tokenize"))
 
 
 def files_under(project: Path, *folders: str) -> list[Path]:
