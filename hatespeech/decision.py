@@ -1,0 +1,143 @@
+"""Decision rules: how class probabilities become a label.
+
+``argmax`` is the plain rule. ``offsets`` adds a per-class offset to the log-probabilities before the
+argmax (equivalently, to the logits); the offsets are chosen on the validation split to maximise macro F1,
+which lifts the rare, noisy hate class without retraining. The rule is saved next to the model
+(``decision_rule.json``) and applied by evaluate, predict and the service alike.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hatespeech import LABELS, PipelineError
+from hatespeech.files import write_json
+
+RULE_FILE = "decision_rule.json"
+KINDS = ("argmax", "offsets")
+
+
+@dataclass(frozen=True)
+class RuleConfig:
+    """The ``decision_rule`` section of params.yaml."""
+
+    kind: str = "offsets"
+    max_offset: float = 3.0  # offsets are searched on a grid in [-max_offset, max_offset]
+    step: float = 0.1
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> RuleConfig:
+        unknown = sorted(set(params) - {"kind", "max_offset", "step"})
+        if unknown:
+            raise PipelineError(f"unknown decision_rule parameter(s): {', '.join(unknown)}")
+        config = cls(
+            kind=str(params.get("kind", cls.kind)),
+            max_offset=float(params.get("max_offset", cls.max_offset)),
+            step=float(params.get("step", cls.step)),
+        )
+        if config.kind not in KINDS:
+            raise PipelineError(f"decision_rule.kind must be one of {KINDS}, got '{config.kind}'")
+        if not (config.step > 0 and config.max_offset >= 0):
+            raise PipelineError("decision_rule.step must be positive and decision_rule.max_offset not negative")
+        return config
+
+
+@dataclass(frozen=True)
+class DecisionRule:
+    """Per-class offsets added to log-probabilities (all zero: plain argmax), plus how they were fitted."""
+
+    offsets: dict[str, float] = field(default_factory=lambda: {name: 0.0 for name in LABELS})
+    kind: str = "argmax"
+    fitted_on: str | None = None  # the split the offsets were chosen on: always "validation"
+    examples: int = 0
+    objective: str = "f1_macro"
+    before: float | None = None  # the objective on that split with argmax ...
+    after: float | None = None  # ... and with the offsets
+
+    def vector(self, labels: list[str] = LABELS) -> np.ndarray:
+        missing = sorted(set(labels) - set(self.offsets))
+        if missing:
+            raise PipelineError(f"the decision rule has no offset for class(es) {', '.join(missing)}")
+        return np.array([self.offsets[name] for name in labels], dtype=np.float64)
+
+    def predict(self, probabilities: np.ndarray, labels: list[str] = LABELS) -> np.ndarray:
+        """Class ids for rows of class probabilities (columns in ``labels`` order)."""
+        return (_log(probabilities) + self.vector(labels)).argmax(axis=1)
+
+    def save(self, directory: str | Path) -> Path:
+        path = Path(directory) / RULE_FILE
+        write_json(path, asdict(self))
+        return path
+
+    @classmethod
+    def load(cls, directory: str | Path) -> DecisionRule:
+        """The rule saved with a model; a model directory without one uses plain argmax."""
+        path = Path(directory) / RULE_FILE
+        if not path.is_file():
+            return cls()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            rule = cls(**data)
+            offsets = {str(k): float(v) for k, v in rule.offsets.items()}
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise PipelineError(f"{path} is not a valid decision rule: {exc}") from exc
+        return cls(**{**asdict(rule), "offsets": offsets})
+
+
+def _log(probabilities: np.ndarray) -> np.ndarray:
+    return np.log(np.clip(np.asarray(probabilities, dtype=np.float64), 1e-12, None))
+
+
+def macro_f1(labels: np.ndarray, predictions: np.ndarray, classes: int) -> float:
+    """Macro F1 from a confusion matrix (fast enough to call thousands of times in the search)."""
+    confusion = np.bincount(labels * classes + predictions, minlength=classes * classes).reshape(classes, classes)
+    true_positives = np.diag(confusion).astype(np.float64)
+    denominator = confusion.sum(axis=0) + confusion.sum(axis=1)
+    f1 = np.divide(2 * true_positives, denominator, out=np.zeros(classes), where=denominator > 0)
+    return float(f1.mean())
+
+
+def fit_decision_rule(
+    probabilities: np.ndarray, labels: np.ndarray, config: RuleConfig, split: str = "validation"
+) -> DecisionRule:
+    """Choose per-class offsets maximising macro F1 on ``(probabilities, labels)``: the validation split.
+
+    The most frequent class keeps offset 0 (only differences between offsets matter); the others are
+    searched on a grid. Ties go to the smallest total offset, so the rule stays as close to argmax as
+    the data allows.
+    """
+    labels = np.asarray(labels)
+    classes = probabilities.shape[1]
+    if len(labels) != len(probabilities) or len(labels) == 0:
+        raise PipelineError("cannot fit a decision rule: no examples, or labels and scores of different lengths")
+    scores = _log(probabilities)
+    baseline = macro_f1(labels, scores.argmax(axis=1), classes)
+    if config.kind == "argmax":
+        return DecisionRule(kind="argmax", fitted_on=split, examples=len(labels), before=round(baseline, 6),
+                            after=round(baseline, 6))
+
+    reference = int(np.bincount(labels, minlength=classes).argmax())
+    free = [c for c in range(classes) if c != reference]
+    steps = int(round(config.max_offset / config.step))
+    grid = np.arange(-steps, steps + 1) * config.step
+    best, best_offsets = baseline, np.zeros(classes)
+    for values in itertools.product(grid, repeat=len(free)):
+        offsets = np.zeros(classes)
+        offsets[free] = values
+        score = macro_f1(labels, (scores + offsets).argmax(axis=1), classes)
+        if score > best + 1e-12 or (abs(score - best) <= 1e-12 and np.abs(offsets).sum() < np.abs(best_offsets).sum()):
+            best, best_offsets = score, offsets
+    return DecisionRule(
+        offsets={name: round(float(v), 6) for name, v in zip(LABELS, best_offsets)},
+        kind="offsets",
+        fitted_on=split,
+        examples=int(len(labels)),
+        before=round(baseline, 6),
+        after=round(best, 6),
+    )
