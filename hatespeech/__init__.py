@@ -11,6 +11,12 @@ LABELS: tuple[str, ...] = ("hate_speech", "offensive_language", "neither")
 ID2LABEL: dict[int, str] = dict(enumerate(LABELS))
 LABEL2ID: dict[str, int] = {name: i for i, name in ID2LABEL.items()}
 
+# Column names of the normalized data every stage after download reads.
+TEXT = "text"
+LABEL = "label"
+VOTE_COLUMNS: tuple[str, ...] = ("hate_speech_count", "offensive_language_count", "neither_count")
+"""The annotators' votes per class, in LABELS order (soft-label training uses them)."""
+
 
 class PipelineError(Exception):
     """An error caused by the user's input or configuration, reported without a traceback."""

@@ -15,12 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hatespeech import LABELS, PipelineError
+from hatespeech import LABEL, LABELS, TEXT, VOTE_COLUMNS, PipelineError
 
 # The normalized schema every later stage reads.
-TEXT = "text"
-LABEL = "label"
-COUNT_COLUMNS = ("count", "hate_speech_count", "offensive_language_count", "neither_count")
+COUNT_COLUMNS = ("count", *VOTE_COLUMNS)
 SCHEMA = (TEXT, LABEL, *COUNT_COLUMNS)
 
 # Column names in the authors' labeled_data.csv and in the Hub dataset, mapped onto the schema.

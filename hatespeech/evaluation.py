@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hatespeech import PipelineError
-from hatespeech.data import LABEL, TEXT
-from hatespeech.inference import predict_logits, softmax
+from hatespeech import LABEL, TEXT, PipelineError
+from hatespeech.decision import softmax
+from hatespeech.inference import predict_logits
 from hatespeech.metrics import classification_metrics
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -32,6 +33,9 @@ def atomic_output(target: str | os.PathLike[str], *, directory: bool = False) ->
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    # Leftovers of a killed run (SIGKILL skips the cleanup below); DVC runs one stage at a time.
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     staged = tmp if directory else tmp / target.name
     try:
@@ -56,6 +60,17 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_tree(path: str | os.PathLike[str]) -> str:
+    """One digest for a file or a directory: its files' relative paths and contents, in sorted order."""
+    root = Path(path)
+    if root.is_file():
+        return sha256_file(root)
+    digest = hashlib.sha256()
+    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(f"{file.relative_to(root).as_posix()}\0{sha256_file(file)}\n".encode())
     return digest.hexdigest()
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from hatespeech.decision import softmax
 from hatespeech.modeling import load_classifier, load_tokenizer
 
 
@@ -37,12 +38,6 @@ def predict_logits(model: Any, tokenizer: Any, encodings: Sequence[dict[str, lis
         batch = tokenizer.pad(features, return_tensors="pt")
         logits[batch_ids] = model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu().numpy()
     return logits
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
 
 
 class Classifier:

@@ -8,8 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hatespeech import PipelineError
-from hatespeech.data import LABEL, TEXT
+from hatespeech import LABEL, TEXT, VOTE_COLUMNS, PipelineError
 from hatespeech.modeling import load_tokenizer
 
 LENGTH = "length"  # the Trainer's default length_column_name, so length grouping needs no recount
@@ -50,7 +49,9 @@ def tokenize_splits(
     fingerprint = hashlib.sha256(f"{checkpoint}|{max_length}".encode()).hexdigest()[:16]
     tokenized, stats = {}, {"checkpoint": checkpoint, "max_length": max_length, "splits": {}}
     for name, frame in splits.items():
-        dataset = datasets.Dataset.from_pandas(frame[[TEXT, LABEL]], preserve_index=False)
+        # The vote counts ride along for soft-label training; the Trainer drops columns the model does not take.
+        columns = [TEXT, LABEL, *(c for c in VOTE_COLUMNS if c in frame.columns)]
+        dataset = datasets.Dataset.from_pandas(frame[columns], preserve_index=False)
         dataset = dataset.map(
             encode,
             batched=True,

@@ -1,37 +1,36 @@
-"""DVCLive logging of training curves: one step per epoch."""
+"""DVCLive training curves, one step per epoch, rebuilt from the Trainer's log history.
+
+Writing them from ``trainer.state.log_history`` after training (rather than from a live callback) means a
+run resumed from a checkpoint still gets the curves of the epochs before the interruption: the history
+is part of every checkpoint.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from transformers import TrainerCallback
-
 # Timing figures change from run to run; they stay out of the tracked curves.
 _UNTRACKED = ("runtime", "samples_per_second", "steps_per_second")
 
 
-class EpochCurves(TrainerCallback):
-    """Log, at each evaluation, the mean training loss since the previous one and the validation metrics.
+def log_epoch_curves(live: Any, log_history: list[dict[str, float]]) -> int:
+    """Log, for each evaluation, the mean training loss since the previous one and the validation metrics.
 
-    The step is the epoch number, so ``dvc plots`` draws curves by epoch. Only the main process logs.
+    Returns the number of epochs logged.
     """
-
-    def __init__(self, live: Any) -> None:
-        self.live = live
-        self._losses: list[float] = []
-
-    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **kwargs: Any) -> None:
-        if not state.is_world_process_zero or not logs:
-            return
-        if "loss" in logs:
-            self._losses.append(float(logs["loss"]))
-        if "eval_loss" not in logs:
-            return
-        self.live.step = int(round(state.epoch or 0))
-        if self._losses:
-            self.live.log_metric("train/loss", round(sum(self._losses) / len(self._losses), 6))
-            self._losses.clear()
-        for key, value in logs.items():
+    losses: list[float] = []
+    epochs = 0
+    for entry in log_history:
+        if "loss" in entry:
+            losses.append(float(entry["loss"]))
+        if "eval_loss" not in entry:
+            continue
+        live.step = int(round(entry.get("epoch") or 0))
+        if losses:
+            live.log_metric("train/loss", round(sum(losses) / len(losses), 6))
+            losses.clear()
+        for key, value in entry.items():
             if key.startswith("eval_") and not key.endswith(_UNTRACKED):
-                self.live.log_metric(f"eval/{key.removeprefix('eval_')}", round(float(value), 6))
-        self.live.sync()
+                live.log_metric(f"eval/{key.removeprefix('eval_')}", round(float(value), 6))
+        epochs += 1
+    return epochs

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import dataclass, fields
+import shutil
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from hatespeech import LABELS, PipelineError
-from hatespeech.data import LABEL
+from hatespeech import LABEL, LABELS, VOTE_COLUMNS, PipelineError
+from hatespeech.decision import DecisionRule, RuleConfig, fit_decision_rule, softmax
+from hatespeech.distributed import LAUNCHERS, world_size
 from hatespeech.metrics import SUMMARY_METRICS, summary_metrics
 from hatespeech.modeling import load_classifier, load_tokenizer
 
 log = logging.getLogger(__name__)
 
 CLASS_WEIGHTS = ("none", "balanced", "sqrt")
+MIXED_PRECISION = ("auto", "bf16", "fp16", "no")
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,23 @@ class TrainConfig:
     class_weights: str = "none"  # none | balanced | sqrt (square root of balanced: a milder push)
     group_by_length: bool = True
     logging_steps: int = 50
+    gradient_accumulation_steps: int = 1
+    mixed_precision: str = "auto"  # auto (bf16 where the GPU has it, else fp16; none on CPU) | bf16 | fp16 | no
+    nproc: int = 1  # processes (GPUs) on this node; more than 1 re-launches the stage under `launcher`
+    launcher: str = "torchrun"  # torchrun | accelerate
+    soft_labels: bool = False  # train on the annotators' vote shares instead of the majority label
+    checkpoint_steps: int = 500  # also checkpoint every N optimizer steps (0: at epoch ends only), for resuming
+    keep_checkpoints: bool = False  # keep checkpoints/ after a completed run (they are never DVC outputs)
+
+    def per_device_batch_size(self, processes: int) -> int:
+        """``batch_size`` is the global batch (all processes, all accumulation steps), as in a one-process run."""
+        per_device, rest = divmod(self.batch_size, processes * self.gradient_accumulation_steps)
+        if rest or not per_device:
+            raise PipelineError(
+                f"train.batch_size {self.batch_size} is the global batch: it must be a multiple of the number of "
+                f"processes ({processes}) times train.gradient_accumulation_steps ({self.gradient_accumulation_steps})"
+            )
+        return per_device
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> TrainConfig:
@@ -61,6 +82,16 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "eval_batch_size", "learning_rate"):
             if not getattr(self, name) > 0:
                 raise PipelineError(f"train.{name} must be positive, got {getattr(self, name)}")
+        if self.mixed_precision not in MIXED_PRECISION:
+            raise PipelineError(f"train.mixed_precision must be one of {MIXED_PRECISION}, got '{self.mixed_precision}'")
+        if self.launcher not in LAUNCHERS:
+            raise PipelineError(f"train.launcher must be one of {LAUNCHERS}, got '{self.launcher}'")
+        for name in ("nproc", "gradient_accumulation_steps"):
+            if getattr(self, name) < 1:
+                raise PipelineError(f"train.{name} must be at least 1, got {getattr(self, name)}")
+        self.per_device_batch_size(self.nproc)
+        if self.checkpoint_steps < 0:
+            raise PipelineError(f"train.checkpoint_steps must be 0 or more, got {self.checkpoint_steps}")
 
 
 _FIELD_TYPES = {"float": float, "int": int, "str": str, "bool": bool}
@@ -93,19 +124,41 @@ def class_weights(labels: np.ndarray, mode: str) -> torch.Tensor | None:
     return torch.tensor(weights, dtype=torch.float32)
 
 
-def weighted_loss(weights: torch.Tensor):
-    """A Trainer ``compute_loss_func``: class-weighted cross-entropy, normalized like the built-in loss."""
+def classification_loss(weights: torch.Tensor | None):
+    """A Trainer ``compute_loss_func``: cross-entropy, optionally class-weighted, against hard labels
+    (class ids) or soft labels (rows of class probabilities), normalized like the built-in loss."""
 
     def compute(outputs: Any, labels: torch.Tensor, num_items_in_batch: int | torch.Tensor | None = None) -> torch.Tensor:
         logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
-        losses = torch.nn.functional.cross_entropy(
-            logits.float(), labels, weight=weights.to(logits.device), reduction="none"
-        )
-        # The Trainer expects a sum over the whole (accumulated) batch divided by its item count.
-        denominator = num_items_in_batch if num_items_in_batch is not None else labels.numel()
+        log_probs = torch.nn.functional.log_softmax(logits.float(), dim=-1)
+        soft = labels.dim() == 2
+        targets = labels.float() if soft else torch.nn.functional.one_hot(labels, logits.shape[-1]).float()
+        if weights is not None:
+            targets = targets * weights.to(logits.device)
+        losses = -(targets * log_probs).sum(dim=-1)
+        # The Trainer expects a sum over the whole (accumulated) batch divided by its item count; it counts
+        # the non-ignored label entries, which for soft labels is one per class.
+        if num_items_in_batch is None:
+            denominator = labels.shape[0]
+        else:
+            denominator = num_items_in_batch / logits.shape[-1] if soft else num_items_in_batch
         return losses.sum() / denominator
 
     return compute
+
+
+def with_soft_labels(dataset: Any) -> Any:
+    """Replace each example's label by its annotators' vote shares (the hard label where no votes are recorded)."""
+    missing = [c for c in VOTE_COLUMNS if c not in dataset.column_names]
+    if missing:
+        raise PipelineError(
+            f"train.soft_labels needs the vote counts ({', '.join(missing)} missing): rerun the tokenize stage"
+        )
+    votes = np.stack([np.asarray(dataset[c], dtype=np.float64) for c in VOTE_COLUMNS], axis=1)
+    totals = votes.sum(axis=1, keepdims=True)
+    hard = np.eye(len(LABELS))[np.asarray(dataset[LABEL])]
+    shares = np.where(totals > 0, votes / np.maximum(totals, 1), hard)
+    return dataset.remove_columns(LABEL).add_column(LABEL, shares.astype(np.float32).tolist())
 
 
 def compute_metrics(eval_prediction: Any) -> dict[str, float]:
@@ -113,10 +166,12 @@ def compute_metrics(eval_prediction: Any) -> dict[str, float]:
     return summary_metrics(np.asarray(labels), np.asarray(logits).argmax(axis=-1))
 
 
-def _mixed_precision() -> dict[str, bool]:
-    if not torch.cuda.is_available():
-        return {}
-    return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
+def _mixed_precision(mode: str) -> dict[str, bool]:
+    if mode == "no" or not torch.cuda.is_available():
+        return {}  # CPU training stays in fp32
+    if mode == "auto":
+        mode = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return {mode: True}
 
 
 @dataclass
@@ -125,32 +180,115 @@ class TrainResult:
     best_epoch: float | None
     epochs_run: float
     train_samples_per_second: float
+    decision_rule: DecisionRule
+    resumed_from: str | None  # the checkpoint this run continued from, if any
+    log_history: list[dict[str, float]]
+
+
+# Checkpoints live outside DVC's outputs (DVC deletes a stage's outputs before running it), so a killed run
+# leaves them behind. They are reused only by a run whose fingerprint (data, model, seed, params) matches,
+# and only once complete: the marker is written after the Trainer has finished saving.
+FINGERPRINT_FILE = "fingerprint.json"
+COMPLETE_MARKER = "checkpoint-complete"
+
+
+def _checkpoint_callbacks(every: int) -> list[Any]:
+    from transformers import TrainerCallback
+
+    class PeriodicCheckpoint(TrainerCallback):
+        """Checkpoint every ``every`` steps as well as at each epoch end (where evaluation happens)."""
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+            if every and state.global_step % every == 0:
+                control.should_save = True
+            return control
+
+    class MarkComplete(TrainerCallback):
+        def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if state.is_world_process_zero:
+                saved = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+                if saved.is_dir():
+                    (saved / COMPLETE_MARKER).write_text("ok\n", encoding="utf-8")
+
+    return [PeriodicCheckpoint(), MarkComplete()]
+
+
+def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
+    """The most advanced complete checkpoint in ``checkpoint_dir``; half-written ones are skipped."""
+    complete = [
+        path
+        for path in checkpoint_dir.glob("checkpoint-*")
+        if path.name.removeprefix("checkpoint-").isdigit() and (path / COMPLETE_MARKER).is_file()
+    ]
+    return max(complete, key=lambda path: int(path.name.removeprefix("checkpoint-")), default=None)
+
+
+def prepare_checkpoints(checkpoint_dir: Path, fingerprint: dict[str, Any] | None) -> Path | None:
+    """Return the checkpoint to resume from, or empty ``checkpoint_dir`` for a fresh start.
+
+    Without a fingerprint nothing is ever resumed; checkpoints from a run with another fingerprint are removed.
+    """
+    stored_file = checkpoint_dir / FINGERPRINT_FILE
+    if fingerprint is not None and stored_file.is_file():
+        try:
+            stored = json.loads(stored_file.read_text(encoding="utf-8"))
+        except ValueError:
+            stored = None
+        if stored == fingerprint:
+            found = latest_checkpoint(checkpoint_dir)
+            if found is not None:
+                return found
+        else:
+            log.info("ignoring checkpoints in %s: they come from other data, model or parameters", checkpoint_dir)
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    checkpoint_dir.mkdir(parents=True)
+    if fingerprint is not None:
+        stored_file.write_text(json.dumps(fingerprint, sort_keys=True) + "\n", encoding="utf-8")
+    return None
 
 
 def train_classifier(
-    tokenized: Any,
+    train_set: Any,
+    validation_set: Any,
     checkpoint: str,
     config: TrainConfig,
     model_out: Path,
     checkpoint_dir: Path,
     seed: int,
-    callbacks: list[Any] = (),
+    rule_config: RuleConfig = RuleConfig(),
+    resume_from: Path | None = None,
 ) -> TrainResult:
-    """Fine-tune ``checkpoint`` on ``tokenized["train"]``, pick the best epoch on ``tokenized["validation"]``,
-    and save model + tokenizer (safetensors) to ``model_out``."""
+    """Fine-tune ``checkpoint`` on ``train_set``, keep the best epoch on ``validation_set``, fit the decision
+    rule on ``validation_set``, and save model + tokenizer (safetensors) + rule to ``model_out``.
+
+    ``resume_from`` is a checkpoint in ``checkpoint_dir`` (see :func:`prepare_checkpoints`) to continue from.
+    Under torchrun every process calls this; only the main one saves. The test split is never an argument:
+    nothing here can look at it.
+    """
     from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
 
     set_seed(seed)  # first: the new classification head is initialized from it
     tokenizer = load_tokenizer(checkpoint)
     model = load_classifier(checkpoint, new_head=True)
-    weights = class_weights(np.asarray(tokenized["train"][LABEL]), config.class_weights)
+    weights = class_weights(np.asarray(train_set[LABEL]), config.class_weights)
     if weights is not None:
         log.info("class weights (%s): %s", config.class_weights, dict(zip(LABELS, weights.tolist())))
+    if config.soft_labels:
+        train_set = with_soft_labels(train_set)
+    if resume_from is not None:
+        log.info("resuming from %s", resume_from)
+    processes = world_size()
+    log.info(
+        "training on %d process(es): global batch %d = %d per device x %d accumulation step(s) x %d",
+        processes, config.batch_size, config.per_device_batch_size(processes), config.gradient_accumulation_steps,
+        processes,
+    )
 
     args = TrainingArguments(
         output_dir=str(checkpoint_dir),
         num_train_epochs=config.epochs,
-        per_device_train_batch_size=config.batch_size,
+        per_device_train_batch_size=config.per_device_batch_size(world_size()),
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
         per_device_eval_batch_size=config.eval_batch_size,
         learning_rate=config.learning_rate,
         weight_decay=config.weight_decay,
@@ -167,27 +305,38 @@ def train_classifier(
         seed=seed,
         data_seed=seed,
         report_to="none",
-        **_mixed_precision(),
+        dataloader_pin_memory=torch.cuda.is_available(),
+        **_mixed_precision(config.mixed_precision),
     )
-    all_callbacks = list(callbacks)
+    callbacks = _checkpoint_callbacks(config.checkpoint_steps)
     if config.early_stopping_patience > 0:
-        all_callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
+    # Soft labels need the loss below; the built-in one would read float label rows as multi-label targets.
+    custom_loss = weights is not None or config.soft_labels
     trainer = Trainer(
         model=model,
         args=args,
-        train_dataset=tokenized["train"],
-        eval_dataset=tokenized["validation"],
+        train_dataset=train_set,
+        eval_dataset=validation_set,
         processing_class=tokenizer,
         data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=compute_metrics,
-        compute_loss_func=weighted_loss(weights) if weights is not None else None,
-        callbacks=all_callbacks,
+        compute_loss_func=classification_loss(weights) if custom_loss else None,
+        callbacks=callbacks,
     )
-    output = trainer.train()
-    trainer.save_model(str(model_out))  # the best epoch's weights, as safetensors, plus the tokenizer
-    # save_model also pickles the TrainingArguments; ship them as JSON so loading never unpickles anything.
-    (model_out / "training_args.bin").unlink(missing_ok=True)
-    (model_out / "training_args.json").write_text(args.to_json_string() + "\n", encoding="utf-8")
+    output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+
+    # Labels from the same call: the Trainer may reorder examples (length grouping) when it batches them.
+    validation = trainer.predict(validation_set)
+    rule = fit_decision_rule(softmax(np.asarray(validation.predictions)), np.asarray(validation.label_ids), rule_config)
+    log.info("decision rule (%s) on validation macro F1: %.4f -> %.4f", rule.kind, rule.before, rule.after)
+
+    if trainer.is_world_process_zero():
+        trainer.save_model(str(model_out))  # the best epoch's weights, as safetensors, plus the tokenizer
+        # save_model also pickles the TrainingArguments; ship them as JSON so loading never unpickles anything.
+        (model_out / "training_args.bin").unlink(missing_ok=True)
+        (model_out / "training_args.json").write_text(args.to_json_string() + "\n", encoding="utf-8")
+        rule.save(model_out)
 
     best_epoch = next(
         (
@@ -202,4 +351,7 @@ def train_classifier(
         best_epoch=round(best_epoch, 2) if best_epoch is not None else None,
         epochs_run=float(trainer.state.epoch or 0),
         train_samples_per_second=float(output.metrics.get("train_samples_per_second", 0.0)),
+        decision_rule=rule,
+        resumed_from=resume_from.name if resume_from else None,
+        log_history=list(trainer.state.log_history),
     )

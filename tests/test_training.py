@@ -12,7 +12,7 @@ from hatespeech import PipelineError
 from hatespeech.data import load_source
 from hatespeech.splitting import split_dataset
 from hatespeech.tokenization import tokenize_splits
-from hatespeech.training import TrainConfig, class_weights, train_classifier, weighted_loss
+from hatespeech.training import TrainConfig, class_weights, classification_loss, train_classifier
 from helpers import TINY_TRAIN
 
 
@@ -58,10 +58,10 @@ def test_weighted_loss_matches_cross_entropy():
     logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3], [-1.0, 3.0, 0.0]])
     labels = torch.tensor([0, 2, 1])
     outputs = {"logits": logits}
-    plain = weighted_loss(torch.ones(3))(outputs, labels)
+    plain = classification_loss(torch.ones(3))(outputs, labels)
     assert plain.item() == pytest.approx(torch.nn.functional.cross_entropy(logits, labels).item(), rel=1e-6)
     weights = torch.tensor([5.0, 1.0, 1.0])
-    weighted = weighted_loss(weights)(outputs, labels, num_items_in_batch=3)
+    weighted = classification_loss(weights)(outputs, labels, num_items_in_batch=3)
     expected = (torch.nn.functional.cross_entropy(logits, labels, reduction="none") * weights[labels]).sum() / 3
     assert weighted.item() == pytest.approx(expected.item(), rel=1e-6)
     assert weighted.item() > plain.item()  # the first, up-weighted example has a real loss
@@ -73,7 +73,7 @@ def test_tiny_training_run_learns_and_saves_safetensors(csv_file, tiny_model, tm
     config = TrainConfig.from_params({**TINY_TRAIN, "class_weights": "balanced"})
     out = tmp_path / "model"
     out.mkdir()
-    result = train_classifier(tokenized, str(tiny_model), config, out, tmp_path / "ckpt", seed=0)
+    result = train_classifier(tokenized["train"], tokenized["validation"], str(tiny_model), config, out, tmp_path / "ckpt", seed=0)
 
     assert result.best_epoch in {1.0, 2.0, 3.0, 4.0}
     assert result.best_metric > 0.5  # validation macro F1; always predicting the majority class gives ~0.24

@@ -1,0 +1,37 @@
+"""The train stage as several processes: torchrun or ``accelerate launch``, one node or many.
+
+``dvc.yaml`` keeps one command. With ``train.nproc > 1`` that command re-launches itself under the launcher
+named by ``train.launcher``; the launched processes see ``LOCAL_RANK`` and train with DistributedDataParallel.
+Multi-node settings come from the launchers' own environment variables (torchrun reads ``PET_NNODES``,
+``PET_NODE_RANK``, ``PET_RDZV_ENDPOINT`` ...), so nothing about a cluster is baked into the pipeline.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+LAUNCHERS = ("torchrun", "accelerate")
+
+
+def is_launched() -> bool:
+    """True inside a process started by torchrun / accelerate launch."""
+    return "LOCAL_RANK" in os.environ
+
+
+def world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def is_main_process() -> bool:
+    """Global rank 0: the only process that writes the stage's outputs."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def launch_command(launcher: str, nproc: int, script: str, argv: list[str]) -> list[str]:
+    """The command that runs ``script argv`` as ``nproc`` processes on this node."""
+    if launcher == "torchrun":
+        return [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}", script, *argv]
+    if launcher == "accelerate":
+        return [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(nproc), script, *argv]
+    raise ValueError(f"unknown launcher {launcher!r}; known: {', '.join(LAUNCHERS)}")

@@ -1,0 +1,40 @@
+"""The train stage under torchrun: two CPU processes (gloo), one set of outputs, a model that loads and predicts."""
+
+from __future__ import annotations
+
+import json
+
+from hatespeech.inference import Classifier
+from helpers import TINY_TRAIN, make_project, run_script, stage_command
+
+DOWNLOAD, SPLIT, TOKENIZE, TRAIN = (stage_command(name) for name in ("download", "split", "tokenize", "train"))
+
+
+def test_train_stage_under_torchrun_with_two_processes(tmp_path, csv_file, tiny_model):
+    train = {**TINY_TRAIN, "epochs": 2, "nproc": 2, "launcher": "torchrun"}  # global batch 8: 4 per process
+    project = make_project(tmp_path / "p", str(csv_file), str(tiny_model), train=train)
+    for command in (DOWNLOAD, SPLIT, TOKENIZE):
+        assert run_script(project, *command).returncode == 0
+
+    result = run_script(project, *TRAIN, env={"OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr
+    assert "launching 2 processes" in result.stderr
+    # Both ranks trained (DDP), and only rank 0 wrote: one model directory, one set of curves, no leftovers.
+    assert result.stderr.count("kept epoch") == 1
+    model_dir = project / "models/model"
+    assert sorted(p.name for p in project.joinpath("models").iterdir()) == ["model"]
+    args = json.loads((model_dir / "training_args.json").read_text())
+    assert args["per_device_train_batch_size"] == 4
+    assert result.stderr.count("training on 2 process(es): global batch 8 = 4 per device") == 2  # one per rank
+    assert (project / "dvclive/metrics.json").is_file()
+    assert not (project / "checkpoints/train").exists()
+
+    predictions = Classifier(model_dir).predict(["some tweet", "another, much longer tweet than that one"])
+    assert [p["label"] for p in predictions] and all(abs(sum(p["scores"].values()) - 1) < 1e-4 for p in predictions)
+
+
+def test_global_batch_must_divide_across_processes(tmp_path, csv_file, tiny_model):
+    project = make_project(tmp_path / "p", str(csv_file), str(tiny_model), train={**TINY_TRAIN, "nproc": 3})
+    result = run_script(project, *TRAIN)
+    assert result.returncode == 2
+    assert "train.batch_size 8 is the global batch: it must be a multiple of the number of processes (3)" in result.stderr
