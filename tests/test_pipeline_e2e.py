@@ -15,14 +15,27 @@ from synthetic import make_rows, write_csv
 pytestmark = pytest.mark.e2e
 
 
-def test_first_repro_runs_all_five_stages_and_writes_metrics(pipeline):
-    assert ran_stages(pipeline.first) == STAGES
+def test_first_repro_runs_every_stage_and_writes_metrics(pipeline):
+    assert sorted(ran_stages(pipeline.first)) == sorted(STAGES)
     metrics = json.loads((pipeline.project / "metrics/test.json").read_text())
-    for key in ("accuracy", "precision_weighted", "recall_weighted", "f1_weighted", "f1_macro"):
-        assert 0 <= metrics[key] <= 1
-    assert set(metrics["per_class"]) == set(LABELS)
-    assert sum(c["support"] for c in metrics["per_class"].values()) == metrics["examples"]
+    for block in (metrics, metrics["tuned"]):  # argmax, and the decision rule saved with the model
+        for key in ("accuracy", "precision_weighted", "recall_weighted", "f1_weighted", "f1_macro"):
+            assert 0 <= block[key] <= 1
+        assert set(block["per_class"]) == set(LABELS)
+        assert sum(c["support"] for c in block["per_class"].values()) == metrics["examples"]
     assert json.loads((pipeline.project / "metrics/validation.json").read_text())["examples"] > 0
+
+
+def test_baseline_metrics_have_the_transformers_shape(pipeline):
+    def shape(value):
+        return {k: shape(v) for k, v in value.items()} if isinstance(value, dict) else type(value).__name__
+
+    transformer = json.loads((pipeline.project / "metrics/test.json").read_text())
+    baseline = json.loads((pipeline.project / "metrics/baseline_test.json").read_text())
+    assert shape(baseline) == shape(transformer) and baseline["examples"] == transformer["examples"]
+    shown = json.loads(dvc(pipeline.project, "metrics", "show", "--json").stdout)
+    files = next(iter(shown.values()))["data"]
+    assert {"metrics/test.json", "metrics/baseline_test.json"} <= set(files)
 
 
 def test_second_repro_runs_nothing(pipeline):
@@ -44,8 +57,9 @@ def test_metrics_diff_between_commits_shows_the_change(pipeline):
 
 def test_git_tracks_metrics_and_dvc_caches_data(pipeline):
     tracked = git(pipeline.project, "ls-files").stdout.split()
-    assert {"dvc.lock", "metrics/test.json", "plots/confusion_test.json"} <= set(tracked)
-    outputs = [p for p in tracked if p.startswith(("models/", "data/", "dvclive/")) and not p.endswith(".gitignore")]
+    assert {"dvc.lock", "metrics/test.json", "metrics/baseline_test.json"} <= set(tracked)
+    cached = ("models/", "data/", "dvclive/", "plots/", "reports/")
+    outputs = [p for p in tracked if p.startswith(cached) and not p.endswith(".gitignore")]
     assert outputs == []  # the model, the datasets and the curves live in DVC's cache, not git
     assert "Data and pipelines are up to date" in dvc(pipeline.project, "status").stdout
 
@@ -55,25 +69,37 @@ def test_outputs_are_complete_and_clean(pipeline):
     assert (project / "models/model/model.safetensors").is_file()
     assert not (project / "checkpoints/train").exists()
     assert not list(project.rglob("*.tmp"))  # no staging leftovers
-    confusion = json.loads((project / "plots/confusion_test.json").read_text())
-    assert len(confusion) == json.loads((project / "metrics/test.json").read_text())["examples"]
-    assert set(confusion[0]) == {"actual", "predicted"}
-    errors = [json.loads(line) for line in (project / "reports/misclassified_test.jsonl").read_text().splitlines()]
-    assert all(row["label"] != row["predicted"] for row in errors)
-    confidences = [row["confidence"] for row in errors]
-    assert confidences == sorted(confidences, reverse=True)
+    assert (project / "models/baseline/model.skops").is_file()
+    for model in ("transformer", "baseline"):
+        examples = json.loads((project / f"metrics/{'test' if model == 'transformer' else 'baseline_test'}.json").read_text())["examples"]
+        # Each plot file has the fields its template in dvc.yaml reads.
+        confusion = json.loads((project / f"plots/{model}/confusion_test.json").read_text())
+        assert len(confusion) == examples and set(confusion[0]) == {"actual", "predicted"}
+        for name in LABELS:
+            curve = json.loads((project / f"plots/{model}/pr_{name}.json").read_text())
+            assert curve and all(set(point) == {"recall", "precision"} for point in curve)
+        report = project / f"reports/{model}"
+        errors = [json.loads(line) for line in (report / "misclassified_test.jsonl").read_text().splitlines()]
+        assert all(row["label"] != row["predicted"] for row in errors)
+        confidences = [row["confidence"] for row in errors]
+        assert confidences == sorted(confidences, reverse=True)
+        analysis = (report / "error_analysis.md").read_text()
+        assert "## Classes" in analysis and "## Top confusions" in analysis and "most confident mistakes" in analysis
     loss = (project / "dvclive/plots/metrics/train/loss.tsv").read_text().splitlines()
     assert loss[0] == "step\tloss" and len(loss) == 1 + TINY_TRAIN["epochs"]  # one row per epoch
 
 
 def test_plots_render(pipeline, tmp_path):
     plots = json.loads(dvc(pipeline.project, "plots", "show", "--json").stdout)["data"]
-    assert set(plots) == {"plots/confusion_test.json", "loss", "validation_f1"}
+    expected = {"confusion", "confusion_normalized", "loss", "validation_f1"}
+    expected |= {f"precision_recall_{name}" for name in LABELS}
+    assert set(plots) == expected
     for name, renders in plots.items():
         assert renders and renders[0]["content"], name  # each has data to draw
     dvc(pipeline.project, "plots", "show", "-o", str(tmp_path / "html"))
     page = (tmp_path / "html/index.html").read_text()
-    assert "Confusion matrix (test split)" in page and "Loss by epoch" in page
+    assert "Confusion matrix (test split, tuned decision rule)" in page and "Loss by epoch" in page
+    assert "baseline/pr_hate_speech.json" in page and "transformer/pr_hate_speech.json" in page  # one plot, both models
 
 
 def test_saved_model_answers_through_transformers_pipeline(pipeline):
@@ -127,7 +153,7 @@ def test_offline_make_target_runs_an_experiment(tmp_path, tiny_model):
          f"MODEL={tiny_model}", f"PROFILE={profile}"],
         cwd=project,
     )
-    assert ran_stages(result) == STAGES
+    assert sorted(ran_stages(result)) == sorted(STAGES)
     experiments = json.loads(dvc(project, "exp", "show", "--json").stdout)
     runs = [exp for commit in experiments for exp in commit.get("experiments") or []]
     assert runs, experiments

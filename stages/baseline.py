@@ -1,0 +1,56 @@
+"""Baseline stage: TF-IDF word + character n-grams and logistic regression, trained on the same train split,
+its decision rule fitted on the same validation split, evaluated on the same test split as the transformer,
+with outputs of the same shape (metrics, plot data, error analysis)."""
+
+import argparse
+import logging
+
+from hatespeech import LABEL, TEXT
+from hatespeech.baseline import BaselineConfig, predict_proba, save_baseline, train_baseline
+from hatespeech.cli import run_stage
+from hatespeech.decision import RuleConfig, fit_decision_rule
+from hatespeech.evaluation import write_evaluation
+from hatespeech.files import atomic_output, load_params
+from hatespeech.splitting import read_splits
+
+log = logging.getLogger("hatespeech")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--splits", required=True, help="split parquet files from the split stage")
+    parser.add_argument("--model-dir", required=True, help="where the fitted baseline (skops) and its rule go")
+    parser.add_argument("--test-metrics", required=True)
+    parser.add_argument("--validation-metrics", required=True)
+    parser.add_argument("--plots-dir", required=True)
+    parser.add_argument("--report-dir", required=True)
+    args = parser.parse_args()
+    params = load_params()
+    config = BaselineConfig.from_params(params["baseline"])
+    rule_config = RuleConfig.from_params(params.get("decision_rule") or {})
+
+    splits = read_splits(args.splits)
+    model = train_baseline(splits["train"], config, seed=int(params["base"]["seed"]))
+    labels = {name: splits[name][LABEL].to_numpy() for name in ("test", "validation")}
+    probabilities = {name: predict_proba(model, splits[name][TEXT]) for name in ("test", "validation")}
+    rule = fit_decision_rule(probabilities["validation"], labels["validation"], rule_config)
+    log.info("decision rule (%s) on validation macro F1: %.4f -> %.4f", rule.kind, rule.before, rule.after)
+    with atomic_output(args.model_dir, directory=True) as model_tmp:
+        save_baseline(model, model_tmp)
+        rule.save(model_tmp)
+    metrics = write_evaluation(
+        "TF-IDF + logistic regression baseline",
+        labels,
+        probabilities,
+        rule,
+        splits["test"],
+        args.test_metrics,
+        args.validation_metrics,
+        args.plots_dir,
+        args.report_dir,
+    )
+    log.info("baseline test macro F1 %.4f (tuned %.4f)", metrics["f1_macro"], metrics["tuned"]["f1_macro"])
+
+
+if __name__ == "__main__":
+    run_stage("baseline", main)

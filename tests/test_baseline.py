@@ -1,0 +1,63 @@
+"""The baseline stage: TF-IDF + logistic regression on the same splits, saved without pickle."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from hatespeech import PipelineError
+from hatespeech.baseline import BaselineConfig, load_baseline, normalize_tweet
+from helpers import make_project, run_script, stage_command
+
+DOWNLOAD, SPLIT, BASELINE = (stage_command(name) for name in ("download", "split", "baseline"))
+
+
+def test_normalize_tweet():
+    assert normalize_tweet("RT @Some_one: I &amp; U   http://t.co/x") == "rt mentionhere : i & u urlhere"
+
+
+def test_bad_baseline_params():
+    with pytest.raises(PipelineError, match="baseline.class_weight must be one of"):
+        BaselineConfig.from_params({"class_weight": "sqrt"})
+    with pytest.raises(PipelineError, match="unknown baseline parameter"):
+        BaselineConfig.from_params({"ngrams": 3})
+
+
+def test_baseline_stage_fits_its_rule_on_validation_only(tmp_path, csv_file):
+    project = make_project(tmp_path / "p", str(csv_file), "unused")
+    for command in (DOWNLOAD, SPLIT):
+        assert run_script(project, *command).returncode == 0
+    result = run_script(project, *BASELINE)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((project / "metrics/baseline_test.json").read_text())
+    assert {"accuracy", "f1_weighted", "f1_macro", "per_class", "tuned"} <= set(metrics)
+    assert metrics["f1_macro"] > 0.5  # the synthetic classes have their own words
+    rule = json.loads((project / "models/baseline/decision_rule.json").read_text())
+    validation = pd.read_parquet(project / "data/split/validation.parquet")
+    assert rule["fitted_on"] == "validation" and rule["examples"] == len(validation)
+    model = load_baseline(project / "models/baseline")
+    assert list(model.predict(["zorgon blapper"])) and (project / "reports/baseline/error_analysis.md").is_file()
+
+    # Scrambling the test split's labels changes the test metrics but not the fitted model or its rule.
+    test_file = project / "data/split/test.parquet"
+    test = pd.read_parquet(test_file)
+    test["label"] = (test["label"] + 1) % 3
+    test.to_parquet(test_file, index=False)
+    saved = {p.name: p.read_bytes() for p in (project / "models/baseline").iterdir()}
+    assert run_script(project, *BASELINE).returncode == 0
+    assert {p.name: p.read_bytes() for p in (project / "models/baseline").iterdir()} == saved
+    assert json.loads((project / "metrics/baseline_test.json").read_text())["f1_macro"] < metrics["f1_macro"]
+
+
+def test_loading_refuses_untrusted_types(tmp_path):
+    import skops.io
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    (tmp_path / "model.skops").write_bytes(skops.io.dumps(Pipeline([("f", FunctionTransformer(json.loads))])))
+    with pytest.raises(PipelineError, match="types that are not trusted: json.loads"):
+        load_baseline(tmp_path)
+    with pytest.raises(PipelineError, match="no baseline model"):
+        load_baseline(tmp_path / "missing")
