@@ -21,6 +21,8 @@ def run_stage(name: str, main: Callable[[], None]) -> None:
     try:
         main()
     except PipelineError as exc:
-        print(f"error: {name}: {exc}", file=sys.stderr)
+        # One line whatever the message quotes (a parser's trailing newline, a value with a line break).
+        message = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        print(f"error: {name}: {message}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
     log.info("stage %s finished in %.1f s", name, time.perf_counter() - started)

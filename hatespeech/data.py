@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import codecs
+import csv
 import hashlib
 import io
+import logging
 import os
 import socket
 import urllib.parse
 import urllib.error
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +20,8 @@ import numpy as np
 import pandas as pd
 
 from hatespeech import LABEL, LABELS, TEXT, VOTE_COLUMNS, PipelineError
+
+log = logging.getLogger(__name__)
 
 # The normalized schema every later stage reads.
 COUNT_COLUMNS = ("count", *VOTE_COLUMNS)
@@ -80,23 +86,65 @@ def _read_bytes(source: str, timeout: float = 60.0) -> bytes:
     return path.read_bytes()
 
 
+def _line_of(raw: bytes, offset: int) -> int:
+    return raw[:offset].count(b"\n") + 1
+
+
+def decode_utf8(raw: bytes, source: str) -> str:
+    """The text of a UTF-8 file, with or without a byte-order mark; anything else is a :class:`DataError`.
+
+    Other encodings are not guessed: a Latin-1 or Windows-1252 file would decode "successfully" into
+    different text, so it is safer to ask for the file to be saved as UTF-8.
+    """
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise DataError(f"{source} is UTF-16 or UTF-32 encoded (it starts with that byte-order mark): save it as UTF-8")
+    nul = raw.find(b"\0")
+    if nul >= 0:  # never in text: a binary file, or UTF-16 without a byte-order mark
+        raise DataError(
+            f"{source} contains a NUL byte at offset {nul} (line {_line_of(raw, nul)}): "
+            "it is not a UTF-8 text file (UTF-16?); save it as UTF-8"
+        )
+    bom = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return raw[bom:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        offset = bom + exc.start  # of the whole file, BOM included, as a hex editor shows it
+        raise DataError(
+            f"{source} is not valid UTF-8: byte 0x{raw[offset]:02x} at offset {offset} (line {_line_of(raw, offset)}); "
+            "save it as UTF-8 (other encodings such as Latin-1 are not guessed)"
+        ) from exc
+
+
+def read_csv_records(text: str, source: str) -> pd.DataFrame:
+    """Parse CSV text into a frame of strings, one column per header field; blank lines are skipped.
+
+    Python's csv module in strict mode rather than pandas: pandas silently takes the first column as
+    the index when the first row has one field too many, and joins a closing quote with whatever
+    follows it. Here a malformed quote, or a row whose field count differs from the header's, is an error.
+    """
+    if not text.strip():
+        raise DataError(f"{source} is empty: expected a CSV with columns {', '.join(CSV_COLUMNS)}")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)  # newline="": quoted line breaks stay as written
+    try:
+        records = [record for record in reader if record]
+    except csv.Error as exc:
+        raise DataError(
+            f"{source} is not a readable CSV: {exc} at line {reader.line_num} (a quote not closed, or not doubled?)"
+        ) from exc
+    header, rows = [name.strip() for name in records[0]], records[1:]
+    _check_header(header, CSV_COLUMNS, source)  # a wrong header explains ragged rows better than their numbers
+    ragged = pd.Series([len(row) != len(header) for row in rows], dtype=bool)
+    if ragged.any():
+        raise DataError(
+            f"{source}: row(s) {_bad_rows(ragged)} do not have the header's {len(header)} fields "
+            "(a tweet with an unquoted comma, quote or line break?)"
+        )
+    return pd.DataFrame(rows, columns=header, dtype=object)
+
+
 def parse_authors_csv(raw: bytes, source: str) -> pd.DataFrame:
     """Parse the bytes of a CSV in the authors' format into the normalized schema."""
-    if not raw.strip():
-        raise DataError(f"{source} is empty: expected a CSV with columns {', '.join(CSV_COLUMNS)}")
-    try:
-        text = raw.decode("utf-8-sig")  # tolerate a byte-order mark
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(
-            f"{source} is not valid UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start} (line {line})"
-        ) from exc
-    try:
-        # keep_default_na=False: a tweet reading "NA" or "null" is text, not a missing value.
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{source} is not a readable CSV: {exc}") from exc
-    return normalize(frame, CSV_COLUMNS, source)
+    return normalize(read_csv_records(decode_utf8(raw, source), source), CSV_COLUMNS, source)
 
 
 def load_csv(source: str) -> LoadedData:
@@ -152,25 +200,52 @@ def _bad_rows(mask: pd.Series, limit: int = 5) -> str:
     return ", ".join(rows) + (f" and {more} more" if more > 0 else "")
 
 
+def _found(values: pd.Series, limit: int = 3) -> str:
+    # repr() keeps an empty value or a line break in a value visible, and the message on one line.
+    return repr(list(dict.fromkeys(map(str, values)))[:limit])
+
+
+# Beyond 2**53 floats are no longer exact, and "1e30" would wrap around when cast to int64.
+_LARGEST_WHOLE = 2**53
+
+
 def _integers(values: pd.Series, source: str, column: str) -> pd.Series:
-    numbers = pd.to_numeric(values, errors="coerce")
-    bad = numbers.isna() | (numbers != numbers.round())
+    """Whole numbers, also when written as "1.0", " 1" or 1.0; anything else names the bad rows."""
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    whole = np.isfinite(numbers) & (numbers == np.round(numbers)) & (np.abs(numbers) <= _LARGEST_WHOLE)
+    bad = pd.Series(~whole)
     if bad.any():
-        raise DataError(f"{source}: column '{column}' must hold whole numbers; bad value in row(s) {_bad_rows(bad)}")
-    return numbers.astype("int64")
+        raise DataError(
+            f"{source}: column '{column}' must hold whole numbers; found {_found(values[bad.to_numpy()])} "
+            f"in row(s) {_bad_rows(bad)}"
+        )
+    return pd.Series(numbers.astype("int64"), index=values.index)
+
+
+def _check_header(names: list[str], required: Iterable[str], source: str) -> None:
+    """Each required column exactly once (names already stripped); other columns are allowed."""
+    repeated = sorted({name for name in names if name in required and names.count(name) > 1})
+    if repeated:  # which of the copies is meant is anyone's guess
+        raise DataError(f"{source}: column(s) {', '.join(repeated)} appear more than once in the header")
+    missing = [name for name in required if name not in names]
+    if missing:
+        raise DataError(
+            f"{source}: missing required column(s) {', '.join(missing)}; "
+            f"found {', '.join(map(repr, names)) or 'none'}"
+        )
+
+
+def _columns_by_name(frame: pd.DataFrame, columns: dict[str, str], source: str) -> pd.DataFrame:
+    """Pick the required ``columns`` by name (any order, surrounding spaces ignored; others dropped)."""
+    names = [str(name).strip() for name in frame.columns]
+    _check_header(names, columns, source)
+    return frame.set_axis(names, axis=1)[list(columns)].rename(columns=columns).reset_index(drop=True)
 
 
 def normalize(frame: pd.DataFrame, columns: dict[str, str], source: str) -> pd.DataFrame:
     """Rename ``columns`` onto the schema and validate every row; raise :class:`DataError` on bad input."""
-    frame = frame.rename(columns=lambda name: str(name).strip())
-    missing = [name for name in columns if name not in frame.columns]
-    if missing:
-        raise DataError(
-            f"{source}: missing required column(s) {', '.join(missing)}; "
-            f"found {', '.join(map(str, frame.columns)) or 'none'}"
-        )
     source_name = {schema: original for original, schema in columns.items()}  # errors name the user's columns
-    frame = frame[list(columns)].rename(columns=columns).reset_index(drop=True)
+    frame = _columns_by_name(frame, columns, source)
     if frame.empty:
         raise DataError(f"{source}: no data rows")
 
@@ -193,6 +268,9 @@ def normalize(frame: pd.DataFrame, columns: dict[str, str], source: str) -> pd.D
         negative = out[column] < 0
         if negative.any():
             raise DataError(f"{source}: column '{source_name[column]}' is negative in row(s) {_bad_rows(negative)}")
+    repeats = int(out.duplicated().sum())
+    if repeats:  # kept: they are in the authors' data as published, and the split keeps copies together
+        log.warning("%s: %d row(s) repeat an earlier row exactly; kept", source, repeats)
     return out
 
 
@@ -202,7 +280,13 @@ def class_counts(labels: pd.Series) -> dict[str, int]:
 
 
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
-    return pd.read_parquet(path)
+    """Read a parquet file written by an earlier stage; a missing or unreadable one is a :class:`DataError`."""
+    if not Path(path).is_file():
+        raise DataError(f"{path} not found: run the stage that writes it first")
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise DataError(f"{path} is not a readable parquet file: {exc}") from exc
 
 
 def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 import re
 from pathlib import Path
 
@@ -48,16 +49,63 @@ def _check_sizes(validation_size: float, test_size: float) -> None:
         )
 
 
-def _stratified(groups: pd.DataFrame, size: float, seed: int, what: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _per_class(groups: pd.DataFrame, frame: pd.DataFrame) -> str:
+    # Both counts: near-duplicates are one tweet to the split, but users count rows.
+    return f"distinct tweets per class {class_counts(groups[LABEL])}, rows {class_counts(frame[LABEL])}"
+
+
+def _classes(names: list[str]) -> str:
+    return ("class " if len(names) == 1 else "classes ") + ", ".join(map(repr, names))
+
+
+def _check_every_class_can_reach_every_split(groups: pd.DataFrame, summary: str) -> None:
+    tweets = class_counts(groups[LABEL])
+    short = [name for name in LABELS if tweets[name] < len(SPLITS)]
+    if short:
+        raise SplitError(
+            f"too few distinct tweets of {_classes(short)} to put one in each of train, validation and test "
+            f"(near-duplicates count once); {summary}"
+        )
+
+
+def _stratified(
+    groups: pd.DataFrame, size: float, seed: int, what: str, summary: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Hold out ``size`` of ``groups`` for the split ``what``, stratified by label.
+
+    The cases sklearn refuses are checked first: its messages name classes by id and not the split.
+    """
+    held = math.ceil(size * len(groups))  # rounded as sklearn does
+    kept = len(groups) - held
+    classes = groups[LABEL].nunique()
+    if min(held, kept) < classes:
+        rest = "train and validation" if what == "test" else "train"
+        short = f"the {what} split" if held < classes else f"the rest ({rest})"
+        raise SplitError(
+            f"{short} is too small to stratify: {held} of {len(groups)} distinct tweets would go to the {what} "
+            f"split and {kept} stay, fewer than one per class ({classes}); add data or change "
+            f"split.{what}_size; {summary}"
+        )
+    tweets = class_counts(groups[LABEL])
+    single = [name for name in LABELS if tweets[name] == 1]
+    if single:  # a class with 3+ tweets can be left with 1 once the test split is taken
+        raise SplitError(
+            f"only 1 distinct tweet of {_classes(single)} is left when splitting off the {what} split: too few "
+            f"to stratify; add data or change split.validation_size / split.test_size; {summary}"
+        )
     try:
         rest, held_out = train_test_split(groups, test_size=size, stratify=groups[LABEL], random_state=seed)
-    except ValueError as exc:  # sklearn: too few members of a class, or a split smaller than the class count
-        counts = class_counts(groups[LABEL])
-        raise SplitError(
-            f"cannot split off the {what} split stratified by class: {exc}. "
-            f"Distinct tweets per class (after near-duplicate grouping): {counts}"
-        ) from exc
+    except ValueError as exc:  # any other refusal by sklearn
+        raise SplitError(f"cannot split off the {what} split stratified by class: {exc}; {summary}") from exc
     return rest, held_out
+
+
+def _check_table(frame: pd.DataFrame) -> None:
+    missing = [column for column in (TEXT, LABEL) if column not in frame.columns]
+    if missing:
+        raise SplitError(f"the dataset lacks column(s) {', '.join(missing)}: is it the download stage's output?")
+    if frame.empty:
+        raise SplitError("the dataset has no rows")
 
 
 def split_dataset(
@@ -70,11 +118,14 @@ def split_dataset(
     every split, otherwise :class:`SplitError` says which class is short and by how much.
     """
     _check_sizes(validation_size, test_size)
+    _check_table(frame)
     keys = frame[TEXT].map(near_duplicate_key)
     votes = pd.crosstab(keys.rename("key"), frame[LABEL])  # rows sorted by key: deterministic
     groups = pd.DataFrame({"key": votes.index, LABEL: votes.idxmax(axis=1).to_numpy()})
-    rest, test = _stratified(groups, test_size, seed, "test")
-    train, validation = _stratified(rest, validation_size / (1 - test_size), seed, "validation")
+    summary = _per_class(groups, frame)
+    _check_every_class_can_reach_every_split(groups, summary)
+    rest, test = _stratified(groups, test_size, seed, "test", summary)
+    train, validation = _stratified(rest, validation_size / (1 - test_size), seed, "validation", summary)
 
     split_of_key = {
         **dict.fromkeys(train["key"], "train"),
@@ -84,13 +135,11 @@ def split_dataset(
     assignment = keys.map(split_of_key)
     splits = {name: frame[assignment == name].reset_index(drop=True) for name in SPLITS}
     for name, part in splits.items():
-        counts = class_counts(part[LABEL])
-        for label, count in counts.items():
-            if count == 0:
-                total = int((frame[LABEL] == LABELS.index(label)).sum())
+        for label, count in class_counts(part[LABEL]).items():
+            if count == 0:  # stratification rounds a small class down to nothing in a small split
                 raise SplitError(
-                    f"class '{label}' has no rows in the {name} split: it has only {total} row(s) in all "
-                    f"({len(frame)} rows); add data or change split.validation_size / split.test_size"
+                    f"no rows of class '{label}' in the {name} split: too few to stratify; add data or "
+                    f"change split.validation_size / split.test_size; {summary}"
                 )
     return splits
 
