@@ -14,9 +14,16 @@ import sys
 LAUNCHERS = ("torchrun", "accelerate")
 
 
+LAUNCHED_ENV = "HATESPEECH_LAUNCHED"  # set for the launched processes, so none of them launches again
+
+
 def is_launched() -> bool:
-    """True inside a process started by torchrun / accelerate launch."""
-    return "LOCAL_RANK" in os.environ
+    """True inside a process started by torchrun / accelerate launch (or by :func:`launch_command`'s caller).
+
+    The marker matters: without GPUs, ``accelerate launch`` may start a plain single process with no
+    ``LOCAL_RANK``, which would otherwise re-launch itself for ever.
+    """
+    return "LOCAL_RANK" in os.environ or os.environ.get(LAUNCHED_ENV) == "1"
 
 
 def world_size() -> int:
@@ -33,5 +40,6 @@ def launch_command(launcher: str, nproc: int, script: str, argv: list[str]) -> l
     if launcher == "torchrun":
         return [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}", script, *argv]
     if launcher == "accelerate":
-        return [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(nproc), script, *argv]
+        # --multi_gpu selects accelerate's DDP launcher (torchrun underneath); it also runs on CPUs with gloo.
+        return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(nproc), script, *argv]
     raise ValueError(f"unknown launcher {launcher!r}; known: {', '.join(LAUNCHERS)}")

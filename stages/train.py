@@ -17,7 +17,7 @@ from pathlib import Path
 
 from hatespeech.cli import run_stage
 from hatespeech.decision import RuleConfig
-from hatespeech.distributed import is_launched, is_main_process, launch_command
+from hatespeech.distributed import LAUNCHED_ENV, is_launched, is_main_process, launch_command
 from hatespeech.files import atomic_output, load_params, sha256_tree, write_json
 from hatespeech.tokenization import load_tokenized
 from hatespeech.training import TrainConfig, TrainResult, prepare_checkpoints, train_classifier
@@ -52,7 +52,8 @@ def main() -> None:
         if config.nproc > 1:
             command = launch_command(config.launcher, config.nproc, sys.argv[0], sys.argv[1:])
             log.info("launching %d processes: %s", config.nproc, " ".join(command))
-            status = subprocess.call(command, env={**os.environ, RESUME_ENV: str(resume_from or "")})
+            env = {**os.environ, RESUME_ENV: str(resume_from or ""), LAUNCHED_ENV: "1"}
+            status = subprocess.call(command, env=env)
             if status:
                 sys.exit(status)
             _remove_checkpoints(args.checkpoint_dir, config)

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from hatespeech.inference import Classifier
 from helpers import TINY_TRAIN, make_project, run_script, stage_command
 
 DOWNLOAD, SPLIT, TOKENIZE, TRAIN = (stage_command(name) for name in ("download", "split", "tokenize", "train"))
 
 
-def test_train_stage_under_torchrun_with_two_processes(tmp_path, csv_file, tiny_model):
-    train = {**TINY_TRAIN, "epochs": 2, "nproc": 2, "launcher": "torchrun"}  # global batch 8: 4 per process
+@pytest.mark.parametrize("launcher", ["torchrun", "accelerate"])
+def test_train_stage_with_two_processes(tmp_path, csv_file, tiny_model, launcher):
+    train = {**TINY_TRAIN, "epochs": 2, "nproc": 2, "launcher": launcher}  # global batch 8: 4 per process
     project = make_project(tmp_path / "p", str(csv_file), str(tiny_model), train=train)
     for command in (DOWNLOAD, SPLIT, TOKENIZE):
         assert run_script(project, *command).returncode == 0
 
     result = run_script(project, *TRAIN, env={"OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stderr
-    assert "launching 2 processes" in result.stderr
+    assert "launching 2 processes" in result.stderr and result.stderr.count("launching") == 1  # children never relaunch
     # Both ranks trained (DDP), and only rank 0 wrote: one model directory, one set of curves, no leftovers.
     assert result.stderr.count("kept epoch") == 1
     model_dir = project / "models/model"
