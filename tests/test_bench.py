@@ -1,0 +1,73 @@
+"""bench/run.py --quick: the whole harness on the tiny BERT and synthetic tweets (structure, not speed)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from helpers import ROOT, run
+
+VARIANT_RATES = (
+    "steps_timed",
+    "samples",
+    "seconds",
+    "samples_per_s",
+    "real_tokens_per_s",
+    "padded_tokens_per_s",
+    "mean_padded_length",
+    "default_speedup",
+)
+
+
+def test_quick_benchmark_writes_a_complete_report(csv_file: Path, tiny_model: Path, tmp_path: Path):
+    out = tmp_path / "report.json"
+    result = run(
+        [sys.executable, "bench/run.py", "--quick", "--data", str(csv_file), "--model", str(tiny_model), "--out", str(out)],
+        cwd=ROOT,
+    )
+    report = json.loads(out.read_text())
+
+    assert report["mode"] == "quick" and report["duration_s"] > 0
+    machine = report["machine"]
+    assert machine["cpu"] and machine["cpu_cores"] > 0 and machine["torch"] and machine["device"]
+
+    variants = report["training"]["variants"]
+    assert [v["role"] for v in variants] == ["static_max", "static_short", "dynamic", "default"]
+    for variant in variants:
+        for key in VARIANT_RATES:
+            assert variant[key] > 0, (variant["name"], key)
+        assert 0 <= variant["padding_share"] < 1
+        # Static padding computes every padded position; per-batch padding computes fewer.
+        assert variant["padded_tokens_per_s"] >= variant["real_tokens_per_s"]
+    assert all(v["padding"] == "max_length 128" for v in variants[:2])  # the tiny BERT's limit caps 512 at 128
+    # Every variant but the longest padding trains on the same examples and is scored on the test split.
+    assert len({v["examples"] for v in variants[1:]}) == 1
+    for variant in variants[1:]:
+        assert variant["test"]["f1_macro"] > 0 and variant["test"]["examples"] > 0
+    assert "test" not in variants[0]
+
+    stages = report["data_stages"]["stages"]
+    assert list(stages) == ["download", "split", "tokenize"]
+    assert all(s["stage_s"] > 0 and s["process_s"] >= s["stage_s"] for s in stages.values())
+    assert report["data_stages"]["rows"] > 0
+    assert report["pipeline"]["noop_repro_s"] > 0 and report["pipeline"]["status_s"] > 0
+
+    inference = report["inference"]
+    expected = "ok" if (ROOT / "bench" / "serving.py").is_file() else "not available"
+    assert inference["status"] == expected, inference
+
+    assert len(report["targets"]) == 5
+    assert all(isinstance(t["met"], bool) and t["value"] >= 0 for t in report["targets"])
+
+    # The printed table names every variant and every target.
+    for variant in variants:
+        assert variant["name"] in result.stdout
+    assert result.stdout.count("met") + result.stdout.count("MISSED") >= len(report["targets"])
+
+
+def test_full_mode_without_data_is_a_clear_error(tmp_path: Path):
+    result = run([sys.executable, "bench/run.py", "--out", str(tmp_path / "r.json")], cwd=ROOT, check=False)
+    assert result.returncode == 2
+    assert "error: bench: give the data: --data" in result.stderr
+    assert not (tmp_path / "r.json").exists()
