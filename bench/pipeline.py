@@ -1,7 +1,8 @@
 """Wall time of the data stages (the real stage scripts) and of DVC's own overhead on a built pipeline.
 
 Projects are copied and driven with the test suite's helpers (tests/helpers.py: ``make_project``, ``init_repo``,
-``run_script``, ``dvc``), so the benchmark runs the stages exactly as the end-to-end tests and ``dvc repro`` do.
+``run``, ``dvc``, ``stage_command``), so the stages run with the commands and environment of dvc.yaml and the
+end-to-end tests.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
-
 from bench.stage_clock import MARKER
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -31,12 +31,22 @@ def _median(values: list[float]) -> float:
     return round(statistics.median(values), 4)
 
 
-def time_data_stages(data: Path, checkpoint: str, workdir: Path, repeats: int) -> dict[str, Any]:
-    """Run download, split and tokenize ``repeats`` times each on ``data``; return median times per stage.
+def new_project(directory: Path, data: Path, checkpoint: str) -> Path:
+    """A git + DVC repository of the project with params pointing at ``data`` and ``checkpoint``, nothing run yet.
 
-    The project it builds keeps the tokenized splits (``data/tokenized``) for the training benchmark.
+    Its train settings are the tests' tiny ones for one epoch: only a pipeline built here trains with them, and
+    what a no-op `dvc repro` costs does not depend on how long training took.
     """
-    project = make_project(workdir / "stages-project", str(data), checkpoint)
+    project = make_project(directory, str(data), checkpoint, train={**TINY_TRAIN, "epochs": 1})
+    init_repo(project)
+    return project
+
+
+def time_data_stages(project: Path, repeats: int) -> dict[str, Any]:
+    """Run download, split and tokenize in ``project`` ``repeats`` times each; return median times per stage.
+
+    Their outputs stay in place: the training benchmark reads ``data/tokenized``.
+    """
     stages: dict[str, Any] = {}
     for stage in DATA_STAGES:
         walls, logged = [], []
@@ -56,7 +66,7 @@ def time_data_stages(data: Path, checkpoint: str, workdir: Path, repeats: int) -
         }
     manifest = json.loads((project / "data" / "raw" / "manifest.json").read_text())
     return {
-        "data": str(data),
+        "data": manifest["source"],
         "rows": manifest["rows"],
         "repeats": repeats,
         "measure": (
@@ -65,20 +75,29 @@ def time_data_stages(data: Path, checkpoint: str, workdir: Path, repeats: int) -
             "process, as dvc repro runs it"
         ),
         "stages": stages,
-        "project": str(project),
     }
+
+
+def complete_pipeline(project: Path) -> Path:
+    """Finish a project whose data stages :func:`time_data_stages` ran: record them, then `dvc repro` the rest.
+
+    `dvc commit` stores the outputs already there as those stages' results, so only train and evaluate run.
+    """
+    dvc(project, "commit", "--force", *DATA_STAGES)
+    dvc(project, "repro")
+    return project
 
 
 def tiny_inputs(workdir: Path) -> tuple[Path, Path]:
     """The tests' synthetic tweets (a CSV in the authors' format) and tiny BERT, written under ``workdir``."""
+    workdir.mkdir(parents=True, exist_ok=True)
     return write_csv(workdir / "synthetic-labeled_data.csv", make_rows()), build_tiny_bert(workdir / "tiny-bert")
 
 
-def build_tiny_pipeline(workdir: Path, data: Path, model: Path) -> Path:
-    """A git + DVC repository of the project on ``data`` and ``model`` (meant: :func:`tiny_inputs`), after `dvc repro`."""
-    # One epoch: what a no-op `dvc repro` costs does not depend on how long training took.
-    project = make_project(workdir / "tiny-pipeline", str(data), str(model), train={**TINY_TRAIN, "epochs": 1})
-    init_repo(project)
+def build_tiny_pipeline(workdir: Path) -> Path:
+    """A fully built pipeline on the tests' synthetic tweets and tiny BERT."""
+    data, model = tiny_inputs(workdir / "tiny-inputs")
+    project = new_project(workdir / "tiny-pipeline", data, str(model))
     dvc(project, "repro")
     return project
 

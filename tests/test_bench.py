@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from helpers import ROOT, run
 
 VARIANT_RATES = (
@@ -71,3 +73,15 @@ def test_full_mode_without_data_is_a_clear_error(tmp_path: Path):
     assert result.returncode == 2
     assert "error: bench: give the data: --data" in result.stderr
     assert not (tmp_path / "r.json").exists()
+
+
+def test_pipeline_overhead_refuses_a_pipeline_that_would_run_stages(csv_file: Path, tiny_model: Path, tmp_path: Path):
+    from bench.errors import BenchError
+    from bench.pipeline import time_noop_pipeline
+    from helpers import init_repo, make_project
+
+    project = make_project(tmp_path / "repo", str(csv_file), str(tiny_model))
+    init_repo(project)  # never reproduced: `dvc repro` would run all five stages
+    with pytest.raises(BenchError, match="is not up to date"):
+        time_noop_pipeline(project, repeats=1)
+    assert not (project / "dvc.lock").exists()
