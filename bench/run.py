@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib
+import importlib.util
 import inspect
 import json
 import os
@@ -104,26 +105,36 @@ def train_config(batch_size: int) -> Any:
 # ---------------------------------------------------------------------------------------------------------------
 # Inference hook. bench/serving.py (branch `serve`) provides `run_serving_benchmark(...) -> dict`. It is called
 # with those of these keyword arguments its signature names: model_dir (a trained classifier directory),
-# data (the CSV), quick (bool), device ("cuda" or "cpu"). Its dict goes into the report under "inference";
-# a "rows" list of flat dicts, if present, is printed as a table.
+# onnx_dir (PROJECT/models/onnx when it exists, else None), texts (test-split tweets), quick (bool). Its dict
+# goes into the report under "inference"; its "rows" (a list of flat dicts), if any, are printed as a table.
 # ---------------------------------------------------------------------------------------------------------------
-def serving_rows(model_dir: Path | None, data: Path, quick: bool) -> dict[str, Any]:
-    if not (ROOT / "bench" / "serving.py").is_file():
-        return {"status": "not available", "reason": "bench/serving.py is not in this checkout"}
-    if model_dir is None:
-        return {"status": "not available", "reason": "no trained model directory"}
-    import torch
+SERVING_TEXTS = 1000  # bench/serving.py's own default sample size
 
-    run = getattr(importlib.import_module(SERVING_MODULE), "run_serving_benchmark", None)
-    if run is None:
-        return {"status": "failed", "error": "bench/serving.py has no run_serving_benchmark"}
-    offered = {"model_dir": str(model_dir), "data": str(data), "quick": quick, "device": "cuda" if torch.cuda.is_available() else "cpu"}
-    accepted = inspect.signature(run).parameters
+
+def serving_rows(
+    model_dir: Path | None, onnx_dir: Path | None, texts: list[str], quick: bool, module: str = SERVING_MODULE
+) -> dict[str, Any]:
     try:
-        result = run(**{name: value for name, value in offered.items() if name in accepted})
+        present = importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its package is missing too
+        present = False
+    if not present:
+        return {"status": "not available", "reason": f"{module.replace('.', '/')}.py is not in this checkout"}
+    if model_dir is None:
+        return {"status": "not available", "reason": "no trained model: give --serving-model DIR, or --project DIR with models/model"}
+    run = getattr(importlib.import_module(module), "run_serving_benchmark", None)
+    if run is None:
+        return {"status": "failed", "error": f"{module} has no run_serving_benchmark"}
+    offered = {"model_dir": str(model_dir), "onnx_dir": str(onnx_dir) if onnx_dir else None, "texts": texts, "quick": quick}
+    parameters = inspect.signature(run).parameters
+    missing = [name for name, p in parameters.items() if p.default is p.empty and p.kind is p.POSITIONAL_OR_KEYWORD and name not in offered]
+    if missing:
+        return {"status": "failed", "error": f"run_serving_benchmark needs {', '.join(missing)}, which the harness does not offer"}
+    try:
+        result = run(**{name: value for name, value in offered.items() if name in parameters})
     except Exception as exc:  # a failed hook must not throw away the other measurements
         return {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
-    return {"status": "ok", "model_dir": str(model_dir), "result": result}
+    return {"status": "ok", "model_dir": str(model_dir), "texts": len(texts), "result": result}
 
 
 def check_targets(training: dict[str, Any], stages: dict[str, Any], pipeline: dict[str, Any]) -> list[dict[str, Any]]:
@@ -219,7 +230,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--data", type=Path, help="labeled_data.csv in the authors' format (default in --quick: synthetic tweets)")
     parser.add_argument("--model", help="model directory (default: the offline MiniLM; in --quick: the tests' tiny BERT)")
     parser.add_argument("--project", type=Path, help="a fully built pipeline to time no-op `dvc repro` / `dvc status` in (default: a tiny one built here)")
-    parser.add_argument("--serving-model", type=Path, help="trained model for the inference rows (default: PROJECT/models/model, else the short run's)")
+    parser.add_argument("--serving-model", type=Path, help="trained model for the inference rows (default: PROJECT/models/model)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "report.json", help="JSON report (default: bench/report.json)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--train-examples", type=int, help="training examples per variant (full: 3200, quick: 128)")
@@ -264,7 +275,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             raise BenchError(f"{option} directory not found: {path}")
 
     import datasets
+    import pandas as pd
     import transformers
+
+    from hatespeech.data import TEXT
 
     from bench.pipeline import (
         build_tiny_pipeline,
@@ -314,17 +328,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         pipeline = {"kind": kind, **time_noop_pipeline(built, repeats)}
         phases.done("pipeline")
 
-        serving_model = args.serving_model
-        if serving_model is None and args.project is not None and (args.project / "models" / "model").is_dir():
-            serving_model = args.project / "models" / "model"
-        if serving_model is None:  # the short run's model: briefly trained, but the same size, so the same speed
-            serving_model = Path(next(r["model_dir"] for r in training["variants"] if r["role"] == "default"))
+        serving_model, onnx_dir = args.serving_model, None
+        if args.project is not None:
+            built_model, built_onnx = args.project / "models" / "model", args.project / "models" / "onnx"
+            serving_model = serving_model or (built_model if built_model.is_dir() else None)
+            onnx_dir = built_onnx if built_onnx.is_dir() else None
         print("[bench] inference", flush=True)
-        inference = serving_rows(serving_model, data, args.quick)
+        texts = pd.read_parquet(project / "data" / "split" / "test.parquet")[TEXT].tolist()[:SERVING_TEXTS]
+        inference = serving_rows(serving_model, onnx_dir, texts, args.quick)
         phases.done("inference")
 
-    for row in training["variants"]:
-        row.pop("model_dir", None)  # scratch paths, gone now
     machine["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
     report = {
         "command": " ".join(["python", "bench/run.py", *(argv if argv is not None else sys.argv[1:])]),

@@ -166,9 +166,7 @@ def run_variant(
         labels, probabilities = evaluate_split(model, tokenizer, data["test"], config.eval_batch_size)
         metrics = split_report(labels, probabilities)
         result["test"] = {key: metrics[key] for key in ("f1_macro", "f1_weighted", "accuracy", "examples")}
-        result["model_dir"] = str(model_out)
-    else:
-        shutil.rmtree(model_out, ignore_errors=True)
+    shutil.rmtree(model_out, ignore_errors=True)
     return result
 
 

@@ -55,9 +55,8 @@ def test_quick_benchmark_writes_a_complete_report(csv_file: Path, tiny_model: Pa
     assert report["data_stages"]["rows"] > 0
     assert report["pipeline"]["noop_repro_s"] > 0 and report["pipeline"]["status_s"] > 0
 
-    inference = report["inference"]
-    expected = "ok" if (ROOT / "bench" / "serving.py").is_file() else "not available"
-    assert inference["status"] == expected, inference
+    # No trained model is given, so the inference rows are left out with a reason (bench/serving.py or not).
+    assert report["inference"]["status"] == "not available" and report["inference"]["reason"]
 
     assert len(report["targets"]) == 5
     assert all(isinstance(t["met"], bool) and t["value"] >= 0 for t in report["targets"])
@@ -85,3 +84,22 @@ def test_pipeline_overhead_refuses_a_pipeline_that_would_run_stages(csv_file: Pa
     with pytest.raises(BenchError, match="is not up to date"):
         time_noop_pipeline(project, repeats=1)
     assert not (project / "dvc.lock").exists()
+
+
+def test_inference_hook_passes_what_run_serving_benchmark_asks_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    sys.path.insert(0, str(ROOT / "bench"))
+    from run import serving_rows
+
+    (tmp_path / "fake_serving.py").write_text(
+        "def run_serving_benchmark(model_dir, onnx_dir, texts, batch_size=64, quick=False):\n"
+        "    return {'rows': [{'name': 'batched', 'texts_per_s': 10.0 * len(texts)}], 'onnx': onnx_dir, 'quick': quick}\n"
+    )
+    (tmp_path / "needy_serving.py").write_text("def run_serving_benchmark(model_dir, port):\n    return {}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    ok = serving_rows(tmp_path, None, ["a", "b"], True, module="fake_serving")
+    assert ok["status"] == "ok" and ok["result"] == {"rows": [{"name": "batched", "texts_per_s": 20.0}], "onnx": None, "quick": True}
+    assert serving_rows(None, None, ["a"], True, module="fake_serving")["status"] == "not available"
+    assert serving_rows(tmp_path, None, ["a"], True, module="absent_serving")["status"] == "not available"
+    needy = serving_rows(tmp_path, None, ["a"], True, module="needy_serving")
+    assert needy["status"] == "failed" and "port" in needy["error"]
