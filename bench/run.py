@@ -278,8 +278,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     import pandas as pd
     import transformers
 
-    from hatespeech.data import TEXT
-
     from bench.pipeline import (
         build_tiny_pipeline,
         complete_pipeline,
@@ -289,6 +287,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         tiny_inputs,
     )
     from bench.throughput import training_benchmark
+    from hatespeech.data import TEXT
 
     transformers.logging.set_verbosity_error()  # also turns off the Trainer's progress bars
     transformers.utils.logging.disable_progress_bar()  # and those of loading and saving weights
