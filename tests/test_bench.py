@@ -87,8 +87,7 @@ def test_pipeline_overhead_refuses_a_pipeline_that_would_run_stages(csv_file: Pa
 
 
 def test_inference_hook_passes_what_run_serving_benchmark_asks_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    sys.path.insert(0, str(ROOT / "bench"))
-    from run import serving_rows
+    from bench.run import serving_rows
 
     (tmp_path / "fake_serving.py").write_text(
         "def run_serving_benchmark(model_dir, onnx_dir, texts, batch_size=64, quick=False):\n"
