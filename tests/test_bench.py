@@ -1,0 +1,104 @@
+"""bench/run.py --quick: the whole harness on the tiny BERT and synthetic tweets (structure, not speed)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import ROOT, run
+
+VARIANT_RATES = (
+    "steps_timed",
+    "samples",
+    "seconds",
+    "samples_per_s",
+    "real_tokens_per_s",
+    "padded_tokens_per_s",
+    "mean_padded_length",
+    "default_speedup",
+)
+
+
+def test_quick_benchmark_writes_a_complete_report(csv_file: Path, tiny_model: Path, tmp_path: Path):
+    out = tmp_path / "report.json"
+    result = run(
+        [sys.executable, "bench/run.py", "--quick", "--data", str(csv_file), "--model", str(tiny_model), "--out", str(out)],
+        cwd=ROOT,
+    )
+    report = json.loads(out.read_text())
+
+    assert report["mode"] == "quick" and report["duration_s"] > 0
+    machine = report["machine"]
+    assert machine["cpu"] and machine["cpu_cores"] > 0 and machine["torch"] and machine["device"]
+
+    variants = report["training"]["variants"]
+    assert [v["role"] for v in variants] == ["static_max", "static_short", "dynamic", "default"]
+    for variant in variants:
+        for key in VARIANT_RATES:
+            assert variant[key] > 0, (variant["name"], key)
+        assert 0 <= variant["padding_share"] < 1
+        # Static padding computes every padded position; per-batch padding computes fewer.
+        assert variant["padded_tokens_per_s"] >= variant["real_tokens_per_s"]
+    assert all(v["padding"] == "max_length 128" for v in variants[:2])  # the tiny BERT's limit caps 512 at 128
+    # Every variant but the longest padding trains on the same examples and is scored on the test split.
+    assert len({v["examples"] for v in variants[1:]}) == 1
+    for variant in variants[1:]:
+        assert variant["test"]["f1_macro"] > 0 and variant["test"]["examples"] > 0
+    assert "test" not in variants[0]
+
+    stages = report["data_stages"]["stages"]
+    assert list(stages) == ["download", "split", "tokenize"]
+    assert all(s["stage_s"] > 0 and s["process_s"] >= s["stage_s"] for s in stages.values())
+    assert report["data_stages"]["rows"] > 0
+    assert report["pipeline"]["noop_repro_s"] > 0 and report["pipeline"]["status_s"] > 0
+
+    # No trained model is given, so the inference rows are left out with a reason (bench/serving.py or not).
+    assert report["inference"]["status"] == "not available" and report["inference"]["reason"]
+
+    assert len(report["targets"]) == 5
+    assert all(isinstance(t["met"], bool) and t["value"] >= 0 for t in report["targets"])
+
+    # The printed table names every variant and every target.
+    for variant in variants:
+        assert variant["name"] in result.stdout
+    assert result.stdout.count("met") + result.stdout.count("MISSED") >= len(report["targets"])
+
+
+def test_full_mode_without_data_is_a_clear_error(tmp_path: Path):
+    result = run([sys.executable, "bench/run.py", "--out", str(tmp_path / "r.json")], cwd=ROOT, check=False)
+    assert result.returncode == 2
+    assert "error: bench: give the data: --data" in result.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_pipeline_overhead_refuses_a_pipeline_that_would_run_stages(csv_file: Path, tiny_model: Path, tmp_path: Path):
+    from bench.errors import BenchError
+    from bench.pipeline import time_noop_pipeline
+    from helpers import init_repo, make_project
+
+    project = make_project(tmp_path / "repo", str(csv_file), str(tiny_model))
+    init_repo(project)  # never reproduced: `dvc repro` would run all five stages
+    with pytest.raises(BenchError, match="is not up to date"):
+        time_noop_pipeline(project, repeats=1)
+    assert not (project / "dvc.lock").exists()
+
+
+def test_inference_hook_passes_what_run_serving_benchmark_asks_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from bench.run import serving_rows
+
+    (tmp_path / "fake_serving.py").write_text(
+        "def run_serving_benchmark(model_dir, onnx_dir, texts, batch_size=64, quick=False):\n"
+        "    return {'rows': [{'name': 'batched', 'texts_per_s': 10.0 * len(texts)}], 'onnx': onnx_dir, 'quick': quick}\n"
+    )
+    (tmp_path / "needy_serving.py").write_text("def run_serving_benchmark(model_dir, port):\n    return {}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    ok = serving_rows(tmp_path, None, ["a", "b"], True, module="fake_serving")
+    assert ok["status"] == "ok" and ok["result"] == {"rows": [{"name": "batched", "texts_per_s": 20.0}], "onnx": None, "quick": True}
+    assert serving_rows(None, None, ["a"], True, module="fake_serving")["status"] == "not available"
+    assert serving_rows(tmp_path, None, ["a"], True, module="absent_serving")["status"] == "not available"
+    needy = serving_rows(tmp_path, None, ["a"], True, module="needy_serving")
+    assert needy["status"] == "failed" and "port" in needy["error"]
