@@ -22,7 +22,8 @@ import torch
 from transformers import TrainerCallback
 
 from bench.errors import BenchError
-from hatespeech.evaluation import evaluate_split, split_report
+from hatespeech.evaluation import evaluate_split
+from hatespeech.metrics import classification_metrics
 from hatespeech.modeling import load_classifier, load_tokenizer
 from hatespeech.training import TrainConfig, train_classifier
 
@@ -141,9 +142,11 @@ def run_variant(
     model_out.mkdir(parents=True, exist_ok=True)
     with contextlib.redirect_stdout(io.StringIO()):  # the Trainer prints every log dict; the report has the figures
         train_classifier(
-            {"train": train, "validation": data["validation"]},
+            train,
+            data["validation"],
             checkpoint,
-            replace(config, group_by_length=variant.group_by_length),
+            # No mid-epoch checkpoints: their saving would land inside timed steps.
+            replace(config, group_by_length=variant.group_by_length, checkpoint_steps=0),
             model_out=model_out,
             checkpoint_dir=workdir / f"checkpoints-{variant.name}",
             seed=seed,
@@ -164,7 +167,7 @@ def run_variant(
         if torch.cuda.is_available():
             model = model.to("cuda")
         labels, probabilities = evaluate_split(model, tokenizer, data["test"], config.eval_batch_size)
-        metrics = split_report(labels, probabilities)
+        metrics = classification_metrics(labels, probabilities.argmax(axis=1))  # argmax: no decision rule
         result["test"] = {key: metrics[key] for key in ("f1_macro", "f1_weighted", "accuracy", "examples")}
     shutil.rmtree(model_out, ignore_errors=True)
     return result

@@ -257,11 +257,13 @@ def train_classifier(
     seed: int,
     rule_config: RuleConfig = RuleConfig(),
     resume_from: Path | None = None,
+    callbacks: list[Any] = (),
 ) -> TrainResult:
     """Fine-tune ``checkpoint`` on ``train_set``, keep the best epoch on ``validation_set``, fit the decision
     rule on ``validation_set``, and save model + tokenizer (safetensors) + rule to ``model_out``.
 
-    ``resume_from`` is a checkpoint in ``checkpoint_dir`` (see :func:`prepare_checkpoints`) to continue from.
+    ``resume_from`` is a checkpoint in ``checkpoint_dir`` (see :func:`prepare_checkpoints`) to continue from;
+    ``callbacks`` are extra Trainer callbacks (the benchmark's step timer).
     Under torchrun every process calls this; only the main one saves. The test split is never an argument:
     nothing here can look at it.
     """
@@ -308,9 +310,9 @@ def train_classifier(
         dataloader_pin_memory=torch.cuda.is_available(),
         **_mixed_precision(config.mixed_precision),
     )
-    callbacks = _checkpoint_callbacks(config.checkpoint_steps)
+    all_callbacks = [*_checkpoint_callbacks(config.checkpoint_steps), *callbacks]
     if config.early_stopping_patience > 0:
-        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
+        all_callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     # Soft labels need the loss below; the built-in one would read float label rows as multi-label targets.
     custom_loss = weights is not None or config.soft_labels
     trainer = Trainer(
@@ -322,7 +324,7 @@ def train_classifier(
         data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=compute_metrics,
         compute_loss_func=classification_loss(weights) if custom_loss else None,
-        callbacks=callbacks,
+        callbacks=all_callbacks,
     )
     output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
 
