@@ -73,12 +73,36 @@ class RequestError(Exception):
         self.status = status
 
 
+def max_body_bytes(max_texts: int, max_chars: int) -> int:
+    """The largest body a valid request can have: every character escaped as \\uXXXX, plus the JSON around."""
+    return max_texts * (6 * max_chars + 4) + 64
+
+
+async def read_body(request: Request, max_texts: int, max_chars: int) -> bytes:
+    """The request body; one larger than any valid request is refused without reading it all."""
+    limit = max_body_bytes(max_texts, max_chars)
+    declared = request.headers.get("content-length", "")
+    size = int(declared) if declared.isdigit() else 0
+    body = bytearray()
+    if size <= limit:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                break
+    if max(size, len(body)) > limit:
+        raise RequestError(413, f"the body is larger than any valid request ({limit} bytes for "
+                                f"{max_texts} texts of at most {max_chars} characters)")
+    return bytes(body)
+
+
 def parse_texts(body: bytes, max_texts: int, max_chars: int) -> list[str]:
     """The ``texts`` of a /predict body, or a :class:`RequestError` naming the problem."""
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise RequestError(400, f"the body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise RequestError(400, "the body is not valid JSON: nested too deeply") from exc
     if not isinstance(payload, dict):
         raise RequestError(422, 'the body must be a JSON object: {"texts": ["...", ...]}')
     if "texts" not in payload:
@@ -236,7 +260,8 @@ def create_app(config: ServiceConfig | None = None, classifier: Classifier | Non
 
     @app.post("/predict", openapi_extra=_PREDICT_BODY)
     async def predict(request: Request) -> dict[str, Any]:
-        texts = parse_texts(await request.body(), config.max_texts, config.max_chars)
+        body = await read_body(request, config.max_texts, config.max_chars)
+        texts = parse_texts(body, config.max_texts, config.max_chars)
         return {"predictions": await asyncio.wrap_future(batcher.submit(texts))}
 
     @app.get("/health")

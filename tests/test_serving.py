@@ -146,6 +146,8 @@ def client(classifier, tmp_path_factory):
         (b'{"texts": ["a", ', 400, "the body is not valid JSON"),
         (b"\xff\xfe", 400, "the body is not valid JSON"),
         (b"", 400, "the body is not valid JSON"),
+        (b"[" * 100_000, 400, "nested too deeply"),
+        (b'{"texts": ["' + b"x" * 40_000 + b'"]}', 413, "the body is larger than any valid request"),
         (b'["a"]', 422, "the body must be a JSON object"),
         (b'{"text": ["a"]}', 422, 'missing field "texts"'),
         (b'{"texts": "a tweet"}', 422, '"texts" must be a list of strings, got str'),
