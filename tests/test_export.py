@@ -1,5 +1,5 @@
 """The export stage (ONNX fp32 + int8) on the tiny fine-tuned model: parity with PyTorch, a self-contained
-ONNX directory served by predict and the service, clean errors."""
+ONNX directory served by predict and the service, clean errors; and the serving benchmark's report."""
 
 from __future__ import annotations
 
@@ -94,3 +94,18 @@ def test_export_without_a_trained_model_fails_cleanly(tmp_path, trained_model):
     assert "Traceback" not in result.stderr
     assert not (project / "models").exists() and not (project / "metrics").exists()
 
+
+def test_serving_benchmark_report_structure(exported):
+    from bench.serving import run_serving_benchmark
+
+    report = run_serving_benchmark(exported.project / "models/model", exported.onnx, TEXTS * 10, quick=True)
+    assert report["texts"] == 32 and report["quick"] is True
+    assert [row["name"] for row in report["rows"]] == [
+        "pipeline_one_at_a_time", "pipeline_batch_64", "sorted_batches_torch", "sorted_batches_onnx",
+        "sorted_batches_onnx_int8",
+    ]
+    assert all(row["texts_per_s"] > 0 and row["seconds"] > 0 for row in report["rows"])
+    assert set(report["ratios"]) >= {"sorted_batches_vs_one_at_a_time", "onnx_int8_vs_torch_batches"}
+    assert set(report["targets"]) == {"sorted_batches_vs_one_at_a_time", "onnx_int8_vs_torch_batches"}
+    assert {"cpu", "cores", "torch", "onnxruntime"} <= set(report["machine"])
+    json.dumps(report)  # the --out file
