@@ -79,12 +79,15 @@ def run_serving_benchmark(
     texts: Sequence[str],
     batch_size: int = 64,
     quick: bool = False,
+    threads: int | None = None,
 ) -> dict[str, Any]:
     """Throughput (texts/s) of each way to classify ``texts``, and the ratios between them.
 
     ``onnx_dir`` is the export stage's directory; None (or a missing directory) exports ``model_dir`` to a
-    temporary directory first.
+    temporary directory first. ``threads`` sets PyTorch's and ONNX Runtime's thread count for every path
+    (default: the libraries' own, one per core).
     """
+    import torch
     from transformers import pipeline
 
     from hatespeech.export import export_onnx
@@ -94,12 +97,14 @@ def run_serving_benchmark(
     if not texts:
         raise ValueError("no texts to benchmark")
     warmup = texts[: min(len(texts), batch_size)]
+    if threads:
+        torch.set_num_threads(threads)
     with tempfile.TemporaryDirectory(prefix="onnx-export-") as scratch:
         if onnx_dir is None or not Path(onnx_dir).is_dir():
             onnx_dir = Path(scratch)
             export_onnx(model_dir, onnx_dir)
         classify = pipeline("text-classification", model=str(model_dir), top_k=None, device="cpu")
-        torch_classifier = Classifier(model_dir, "torch")
+        torch_classifier = Classifier(model_dir, "torch", threads=threads)
         max_length = torch_classifier.max_length
         paths: dict[str, Callable[[Sequence[str]], Any]] = {
             "pipeline_one_at_a_time": lambda batch: [classify(t, truncation=True, max_length=max_length) for t in batch],
@@ -109,7 +114,7 @@ def run_serving_benchmark(
             "sorted_batches_torch": lambda batch: torch_classifier.predict(batch, batch_size),
         }
         for backend in ("onnx", "onnx-int8"):
-            onnx_classifier = Classifier(onnx_dir, backend)
+            onnx_classifier = Classifier(onnx_dir, backend, threads=threads)
             paths[f"sorted_batches_{backend.replace('-', '_')}"] = (
                 lambda batch, c=onnx_classifier: c.predict(batch, batch_size)
             )
@@ -133,6 +138,7 @@ def run_serving_benchmark(
         "texts": len(texts),
         "mean_chars": round(sum(map(len, texts)) / len(texts), 1),
         "batch_size": batch_size,
+        "threads": threads,
         "quick": quick,
         "machine": _machine(),
         "rows": rows,
@@ -160,12 +166,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", type=int, default=1000, help="how many texts (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_TEXTS} texts: checks that it runs, not speed")
+    parser.add_argument("--threads", type=int, help="PyTorch and ONNX Runtime threads (default: one per core)")
     parser.add_argument("--out", help="write the report as JSON here")
     args = parser.parse_args(argv)
     from hatespeech.files import write_json
 
     report = run_serving_benchmark(args.model, args.onnx, load_texts(args.data, args.n, args.column), args.batch_size,
-                                   args.quick)
+                                   args.quick, args.threads)
     print(format_table(report))
     if args.out:
         write_json(args.out, report)

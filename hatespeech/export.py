@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import inspect
 import logging
 import shutil
 import warnings
@@ -16,7 +15,15 @@ import numpy as np
 from hatespeech import PipelineError
 from hatespeech.data import LABEL
 from hatespeech.decision import RULE_FILE, DecisionRule, macro_f1
-from hatespeech.inference import METADATA_FILE, ONNX_FILES, OnnxBackend, TorchBackend, batched_logits, softmax
+from hatespeech.inference import (
+    METADATA_FILE,
+    ONNX_FILES,
+    OnnxBackend,
+    TorchBackend,
+    batched_logits,
+    model_input_names,
+    softmax,
+)
 from hatespeech.modeling import load_classifier, load_tokenizer
 
 log = logging.getLogger(__name__)
@@ -54,8 +61,7 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path) -> list[str]:
     model = load_classifier(str(model_dir)).eval()
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    accepted = set(inspect.signature(model.forward).parameters)
-    names = [name for name in tokenizer.model_input_names if name in accepted]
+    names = model_input_names(model, tokenizer)
     # Batch 2 and several tokens: the exporter specializes dimensions of size 0 or 1.
     sample = tokenizer(["an example to trace", "another, longer example text to trace"], padding=True, return_tensors="pt")
     batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")

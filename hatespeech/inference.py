@@ -7,6 +7,7 @@ writes, which carries the tokenizer, config and decision rule of the model it wa
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -158,8 +159,7 @@ class Classifier:
 
                 torch.set_num_threads(threads)
             model = load_classifier(str(self.model_dir))
-            names = [n for n in self.tokenizer.model_input_names if n in _forward_arguments(model)]
-            self.backend: Backend = TorchBackend(model, names)
+            self.backend: Backend = TorchBackend(model, model_input_names(model, self.tokenizer))
         else:
             path = self.model_dir / ONNX_FILES[self.backend_name]
             if not path.is_file():
@@ -200,7 +200,7 @@ class Classifier:
         return self.results(self.probabilities(texts, batch_size))
 
 
-def _forward_arguments(model: Any) -> set[str]:
-    import inspect
-
-    return set(inspect.signature(model.forward).parameters)
+def model_input_names(model: Any, tokenizer: Any) -> list[str]:
+    """The tokenizer outputs that the model's ``forward`` accepts (DistilBERT, e.g., takes no token_type_ids)."""
+    accepted = set(inspect.signature(model.forward).parameters)
+    return [name for name in tokenizer.model_input_names if name in accepted]

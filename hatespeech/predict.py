@@ -128,16 +128,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--column", default="text", help="CSV column holding the texts (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--chunk-size", type=int, default=4096, help="texts read, sorted and written at a time")
+    parser.add_argument("--threads", type=int, help="inference threads (default: one per core)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args(argv)
 
     try:
         from hatespeech.inference import Classifier, resolve_backend
 
-        if args.batch_size < 1 or args.chunk_size < 1:
-            raise PipelineError("--batch-size and --chunk-size must be at least 1")
+        if min(args.batch_size, args.chunk_size, args.threads or 1) < 1:
+            raise PipelineError("--batch-size, --chunk-size and --threads must be at least 1")
         backend = resolve_backend(args.backend)
-        classifier = Classifier(args.model or DEFAULT_MODEL[backend], backend)
+        classifier = Classifier(args.model or DEFAULT_MODEL[backend], backend, threads=args.threads)
         kind = input_format(args.file, args.format)
         progress = None if args.quiet else sys.stderr
 

@@ -46,6 +46,7 @@ class ServiceConfig:
     max_chars: int = 2000  # per text (a tweet has at most 280)
     batch_size: int = 64  # texts per micro-batch
     max_wait_ms: float = 5.0  # how long the worker waits for more requests to fill a micro-batch
+    threads: int | None = None  # inference threads; None: the library default (one per core)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> ServiceConfig:
@@ -54,14 +55,14 @@ class ServiceConfig:
             raw = os.environ.get(f"HATESPEECH_{field.name.upper()}")
             if raw is None or field.name in overrides:
                 continue
-            kind = {"int": int, "float": float}.get(str(field.type), str)
+            kind = {"int": int, "float": float}.get(str(field.type).removesuffix(" | None"), str)
             try:
                 values[field.name] = kind(raw)
             except ValueError as exc:
                 raise PipelineError(f"HATESPEECH_{field.name.upper()} must be a {kind.__name__}, got '{raw}'") from exc
         config = cls(**{**values, **overrides})
-        if min(config.max_texts, config.max_chars, config.batch_size) < 1 or config.max_wait_ms < 0:
-            raise PipelineError("max_texts, max_chars and batch_size must be at least 1, max_wait_ms not negative")
+        if min(config.max_texts, config.max_chars, config.batch_size, config.threads or 1) < 1 or config.max_wait_ms < 0:
+            raise PipelineError("max_texts, max_chars, batch_size and threads must be at least 1, max_wait_ms not negative")
         return config
 
 
@@ -241,7 +242,7 @@ def create_app(config: ServiceConfig | None = None, classifier: Classifier | Non
     """
     config = config or ServiceConfig.from_env()
     if classifier is None:
-        classifier = Classifier(config.model_dir, resolve_backend(config.backend))
+        classifier = Classifier(config.model_dir, resolve_backend(config.backend), threads=config.threads)
     metadata = model_metadata(classifier, config)
     batcher = MicroBatcher(classifier, config.batch_size, config.max_wait_ms / 1000)
 
