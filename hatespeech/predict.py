@@ -1,28 +1,87 @@
-"""Classify texts with a trained model directory; prints one JSON line per text.
+"""Classify texts with a trained model; prints one JSON line per text, in the input order.
 
     python -m hatespeech.predict --model models/model "some tweet" "another tweet"
     cat tweets.txt | python -m hatespeech.predict --model models/model
-    python -m hatespeech.predict --model models/model --file tweets.txt
+    python -m hatespeech.predict --model models/model --file tweets.txt            # one text per line
+    python -m hatespeech.predict --file tweets.csv --column tweet                  # a CSV column
+    python -m hatespeech.predict --file tweets.jsonl                               # JSON lines with "text"
+    python -m hatespeech.predict --backend onnx-int8 --file tweets.txt             # the export stage's int8 model
+
+Each line is {"text", "label", "score", "scores"}: the label the model's decision rule picks, its
+probability, and the probability of every class. Input is read and written in chunks (length-sorted
+batches inside each chunk), so memory stays flat on files of any size.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
+import time
 from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
 
 from hatespeech import PipelineError
 
+FORMATS = ("lines", "csv", "jsonl")
+_EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+DEFAULT_MODEL = {"torch": "models/model", "onnx": "models/onnx", "onnx-int8": "models/onnx"}
 
-def _read_lines(lines: Iterable[str]) -> Iterator[str]:
-    for line in lines:
+
+def input_format(path: str | None, requested: str | None) -> str:
+    """``requested`` if given, else from the file's extension (.csv, .jsonl/.ndjson), else one text per line."""
+    if requested:
+        if requested not in FORMATS:
+            raise PipelineError(f"unknown input format '{requested}': choose one of {', '.join(FORMATS)}")
+        return requested
+    return _EXTENSIONS.get(Path(path).suffix.lower(), "lines") if path else "lines"
+
+
+def read_lines(handle: Iterable[str]) -> Iterator[str]:
+    """One text per line; blank lines are skipped."""
+    for line in handle:
         line = line.rstrip("\r\n")
         if line.strip():
             yield line
 
 
-def _chunks(texts: Iterable[str], size: int) -> Iterator[list[str]]:
+def read_csv(handle: Iterable[str], column: str, name: str = "input") -> Iterator[str]:
+    reader = csv.DictReader(handle)
+    if reader.fieldnames is None:
+        return
+    if column not in reader.fieldnames:
+        raise PipelineError(f"{name}: no column '{column}' (columns: {', '.join(reader.fieldnames)}); pick one with --column")
+    for row in reader:
+        text = row[column]
+        if text is None:
+            raise PipelineError(f"{name}: line {reader.line_num} has no value in column '{column}'")
+        yield text
+
+
+def read_jsonl(handle: Iterable[str], field: str = "text", name: str = "input") -> Iterator[str]:
+    for number, line in enumerate(handle, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise PipelineError(f"{name}: line {number} is not valid JSON ({exc.msg})") from exc
+        if not isinstance(record, dict) or not isinstance(record.get(field), str):
+            raise PipelineError(f"{name}: line {number} is not a JSON object with a string \"{field}\" field")
+        yield record[field]
+
+
+def read_texts(handle: IO[str], kind: str, column: str = "text", name: str = "input") -> Iterator[str]:
+    if kind == "csv":
+        return read_csv(handle, column, name)
+    if kind == "jsonl":
+        return read_jsonl(handle, name=name)
+    return read_lines(handle)
+
+
+def chunks(texts: Iterable[str], size: int) -> Iterator[list[str]]:
     chunk: list[str] = []
     for text in texts:
         chunk.append(text)
@@ -33,41 +92,74 @@ def _chunks(texts: Iterable[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
+def stream_predictions(
+    classifier: Any, texts: Iterable[str], out: IO[str], batch_size: int = 64, chunk_size: int = 4096,
+    progress: IO[str] | None = None,
+) -> int:
+    """Write one JSON line per text to ``out``, in the input order; returns how many were written.
+
+    Texts are length-sorted within chunks of ``chunk_size``: large enough that batches hold texts of
+    similar length, small enough that memory stays flat. After the first chunk, a progress line goes
+    to ``progress`` after each chunk.
+    """
+    done, started = 0, time.perf_counter()
+    for chunk in chunks(texts, chunk_size):
+        for text, result in zip(chunk, classifier.predict(chunk, batch_size)):
+            out.write(json.dumps({"text": text, **result}, ensure_ascii=False) + "\n")
+        out.flush()
+        done += len(chunk)
+        if progress is not None and done > len(chunk):
+            rate = done / max(time.perf_counter() - started, 1e-9)
+            progress.write(f"predict: {done:,} texts ({rate:,.0f}/s)\n")
+            progress.flush()
+    return done
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("texts", nargs="*", help="texts to classify; none (or '-') reads one text per line from stdin")
-    parser.add_argument("--model", default="models/model", help="trained model directory (default: %(default)s)")
-    parser.add_argument("--file", help="read one text per line from this UTF-8 file")
+    parser.add_argument("texts", nargs="*", help="texts to classify; none (or '-') reads stdin")
+    parser.add_argument(
+        "--model", help="model directory (default: models/model for torch, models/onnx for the ONNX backends)"
+    )
+    parser.add_argument("--backend", help="torch, onnx or onnx-int8 (default: $HATESPEECH_BACKEND, else torch)")
+    parser.add_argument("--file", help="read the texts from this UTF-8 file instead of stdin")
+    parser.add_argument("--format", choices=FORMATS, help="input format (default: from the file's extension: "
+                        ".csv, .jsonl/.ndjson, anything else one text per line)")
+    parser.add_argument("--column", default="text", help="CSV column holding the texts (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--chunk-size", type=int, default=4096, help="texts read, sorted and written at a time")
+    parser.add_argument("--threads", type=int, help="inference threads (default: one per core)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args(argv)
 
     try:
-        from hatespeech.inference import Classifier
+        from hatespeech.inference import Classifier, resolve_backend
 
-        classifier = Classifier(args.model)
+        if min(args.batch_size, args.chunk_size, args.threads or 1) < 1:
+            raise PipelineError("--batch-size, --chunk-size and --threads must be at least 1")
+        backend = resolve_backend(args.backend)
+        classifier = Classifier(args.model or DEFAULT_MODEL[backend], backend, threads=args.threads)
+        kind = input_format(args.file, args.format)
+        progress = None if args.quiet else sys.stderr
+
+        def run(texts: Iterable[str]) -> None:
+            stream_predictions(classifier, texts, sys.stdout, args.batch_size, args.chunk_size, progress)
+
         if args.file:
             try:
-                handle = open(args.file, encoding="utf-8")
+                handle = open(args.file, encoding="utf-8", newline="")
             except OSError as exc:
                 raise PipelineError(f"cannot read {args.file}: {exc.strerror}") from exc
             with handle:
-                _classify(classifier, _read_lines(handle), args.batch_size)
+                run(read_texts(handle, kind, args.column, args.file))
         elif args.texts and args.texts != ["-"]:
-            _classify(classifier, args.texts, args.batch_size)
+            run(args.texts)
         else:
-            _classify(classifier, _read_lines(sys.stdin), args.batch_size)
+            run(read_texts(sys.stdin, kind, args.column, "stdin"))
     except (PipelineError, UnicodeDecodeError) as exc:
         print(f"error: predict: {exc}", file=sys.stderr)
         return 2
     return 0
-
-
-def _classify(classifier, texts: Iterable[str], batch_size: int) -> None:
-    # Chunks keep memory flat on long inputs; each result is printed as soon as its chunk is done.
-    for chunk in _chunks(texts, batch_size * 16):
-        for text, result in zip(chunk, classifier.predict(chunk, batch_size)):
-            print(json.dumps({"text": text, **result}, ensure_ascii=False), flush=False)
-    sys.stdout.flush()
 
 
 if __name__ == "__main__":

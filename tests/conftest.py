@@ -67,3 +67,26 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> Simp
     return SimpleNamespace(
         root=root, project=project, first=first, second=second, train_change=train_change, first_commit=first_commit
     )
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> SimpleNamespace:
+    """The tiny BERT fine-tuned on synthetic tweets (seconds), with its tokenized splits saved to disk:
+    what the train and tokenize stages would leave in models/model and data/tokenized."""
+    from hatespeech.data import load_source
+    from hatespeech.splitting import split_dataset
+    from hatespeech.tokenization import tokenize_splits
+    from hatespeech.training import TrainConfig, train_classifier
+    from helpers import TINY_TRAIN
+
+    root = tmp_path_factory.mktemp("trained")
+    data = write_csv(root / "labeled_data.csv", make_rows())
+    splits = split_dataset(load_source(str(data)).frame, 0.1, 0.1, seed=0)
+    tokenized, _ = tokenize_splits(splits, str(tiny_model), max_length=64)
+    tokenized.save_to_disk(str(root / "tokenized"))
+    (root / "model").mkdir()
+    train_classifier(
+        tokenized["train"], tokenized["validation"], str(tiny_model), TrainConfig.from_params(TINY_TRAIN),
+        root / "model", root / "ckpt", seed=0,
+    )
+    return SimpleNamespace(model_dir=root / "model", tokenized=root / "tokenized", splits=splits)

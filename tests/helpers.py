@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ["download", "split", "tokenize", "train", "evaluate", "baseline"]
+STAGES = ["download", "split", "tokenize", "train", "evaluate", "baseline", "export"]
 PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "hatespeech", "profiles", ".dvcignore")
 
 # Small, fast settings under which the tiny model still learns the synthetic words.

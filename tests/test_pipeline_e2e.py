@@ -43,8 +43,8 @@ def test_second_repro_runs_nothing(pipeline):
     assert "didn't change, skipping" in pipeline.second.stdout
 
 
-def test_changing_a_train_param_reruns_only_train_and_evaluate(pipeline):
-    assert ran_stages(pipeline.train_change) == ["train", "evaluate"]
+def test_changing_a_train_param_reruns_only_train_and_what_uses_the_model(pipeline):
+    assert ran_stages(pipeline.train_change) == ["train", "evaluate", "export"]
 
 
 def test_metrics_diff_between_commits_shows_the_change(pipeline):

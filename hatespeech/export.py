@@ -1,0 +1,153 @@
+"""ONNX export of a trained classifier (fp32 and dynamically quantized int8) and its parity with PyTorch."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hatespeech import PipelineError
+from hatespeech.data import LABEL
+from hatespeech.decision import RULE_FILE, DecisionRule, macro_f1
+from hatespeech.inference import (
+    METADATA_FILE,
+    ONNX_FILES,
+    OnnxBackend,
+    TorchBackend,
+    batched_logits,
+    model_input_names,
+    softmax,
+)
+from hatespeech.modeling import load_classifier, load_tokenizer
+
+log = logging.getLogger(__name__)
+
+# Copied next to the ONNX files so the directory is self-contained: tokenizer, label map, decision rule.
+SIDE_FILES = ("config.json", RULE_FILE, METADATA_FILE)
+# Parity targets on the test split: argmax agreement with PyTorch, and the largest macro-F1 difference.
+MIN_AGREEMENT = {"onnx": 0.999, "onnx-int8": 0.99}
+MAX_F1_DIFFERENCE = 0.01
+
+
+@contextlib.contextmanager
+def _quiet_logging() -> Iterator[None]:
+    """The exporter and quantizer log every graph rewrite at INFO (the quantizer on the root logger)."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
+def export_onnx(model_dir: str | Path, out_dir: str | Path) -> list[str]:
+    """Write ``model.onnx`` (fp32) and ``model.int8.onnx`` (dynamic int8) of ``model_dir`` into ``out_dir``,
+    plus its tokenizer, config and decision rule; returns the model's input names.
+
+    Batch and sequence axes are dynamic, so any batch of any padded length runs.
+    """
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    model_dir, out_dir = Path(model_dir), Path(out_dir)
+    tokenizer = load_tokenizer(str(model_dir))
+    model = load_classifier(str(model_dir)).eval()
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    names = model_input_names(model, tokenizer)
+    # Batch 2 and several tokens: the exporter specializes dimensions of size 0 or 1.
+    sample = tokenizer(["an example to trace", "another, longer example text to trace"], padding=True, return_tensors="pt")
+    batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")
+
+    class LogitsOnly(torch.nn.Module):
+        """The classifier as a function of positional tensors to logits: what the ONNX graph computes."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+            return self.model(**dict(zip(names, inputs))).logits
+
+    fp32 = out_dir / ONNX_FILES["onnx"]
+    with warnings.catch_warnings(), _quiet_logging():
+        warnings.simplefilter("ignore")  # the exporter's deprecation chatter from transformers/torch internals
+        try:
+            torch.onnx.export(
+                LogitsOnly(),
+                tuple(sample[name] for name in names),
+                str(fp32),
+                input_names=names,
+                output_names=["logits"],
+                dynamo=True,
+                dynamic_shapes=(tuple({0: batch, 1: sequence} for _ in names),),  # one spec per *inputs
+                external_data=False,  # one self-contained file; BERT-base is well under ONNX's 2 GB limit
+                verbose=False,
+            )
+        except Exception as exc:  # the exporter raises many internal types; report which model failed
+            raise PipelineError(f"ONNX export of {model_dir} failed: {type(exc).__name__}: {exc}") from exc
+    # Dynamic quantization: int8 weights of the MatMul/Gemm layers, activations quantized on the fly.
+    with _quiet_logging():
+        quantize_dynamic(str(fp32), str(out_dir / ONNX_FILES["onnx-int8"]), weight_type=QuantType.QInt8)
+
+    tokenizer.save_pretrained(str(out_dir))
+    for name in SIDE_FILES:
+        if (model_dir / name).is_file():
+            shutil.copy2(model_dir / name, out_dir / name)
+    return names
+
+
+def parity_report(
+    model_dir: str | Path, onnx_dir: str | Path, test_split: Any, batch_size: int = 64
+) -> dict[str, Any]:
+    """Compare the ONNX backends with PyTorch on a tokenized split: argmax agreement, macro F1, logit error.
+
+    Macro F1 is computed with the model's decision rule, as predict and the service apply it.
+    """
+    model_dir, onnx_dir = Path(model_dir), Path(onnx_dir)
+    tokenizer = load_tokenizer(str(model_dir))
+    model = load_classifier(str(model_dir))
+    columns = [c for c in tokenizer.model_input_names if c in test_split.column_names]
+    encodings = test_split.select_columns(columns).to_list()
+    if not encodings:
+        raise PipelineError("the test split is empty: nothing to check the ONNX models against")
+    labels = np.asarray(test_split[LABEL])
+    names = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    rule = DecisionRule.load(model_dir)
+
+    def logits_of(backend: Any) -> np.ndarray:
+        return batched_logits(backend, encodings, tokenizer.pad_token_id, len(names), batch_size)
+
+    reference = logits_of(TorchBackend(model, columns))
+    reference_f1 = macro_f1(labels, rule.predict(softmax(reference), names), len(names))
+    report: dict[str, Any] = {
+        "examples": int(len(labels)),
+        "torch": {"f1_macro": round(reference_f1, 6)},
+    }
+    for backend, filename in ONNX_FILES.items():
+        logits = logits_of(OnnxBackend(onnx_dir / filename))
+        f1 = macro_f1(labels, rule.predict(softmax(logits), names), len(names))
+        agreement = float((logits.argmax(axis=1) == reference.argmax(axis=1)).mean())
+        passed = agreement >= MIN_AGREEMENT[backend] and abs(f1 - reference_f1) <= MAX_F1_DIFFERENCE
+        report[backend] = {
+            "argmax_agreement": round(agreement, 6),
+            "min_agreement": MIN_AGREEMENT[backend],
+            "f1_macro": round(f1, 6),
+            "f1_macro_difference": round(f1 - reference_f1, 6),
+            "max_abs_logit_difference": round(float(np.abs(logits - reference).max()), 6),
+            "size_mb": round((onnx_dir / filename).stat().st_size / 2**20, 2),
+            "passed": bool(passed),
+        }
+        if not passed:
+            log.warning(
+                "%s misses parity with PyTorch: argmax agreement %.4f (target >= %.3f), macro F1 %+.4f (target within %.2f)",
+                backend, agreement, MIN_AGREEMENT[backend], f1 - reference_f1, MAX_F1_DIFFERENCE,
+            )
+    return report

@@ -1,0 +1,277 @@
+"""HTTP service for a trained model (FastAPI), started with one command:
+
+    HATESPEECH_MODEL_DIR=models/model uvicorn --factory hatespeech.service:create_app --host 127.0.0.1 --port 8000
+
+Endpoints: ``POST /predict`` with ``{"texts": [...]}`` returns ``{"predictions": [{label, score, scores}, ...]}``
+in the order given; ``GET /health``; ``GET /model`` (label map, decision rule, training metadata, test metrics).
+
+Settings come from the environment (see :class:`ServiceConfig`). The model is loaded once, when the app is
+created. Requests are answered by one worker thread that groups the texts of concurrent requests into
+micro-batches, so the CPU runs full batches instead of many tiny ones, and each request waits only for
+its own group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from hatespeech import PipelineError
+from hatespeech.inference import METADATA_FILE, Classifier, resolve_backend
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Service settings; :meth:`from_env` reads each from ``HATESPEECH_<NAME>`` (e.g. HATESPEECH_MODEL_DIR)."""
+
+    model_dir: str = "models/model"
+    backend: str | None = None  # torch | onnx | onnx-int8; None: $HATESPEECH_BACKEND, else torch
+    metrics: str = "metrics/test.json"  # test metrics shown by GET /model (null if the file is absent)
+    max_texts: int = 256  # per request
+    max_chars: int = 2000  # per text (a tweet has at most 280)
+    batch_size: int = 64  # texts per micro-batch
+    max_wait_ms: float = 5.0  # how long the worker waits for more requests to fill a micro-batch
+    threads: int | None = None  # inference threads; None: the library default (one per core)
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> ServiceConfig:
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            raw = os.environ.get(f"HATESPEECH_{field.name.upper()}")
+            if raw is None or field.name in overrides:
+                continue
+            kind = {"int": int, "float": float}.get(str(field.type).removesuffix(" | None"), str)
+            try:
+                values[field.name] = kind(raw)
+            except ValueError as exc:
+                raise PipelineError(f"HATESPEECH_{field.name.upper()} must be a {kind.__name__}, got '{raw}'") from exc
+        config = cls(**{**values, **overrides})
+        if min(config.max_texts, config.max_chars, config.batch_size, config.threads or 1) < 1 or config.max_wait_ms < 0:
+            raise PipelineError("max_texts, max_chars, batch_size and threads must be at least 1, max_wait_ms not negative")
+        return config
+
+
+class RequestError(Exception):
+    """A bad request: answered with ``status`` and a message saying what to fix."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def max_body_bytes(max_texts: int, max_chars: int) -> int:
+    """The largest body a valid request can have: every character escaped as \\uXXXX, plus the JSON around."""
+    return max_texts * (6 * max_chars + 4) + 64
+
+
+async def read_body(request: Request, max_texts: int, max_chars: int) -> bytes:
+    """The request body; one larger than any valid request is refused without reading it all."""
+    limit = max_body_bytes(max_texts, max_chars)
+    declared = request.headers.get("content-length", "")
+    size = int(declared) if declared.isdigit() else 0
+    body = bytearray()
+    if size <= limit:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                break
+    if max(size, len(body)) > limit:
+        raise RequestError(413, f"the body is larger than any valid request ({limit} bytes for "
+                                f"{max_texts} texts of at most {max_chars} characters)")
+    return bytes(body)
+
+
+def parse_texts(body: bytes, max_texts: int, max_chars: int) -> list[str]:
+    """The ``texts`` of a /predict body, or a :class:`RequestError` naming the problem."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RequestError(400, f"the body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise RequestError(400, "the body is not valid JSON: nested too deeply") from exc
+    if not isinstance(payload, dict):
+        raise RequestError(422, 'the body must be a JSON object: {"texts": ["...", ...]}')
+    if "texts" not in payload:
+        raise RequestError(422, 'missing field "texts": send {"texts": ["...", ...]}')
+    texts = payload["texts"]
+    if not isinstance(texts, list):
+        raise RequestError(422, f'"texts" must be a list of strings, got {type(texts).__name__}')
+    if not texts:
+        raise RequestError(422, '"texts" is empty: send at least one text')
+    if len(texts) > max_texts:
+        raise RequestError(413, f'too many texts: {len(texts)}; at most {max_texts} per request')
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise RequestError(422, f'"texts"[{i}] is not a string ({type(text).__name__})')
+        if len(text) > max_chars:
+            raise RequestError(413, f'"texts"[{i}] is {len(text)} characters long; at most {max_chars}')
+    return texts
+
+
+class MicroBatcher:
+    """One worker thread classifying the texts of concurrent requests together.
+
+    The worker takes the oldest request, then keeps taking queued ones until ``batch_size`` texts are
+    gathered or ``max_wait_s`` has passed, classifies them in one call (length-sorted batches), and hands
+    each request its own slice.
+    """
+
+    _STOP = object()
+
+    def __init__(self, classifier: Classifier, batch_size: int = 64, max_wait_s: float = 0.005) -> None:
+        self.classifier, self.batch_size, self.max_wait_s = classifier, batch_size, max_wait_s
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="micro-batcher", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._queue.put(self._STOP)
+        self._thread.join(timeout=10)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def submit(self, texts: list[str]) -> Future[list[dict[str, Any]]]:
+        future: Future[list[dict[str, Any]]] = Future()
+        self._queue.put((texts, future))
+        return future
+
+    def _gather(self, first: tuple[list[str], Future]) -> tuple[list[tuple[list[str], Future]], bool]:
+        group, size, stop = [first], len(first[0]), False
+        deadline = time.monotonic() + self.max_wait_s
+        while size < self.batch_size:
+            try:
+                item = self._queue.get(timeout=max(deadline - time.monotonic(), 0))
+            except queue.Empty:
+                break
+            if item is self._STOP:
+                stop = True
+                break
+            group.append(item)
+            size += len(item[0])
+        return group, stop
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is self._STOP:
+                return
+            group, stop = self._gather(item)
+            group = [(texts, future) for texts, future in group if future.set_running_or_notify_cancel()]
+            try:
+                results = self.classifier.predict([t for texts, _ in group for t in texts], self.batch_size)
+            except Exception as exc:  # noqa: BLE001 (handed to the waiting requests, which answer 500)
+                log.exception("prediction failed")
+                for _, future in group:
+                    future.set_exception(exc)
+            else:
+                start = 0
+                for texts, future in group:
+                    future.set_result(results[start : start + len(texts)])
+                    start += len(texts)
+            if stop:
+                return
+
+
+def _read_json(path: Path) -> Any:
+    """A JSON file's content, None if the file is absent; an unreadable file is a clear start-up error."""
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise PipelineError(f"cannot read {path}: {exc}") from exc
+
+
+def model_metadata(classifier: Classifier, config: ServiceConfig) -> dict[str, Any]:
+    """What GET /model returns: which model is served, how it decides, and how it scored on test."""
+    training = _read_json(classifier.model_dir / METADATA_FILE) or {}
+    return {
+        "model_dir": str(classifier.model_dir),
+        "backend": classifier.backend_name,
+        "labels": dict(enumerate(classifier.labels)),
+        "decision_rule": asdict(classifier.rule),
+        "checkpoint": training.get("checkpoint"),
+        "data_sha256": training.get("data_sha256"),
+        "seed": training.get("seed"),
+        "params": training.get("params"),
+        "test_metrics": _read_json(Path(config.metrics)),
+        "limits": {"max_texts": config.max_texts, "max_chars": config.max_chars},
+    }
+
+
+_PREDICT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["texts"],
+                    "properties": {"texts": {"type": "array", "items": {"type": "string"}, "minItems": 1}},
+                },
+                "example": {"texts": ["have a lovely weekend", "another tweet"]},
+            }
+        },
+    }
+}
+
+
+def create_app(config: ServiceConfig | None = None, classifier: Classifier | None = None) -> FastAPI:
+    """The FastAPI app; settings from the environment unless ``config`` is given (uvicorn --factory calls this).
+
+    ``classifier`` lets tests share one already loaded model between apps.
+    """
+    config = config or ServiceConfig.from_env()
+    if classifier is None:
+        classifier = Classifier(config.model_dir, resolve_backend(config.backend), threads=config.threads)
+    metadata = model_metadata(classifier, config)
+    batcher = MicroBatcher(classifier, config.batch_size, config.max_wait_ms / 1000)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        batcher.start()
+        log.info("serving %s (%s backend)", classifier.model_dir, classifier.backend_name)
+        yield
+        batcher.stop()
+
+    app = FastAPI(title="Hate speech / offensive language classifier", lifespan=lifespan)
+
+    @app.exception_handler(RequestError)
+    async def bad_request(request: Request, exc: RequestError) -> JSONResponse:
+        return JSONResponse(status_code=exc.status, content={"detail": str(exc)})
+
+    @app.post("/predict", openapi_extra=_PREDICT_BODY)
+    async def predict(request: Request) -> dict[str, Any]:
+        body = await read_body(request, config.max_texts, config.max_chars)
+        texts = parse_texts(body, config.max_texts, config.max_chars)
+        return {"predictions": await asyncio.wrap_future(batcher.submit(texts))}
+
+    @app.get("/health")
+    async def health() -> JSONResponse:
+        ok = batcher.alive
+        return JSONResponse(status_code=200 if ok else 503, content={"status": "ok" if ok else "worker stopped"})
+
+    @app.get("/model")
+    async def model() -> dict[str, Any]:
+        return metadata
+
+    return app

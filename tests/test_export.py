@@ -1,0 +1,111 @@
+"""The export stage (ONNX fp32 + int8) on the tiny fine-tuned model: parity with PyTorch, a self-contained
+ONNX directory served by predict and the service, clean errors; and the serving benchmark's report."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hatespeech import LABELS
+from hatespeech.decision import DecisionRule
+from hatespeech.inference import Classifier
+from hatespeech.predict import main as predict_main
+from hatespeech.service import ServiceConfig, create_app
+from helpers import make_project, run_script, stage_command
+
+EXPORT = stage_command("export")
+TEXTS = ["zorgon blapper the", "sunny garden coffee lol", "dang frick my", "kravix", "what a puppy today"]
+RULE = DecisionRule(offsets={"hate_speech": 0.4, "offensive_language": 0.0, "neither": -0.1}, kind="offsets",
+                    fitted_on="validation", examples=24)
+
+
+@pytest.fixture(scope="module")
+def exported(trained_model, tmp_path_factory) -> SimpleNamespace:
+    """A project holding what train and tokenize write (plus a decision rule and training metadata),
+    after running the export stage exactly as dvc.yaml's cmd gives it."""
+    project = make_project(tmp_path_factory.mktemp("export"), "unused", "unused")
+    shutil.copytree(trained_model.model_dir, project / "models/model")
+    shutil.copytree(trained_model.tokenized, project / "data/tokenized")
+    RULE.save(project / "models/model")
+    metadata = {"checkpoint": "tiny", "data_sha256": "0" * 64, "seed": 0, "params": {}}
+    (project / "models/model/training_metadata.json").write_text(json.dumps(metadata))
+    result = run_script(project, *EXPORT)
+    return SimpleNamespace(project=project, result=result, onnx=project / "models/onnx", metadata=metadata)
+
+
+def test_export_writes_both_models_and_meets_parity(exported):
+    assert exported.result.returncode == 0, exported.result.stderr
+    files = {p.name for p in exported.onnx.iterdir()}
+    assert {"model.onnx", "model.int8.onnx", "config.json", "tokenizer.json", "decision_rule.json",
+            "training_metadata.json"} <= files
+    assert not list(exported.project.rglob("*.tmp"))
+    parity = json.loads((exported.project / "metrics/onnx_parity.json").read_text())
+    assert parity["examples"] > 0
+    assert parity["onnx"]["argmax_agreement"] >= 0.999 and parity["onnx-int8"]["argmax_agreement"] >= 0.99
+    for backend in ("onnx", "onnx-int8"):
+        assert abs(parity[backend]["f1_macro_difference"]) <= 0.01 and parity[backend]["passed"] is True
+    assert parity["onnx-int8"]["size_mb"] < parity["onnx"]["size_mb"]
+
+
+def test_onnx_directory_is_self_contained_and_matches_pytorch(exported, trained_model, tmp_path):
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(exported.onnx, moved)  # nothing may point back at models/model
+    reference = Classifier(exported.project / "models/model", "torch").predict(TEXTS)
+    fp32 = Classifier(moved, "onnx")
+    assert fp32.rule == RULE and fp32.labels == list(LABELS)
+    for result, expected in zip(fp32.predict(TEXTS, batch_size=2), reference):
+        assert result["label"] == expected["label"]
+        assert result["scores"] == pytest.approx(expected["scores"], abs=1e-4)
+    # int8: weights rounded, so scores move a little; labels must not.
+    for result, expected in zip(Classifier(moved, "onnx-int8").predict(TEXTS), reference):
+        assert result["label"] == expected["label"]
+        assert result["scores"] == pytest.approx(expected["scores"], abs=0.03)
+
+
+def test_predict_and_service_run_on_the_int8_backend(exported, capsys, monkeypatch):
+    monkeypatch.setenv("HATESPEECH_BACKEND", "onnx-int8")
+    assert predict_main(["--model", str(exported.onnx), *TEXTS]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    expected = Classifier(exported.onnx, "onnx-int8").predict(TEXTS)
+    assert [row["text"] for row in rows] == TEXTS
+    assert [row["label"] for row in rows] == [e["label"] for e in expected]
+
+    monkeypatch.setenv("HATESPEECH_MODEL_DIR", str(exported.onnx))
+    with TestClient(create_app(ServiceConfig.from_env())) as client:
+        answer = client.post("/predict", json={"texts": TEXTS})
+        info = client.get("/model").json()
+    assert answer.status_code == 200
+    assert [p["label"] for p in answer.json()["predictions"]] == [e["label"] for e in expected]
+    assert info["backend"] == "onnx-int8" and info["decision_rule"]["offsets"] == RULE.offsets
+    assert info["checkpoint"] == "tiny" and info["data_sha256"] == exported.metadata["data_sha256"]
+
+
+def test_export_without_a_trained_model_fails_cleanly(tmp_path, trained_model):
+    project = make_project(tmp_path / "p", "unused", "unused")
+    shutil.copytree(trained_model.tokenized, project / "data/tokenized")
+    result = run_script(project, *EXPORT)
+    assert result.returncode == 2, result.stderr
+    assert "error: export: model directory not found: models/model" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (project / "models").exists() and not (project / "metrics").exists()
+
+
+def test_serving_benchmark_report_structure(exported):
+    from bench.serving import run_serving_benchmark
+
+    report = run_serving_benchmark(exported.project / "models/model", exported.onnx, TEXTS * 10, quick=True)
+    assert report["texts"] == 32 and report["quick"] is True
+    assert [row["name"] for row in report["rows"]] == [
+        "pipeline_one_at_a_time", "pipeline_batch_64", "sorted_batches_torch", "sorted_batches_onnx",
+        "sorted_batches_onnx_int8",
+    ]
+    assert all(row["texts_per_s"] > 0 and row["seconds"] > 0 for row in report["rows"])
+    assert set(report["ratios"]) >= {"sorted_batches_vs_one_at_a_time", "onnx_int8_vs_torch_batches"}
+    assert set(report["targets"]) == {"sorted_batches_vs_one_at_a_time", "onnx_int8_vs_torch_batches"}
+    assert {"cpu", "cores", "torch", "onnxruntime"} <= set(report["machine"])
+    json.dumps(report)  # the --out file
