@@ -172,7 +172,8 @@ def test_health_and_model_metadata(client, classifier, trained_model, tmp_path):
     assert client.get("/health").json() == {"status": "ok"}
     info = client.get("/model").json()
     assert info["labels"] == {"0": "hate_speech", "1": "offensive_language", "2": "neither"}
-    assert info["decision_rule"]["kind"] == "argmax" and info["backend"] == "torch"
+    # The rule the train stage fitted on validation and saved next to the model.
+    assert info["decision_rule"]["fitted_on"] == "validation" and info["backend"] == "torch"
     assert info["checkpoint"] is None and info["data_sha256"] is None and info["test_metrics"] is None
 
     # With the train stage's metadata and the evaluate stage's metrics present, /model shows them.
