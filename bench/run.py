@@ -33,6 +33,7 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 import yaml  # noqa: E402
 
 from bench.errors import BenchError  # noqa: E402
+from bench.machine import cpu_model  # noqa: E402
 from hatespeech import PipelineError  # noqa: E402
 from hatespeech.files import load_params  # noqa: E402
 from hatespeech.modeling import check_checkpoint  # noqa: E402
@@ -67,17 +68,9 @@ def machine_info() -> dict[str, Any]:
     import torch
     import transformers
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     cuda = torch.cuda.is_available()
     return {
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "cpu_cores": os.cpu_count(),
         "cpu_cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "torch_threads": torch.get_num_threads(),

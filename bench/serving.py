@@ -24,6 +24,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench` and this checkout's `hatespeech`
+from bench.machine import cpu_model  # noqa: E402
+
 DEFAULT_TEXTS = "data/split/test.parquet"
 QUICK_TEXTS = 32
 # Targets on a 2-core CPU with MiniLM: length-sorted batches vs the one-at-a-time pipeline, int8 vs PyTorch.
@@ -50,13 +53,8 @@ def _machine() -> dict[str, Any]:
     import torch
     import transformers
 
-    cpu = platform.processor()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     return {
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),

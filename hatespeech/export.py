@@ -12,9 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from hatespeech import PipelineError
-from hatespeech.data import LABEL
-from hatespeech.decision import RULE_FILE, DecisionRule, macro_f1
+from hatespeech import LABEL, PipelineError
+from hatespeech.decision import RULE_FILE, DecisionRule, macro_f1, softmax
 from hatespeech.inference import (
     METADATA_FILE,
     ONNX_FILES,
@@ -22,7 +21,6 @@ from hatespeech.inference import (
     TorchBackend,
     batched_logits,
     model_input_names,
-    softmax,
 )
 from hatespeech.modeling import load_classifier, load_tokenizer
 
