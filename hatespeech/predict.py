@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from hatespeech import PipelineError
+from hatespeech.inference import DEFAULT_BATCH_SIZE
 
 FORMATS = ("lines", "csv", "jsonl")
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -93,7 +94,7 @@ def chunks(texts: Iterable[str], size: int) -> Iterator[list[str]]:
 
 
 def stream_predictions(
-    classifier: Any, texts: Iterable[str], out: IO[str], batch_size: int = 64, chunk_size: int = 4096,
+    classifier: Any, texts: Iterable[str], out: IO[str], batch_size: int = DEFAULT_BATCH_SIZE, chunk_size: int = 4096,
     progress: IO[str] | None = None,
 ) -> int:
     """Write one JSON line per text to ``out``, in the input order; returns how many were written.
@@ -126,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--format", choices=FORMATS, help="input format (default: from the file's extension: "
                         ".csv, .jsonl/.ndjson, anything else one text per line)")
     parser.add_argument("--column", default="text", help="CSV column holding the texts (default: %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="texts per batch (default: %(default)s)")
+    parser.add_argument("--precision", help="torch backend only: fp32 or bf16 (default: $HATESPEECH_PRECISION, else fp32)")
     parser.add_argument("--chunk-size", type=int, default=4096, help="texts read, sorted and written at a time")
     parser.add_argument("--threads", type=int, help="inference threads (default: one per core)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
@@ -138,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         if min(args.batch_size, args.chunk_size, args.threads or 1) < 1:
             raise PipelineError("--batch-size, --chunk-size and --threads must be at least 1")
         backend = resolve_backend(args.backend)
-        classifier = Classifier(args.model or DEFAULT_MODEL[backend], backend, threads=args.threads)
+        classifier = Classifier(args.model or DEFAULT_MODEL[backend], backend, threads=args.threads, precision=args.precision)
         kind = input_format(args.file, args.format)
         progress = None if args.quiet else sys.stderr
 

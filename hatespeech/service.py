@@ -30,7 +30,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from hatespeech import PipelineError
-from hatespeech.inference import METADATA_FILE, Classifier, resolve_backend
+from hatespeech.inference import DEFAULT_BATCH_SIZE, METADATA_FILE, Classifier, resolve_backend
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +44,10 @@ class ServiceConfig:
     metrics: str = "metrics/test.json"  # test metrics shown by GET /model (null if the file is absent)
     max_texts: int = 256  # per request
     max_chars: int = 2000  # per text (a tweet has at most 280)
-    batch_size: int = 64  # texts per micro-batch
+    batch_size: int = DEFAULT_BATCH_SIZE  # texts per micro-batch
     max_wait_ms: float = 5.0  # how long the worker waits for more requests to fill a micro-batch
     threads: int | None = None  # inference threads; None: the library default (one per core)
+    precision: str | None = None  # torch backend: fp32 | bf16; None: $HATESPEECH_PRECISION, else fp32
 
     @classmethod
     def from_env(cls, **overrides: Any) -> ServiceConfig:
@@ -133,7 +134,7 @@ class MicroBatcher:
 
     _STOP = object()
 
-    def __init__(self, classifier: Classifier, batch_size: int = 64, max_wait_s: float = 0.005) -> None:
+    def __init__(self, classifier: Classifier, batch_size: int = DEFAULT_BATCH_SIZE, max_wait_s: float = 0.005) -> None:
         self.classifier, self.batch_size, self.max_wait_s = classifier, batch_size, max_wait_s
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="micro-batcher", daemon=True)
@@ -207,6 +208,7 @@ def model_metadata(classifier: Classifier, config: ServiceConfig) -> dict[str, A
     return {
         "model_dir": str(classifier.model_dir),
         "backend": classifier.backend_name,
+        "precision": classifier.precision,
         "labels": dict(enumerate(classifier.labels)),
         "decision_rule": asdict(classifier.rule),
         "checkpoint": training.get("checkpoint"),
@@ -242,7 +244,9 @@ def create_app(config: ServiceConfig | None = None, classifier: Classifier | Non
     """
     config = config or ServiceConfig.from_env()
     if classifier is None:
-        classifier = Classifier(config.model_dir, resolve_backend(config.backend), threads=config.threads)
+        classifier = Classifier(
+            config.model_dir, resolve_backend(config.backend), threads=config.threads, precision=config.precision
+        )
     metadata = model_metadata(classifier, config)
     batcher = MicroBatcher(classifier, config.batch_size, config.max_wait_ms / 1000)
 

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 from fastapi.testclient import TestClient
 
-from hatespeech import LABELS
+from hatespeech import LABELS, PipelineError
 from hatespeech.decision import DecisionRule
 from hatespeech.inference import Classifier
 from hatespeech.predict import main as predict_main
@@ -81,7 +81,8 @@ def test_predict_and_service_run_on_the_int8_backend(exported, capsys, monkeypat
         info = client.get("/model").json()
     assert answer.status_code == 200
     assert [p["label"] for p in answer.json()["predictions"]] == [e["label"] for e in expected]
-    assert info["backend"] == "onnx-int8" and info["decision_rule"]["offsets"] == RULE.offsets
+    assert info["backend"] == "onnx-int8" and info["precision"] == "fp32"
+    assert info["decision_rule"]["offsets"] == RULE.offsets
     assert info["checkpoint"] == "tiny" and info["data_sha256"] == exported.metadata["data_sha256"]
 
 
@@ -95,17 +96,33 @@ def test_export_without_a_trained_model_fails_cleanly(tmp_path, trained_model):
     assert not (project / "models").exists() and not (project / "metrics").exists()
 
 
+def test_bf16_applies_to_the_torch_backend_only(exported):
+    with pytest.raises(PipelineError, match="precision bf16 applies to the torch backend; onnx-int8 runs"):
+        Classifier(exported.onnx, "onnx-int8", precision="bf16")
+
+
 def test_serving_benchmark_report_structure(exported):
     from bench.serving import run_serving_benchmark
+    from hatespeech.inference import DEFAULT_BATCH_SIZE, native_cpu_bf16
 
     report = run_serving_benchmark(exported.project / "models/model", exported.onnx, TEXTS * 10, quick=True)
-    assert report["texts"] == 32 and report["quick"] is True
+    assert report["texts"] == 32 and report["quick"] is True and report["batch_size"] == DEFAULT_BATCH_SIZE
+    precisions = ["fp32", "bf16"] if native_cpu_bf16() else ["fp32"]  # bf16 only where the CPU multiplies it
     assert [row["name"] for row in report["rows"]] == [
-        "pipeline_one_at_a_time", "pipeline_batch_64", "sorted_batches_torch", "sorted_batches_onnx",
-        "sorted_batches_onnx_int8",
+        "pipeline_one_at_a_time", f"pipeline_batch_{DEFAULT_BATCH_SIZE}", "sorted_batches_torch",
+        *(["sorted_batches_torch_bf16"] if "bf16" in precisions else []), "sorted_batches_onnx", "sorted_batches_onnx_int8",
     ]
     assert all(row["texts_per_s"] > 0 and row["seconds"] > 0 for row in report["rows"])
-    assert set(report["ratios"]) >= {"sorted_batches_vs_one_at_a_time", "onnx_int8_vs_torch_batches"}
-    assert set(report["targets"]) == {"sorted_batches_vs_one_at_a_time", "onnx_int8_vs_torch_batches"}
+    agreement = {row["name"]: row["argmax_agreement"] for row in report["rows"]}
+    # Every path computes the same model: the pipeline and ONNX fp32 agree exactly with PyTorch on 32 texts.
+    assert agreement["sorted_batches_torch"] == agreement["pipeline_one_at_a_time"] == agreement["sorted_batches_onnx"] == 1.0
+    assert all(0.9 <= value <= 1.0 for value in agreement.values())
+    assert list(report["ceilings"]) == precisions
+    assert all(c["texts_per_s"] > 0 and c["matmul_gflops"] > 0 for c in report["ceilings"].values())
+    assert 0 < report["mean_tokens"] <= 128
+    assert list(report["targets"]) == [f"torch {p}" for p in precisions]
+    for targets in report["targets"].values():
+        assert set(targets) == {"sorted_batches_vs_one_at_a_time", "onnx_int8_vs_torch_batches"}
+        assert all(t["met"] == (t["value"] >= t["target"]) for t in targets.values())
     assert {"cpu", "cores", "torch", "onnxruntime"} <= set(report["machine"])
     json.dumps(report)  # the --out file

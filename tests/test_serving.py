@@ -20,7 +20,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from hatespeech import LABELS
+from hatespeech import LABELS, PipelineError
 from hatespeech.decision import DecisionRule
 from hatespeech.inference import Classifier
 from hatespeech.predict import main as predict_main
@@ -65,6 +65,19 @@ def test_streaming_keeps_order_across_chunks_and_reports_progress(classifier):
     same_results(rows, classifier.predict(TEXTS * 3))
     lines = progress.getvalue().splitlines()
     assert len(lines) == 7 and lines[-1].startswith(f"predict: {3 * len(TEXTS)} texts")  # 8 chunks, none after the first
+
+
+def test_bf16_precision_keeps_labels_and_is_picked_by_option_or_environment(trained_model, classifier, monkeypatch):
+    bf16 = Classifier(trained_model.model_dir, "torch", precision="bf16")
+    assert bf16.precision == bf16.backend.precision == "bf16" and classifier.precision == "fp32"
+    # bf16 keeps 8 bits of mantissa: scores move in the second or third decimal, labels stay.
+    same_results(bf16.predict(TEXTS), classifier.predict(TEXTS), tolerance=0.02)
+    assert bf16.probabilities(TEXTS).dtype == classifier.probabilities(TEXTS).dtype
+    monkeypatch.setenv("HATESPEECH_PRECISION", "bf16")
+    assert Classifier(trained_model.model_dir, "torch").precision == "bf16"
+    monkeypatch.setenv("HATESPEECH_PRECISION", "fp8")
+    with pytest.raises(PipelineError, match="unknown precision 'fp8': choose one of fp32, bf16"):
+        Classifier(trained_model.model_dir, "torch")
 
 
 def test_decision_rule_saved_with_the_model_is_applied(trained_model, tmp_path):
@@ -121,6 +134,7 @@ def test_predict_reads_csv_jsonl_and_plain_lines(trained_model, tmp_path, capsys
         ("t.jsonl", '{"text": "ok"}\nnot json\n', (), "line 2 is not valid JSON"),
         ("t.txt", "hello\n", ("--backend", "tensorflow"), "unknown backend 'tensorflow'"),
         ("t.txt", "hello\n", ("--backend", "onnx"), "no model.onnx in"),
+        ("t.txt", "hello\n", ("--precision", "half"), "unknown precision 'half'"),
     ],
 )
 def test_predict_bad_input_is_a_clear_error(trained_model, tmp_path, capsys, name, content, args, message):
@@ -174,6 +188,7 @@ def test_health_and_model_metadata(client, classifier, trained_model, tmp_path):
     assert info["labels"] == {"0": "hate_speech", "1": "offensive_language", "2": "neither"}
     # The rule the train stage fitted on validation and saved next to the model.
     assert info["decision_rule"]["fitted_on"] == "validation" and info["backend"] == "torch"
+    assert info["precision"] == "fp32"
     assert info["checkpoint"] is None and info["data_sha256"] is None and info["test_metrics"] is None
 
     # With the train stage's metadata and the evaluate stage's metrics present, /model shows them.
