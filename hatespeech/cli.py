@@ -14,7 +14,7 @@ log = logging.getLogger("hatespeech")
 EXIT_BAD_INPUT = 2
 
 
-def run_stage(name: str, main: Callable[[], None]) -> None:
+def run_stage(name: str, main: Callable[[], None], *, log_duration: bool = True) -> None:
     """Run ``main``; on a :class:`PipelineError` print one clear line and exit with status 2."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     started = time.perf_counter()
@@ -25,4 +25,5 @@ def run_stage(name: str, main: Callable[[], None]) -> None:
         message = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
         print(f"error: {name}: {message}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
-    log.info("stage %s finished in %.1f s", name, time.perf_counter() - started)
+    if log_duration:
+        log.info("stage %s finished in %.1f s", name, time.perf_counter() - started)

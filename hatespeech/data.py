@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gzip
 import hashlib
 import io
 import logging
@@ -12,6 +13,7 @@ import socket
 import urllib.parse
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,11 +47,14 @@ HUB_COLUMNS = {
     "neither_count": "neither_count",
 }
 
+# The copy of the data shipped in the repository: params.yaml's default download.source.
+SHIPPED_DATA = "data/hate_speech_offensive/labeled_data.csv.gz"
+
 OFFLINE_HINT = (
-    "To use a local copy of the authors' labeled_data.csv instead, set download.source to its path, "
-    "e.g. `make run-offline DATA=path/to/labeled_data.csv` or "
-    "`dvc exp run -S download.source=path/to/labeled_data.csv`."
+    f"Plain `make run` (or `dvc repro`) uses the copy shipped in {SHIPPED_DATA}; "
+    "for another local copy of the authors' CSV, `dvc exp run -S download.source=path/to/labeled_data.csv`."
 )
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 class DataError(PipelineError):
@@ -68,7 +73,7 @@ def is_file_source(source: str) -> bool:
     """A source is a CSV file (local path or URL) rather than a Hub dataset id."""
     return (
         source.startswith(("http://", "https://", "file://", "/", "./", "../", "~"))
-        or source.lower().endswith(".csv")
+        or source.lower().endswith((".csv", ".csv.gz"))
         or os.path.exists(source)
     )
 
@@ -84,6 +89,16 @@ def _read_bytes(source: str, timeout: float = 60.0) -> bytes:
     if not path.is_file():
         raise DataError(f"data file not found: {path}")
     return path.read_bytes()
+
+
+def decompress(raw: bytes, source: str) -> bytes:
+    """The bytes of a gzip-compressed file uncompressed (recognized by its magic number); others as they are."""
+    if not raw.startswith(GZIP_MAGIC):
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"{source} is not a readable gzip file: {exc}") from exc
 
 
 def _line_of(raw: bytes, offset: int) -> int:
@@ -148,7 +163,8 @@ def parse_authors_csv(raw: bytes, source: str) -> pd.DataFrame:
 
 
 def load_csv(source: str) -> LoadedData:
-    raw = _read_bytes(source)
+    """The authors' CSV from a path or URL, plain or gzip-compressed; ``source_sha256`` is of the CSV itself."""
+    raw = decompress(_read_bytes(source), source)
     frame = parse_authors_csv(raw, source)
     return LoadedData(frame, source, "csv", hashlib.sha256(raw).hexdigest())
 
@@ -272,6 +288,21 @@ def normalize(frame: pd.DataFrame, columns: dict[str, str], source: str) -> pd.D
     if repeats:  # kept: they are in the authors' data as published, and the split keeps copies together
         log.warning("%s: %d row(s) repeat an earlier row exactly; kept", source, repeats)
     return out
+
+
+def stratified_sample(frame: pd.DataFrame, rows: int, seed: int = 0) -> pd.DataFrame:
+    """``rows`` rows of ``frame`` with its class proportions, in their original order (a quick smoke run's data)."""
+    if rows < 1:
+        raise DataError(f"download.max_rows must be a positive number of rows, got {rows}")
+    if rows >= len(frame):
+        return frame
+    from sklearn.model_selection import train_test_split
+
+    try:
+        kept, _ = train_test_split(frame, train_size=rows, stratify=frame[LABEL], random_state=seed)
+    except ValueError as exc:  # fewer rows than classes, or a class with a single row
+        raise DataError(f"cannot take a stratified sample of {rows} rows: {exc}") from exc
+    return kept.sort_index().reset_index(drop=True)
 
 
 def class_counts(labels: pd.Series) -> dict[str, int]:

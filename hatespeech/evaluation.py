@@ -8,26 +8,17 @@ import html
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import precision_recall_curve
 
 from hatespeech import LABEL, LABELS, TEXT, PipelineError
-from hatespeech.decision import DecisionRule, softmax
+from hatespeech.decision import DecisionRule
 from hatespeech.files import atomic_output, write_json
-from hatespeech.inference import predict_logits
 from hatespeech.metrics import classification_metrics
 
 PR_POINTS = 200  # points kept per precision-recall curve: plenty for a plot, small in git and in the cache
-
-
-def evaluate_split(model: Any, tokenizer: Any, dataset: Any, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    """Return (gold labels, class probabilities) for a tokenized split."""
-    encodings = dataset.select_columns([c for c in tokenizer.model_input_names if c in dataset.column_names])
-    probabilities = softmax(predict_logits(model, tokenizer, encodings.to_list(), batch_size))
-    return np.asarray(dataset[LABEL]), probabilities
 
 
 def split_report(labels: np.ndarray, probabilities: np.ndarray, rule: DecisionRule) -> dict:

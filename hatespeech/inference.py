@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from hatespeech import PipelineError
+from hatespeech import LABEL, PipelineError
 from hatespeech.decision import DecisionRule, softmax
 from hatespeech.modeling import check_checkpoint, load_classifier, load_tokenizer
 
@@ -133,6 +133,13 @@ def predict_logits(model: Any, tokenizer: Any, encodings: Sequence[dict[str, lis
     names = [name for name in tokenizer.model_input_names if encodings and name in encodings[0]]
     backend = TorchBackend(model, names)
     return batched_logits(backend, encodings, tokenizer.pad_token_id, model.config.num_labels, batch_size)
+
+
+def evaluate_split(model: Any, tokenizer: Any, dataset: Any, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Return (gold labels, class probabilities) for a tokenized split."""
+    encodings = dataset.select_columns([c for c in tokenizer.model_input_names if c in dataset.column_names])
+    probabilities = softmax(predict_logits(model, tokenizer, encodings.to_list(), batch_size))
+    return np.asarray(dataset[LABEL]), probabilities
 
 
 def resolve_precision(precision: str | None) -> str:

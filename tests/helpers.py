@@ -14,7 +14,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["download", "split", "tokenize", "train", "evaluate", "baseline", "export"]
-PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "hatespeech", "profiles", ".dvcignore")
+PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "hatespeech", "profiles", ".dvcignore", "data/hate_speech_offensive")
 
 # Small, fast settings under which the tiny model still learns the synthetic words.
 TINY_TRAIN = {
@@ -82,6 +82,12 @@ def dvc(project: Path, *args: str, check: bool = True) -> subprocess.CompletedPr
 
 def git(project: Path, *args: str) -> subprocess.CompletedProcess:
     return run(["git", "-c", "user.name=test", "-c", "user.email=test@example.com", *args], cwd=project)
+
+
+def make_run(*variables: str) -> list[str]:
+    """`make run` with this interpreter's environment, which is already set up (-o: do not reinstall it)."""
+    venv = Path(sys.prefix)
+    return ["make", "-o", f"{venv}/.installed", "run", f"VENV={venv}", *variables]
 
 
 def ran_stages(result: subprocess.CompletedProcess) -> list[str]:

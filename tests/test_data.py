@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from hatespeech.data import SCHEMA, DataError, is_file_source, load_hub, load_source, parse_authors_csv
-from synthetic import HEADER, make_rows, write_csv
+from synthetic import HEADER, make_rows
 
 
 def csv_bytes(rows: list[list], header: list[str] = HEADER) -> bytes:
@@ -76,7 +76,7 @@ def test_unreachable_hub_fails_fast_and_says_how_to_go_local():
         load_hub("tdavidson/hate_speech_offensive")
     message = str(error.value)
     assert "could not load the dataset 'tdavidson/hate_speech_offensive'" in message
-    assert "make run-offline DATA=" in message
+    assert "Plain `make run`" in message and "data/hate_speech_offensive/labeled_data.csv.gz" in message
 
 
 def test_hub_schema_normalizes_like_the_csv(monkeypatch):

@@ -37,7 +37,7 @@ def test_unknown_key_is_refused():
 
 
 def test_shipped_profile_only_sets_existing_params():
-    result = run([sys.executable, "-m", "hatespeech.profile", "profiles/offline-cpu.yaml"], cwd=ROOT)
+    result = run([sys.executable, "-m", "hatespeech.profile", "profiles/seed-bert-base.yaml"], cwd=ROOT)
     args = shlex.split(result.stdout)
     assert args[0::2] == ["-S"] * (len(args) // 2) and len(args) >= 2
     params = flatten(yaml.safe_load((ROOT / "params.yaml").read_text()))

