@@ -10,7 +10,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # e.g. PROFILE=profiles/seed-bert-base.yaml (the seed notebook's setting: the Hub and bert-base-uncased).
 PROFILE ?=
 
-.PHONY: setup run test clean-venv
+.PHONY: setup run test experiments clean-venv
 
 setup: $(VENV)/.installed
 
@@ -30,6 +30,9 @@ endif
 
 test: setup  ## the test suite, offline, on a tiny model the tests build
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
+
+experiments: setup  ## dvc exp show in 120 columns: params that differ, test accuracy, weighted/macro F1, hate F1
+	$(BIN)/python -m hatespeech.compare --experiments
 
 clean-venv:
 	rm -rf $(VENV)

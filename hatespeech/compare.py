@@ -1,7 +1,9 @@
-"""Compare metrics and params between two revisions as Markdown, e.g. for a pull-request comment.
+"""Compare metrics and params between two revisions as Markdown, e.g. for a pull-request comment, or list
+the experiments as a table that fits a 120-column terminal (`make experiments`).
 
     python -m hatespeech.compare main           # main against the workspace
     python -m hatespeech.compare main my-branch # two revisions (branches, tags, commits, experiments)
+    python -m hatespeech.compare --experiments  # `dvc exp show`, narrowed: params that differ, four test metrics
 """
 
 from __future__ import annotations
@@ -13,13 +15,76 @@ import sys
 from typing import Any
 
 
-def dvc_diff(kind: str, old: str, new: str | None) -> dict[str, dict[str, dict[str, Any]]]:
-    """``dvc metrics diff`` or ``dvc params diff`` as JSON: ``{file: {key: {old, new[, diff]}}}``."""
-    command = [sys.executable, "-m", "dvc", kind, "diff", old, *([new] if new else []), "--json"]
+def dvc_json(*args: str) -> Any:
+    command = [sys.executable, "-m", "dvc", *args, "--json"]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command[2:])} failed: {result.stderr.strip()}")
     return json.loads(result.stdout or "{}")
+
+
+def dvc_diff(kind: str, old: str, new: str | None) -> dict[str, dict[str, dict[str, Any]]]:
+    """``dvc metrics diff`` or ``dvc params diff`` as JSON: ``{file: {key: {old, new[, diff]}}}``."""
+    return dvc_json(kind, "diff", old, *([new] if new else []))
+
+
+# The comparison most runs need: the transformer's test metrics (argmax), hate speech being the hard class.
+EXPERIMENT_METRICS = (
+    ("accuracy", "accuracy"),
+    ("f1_weighted", "f1_weighted"),
+    ("f1_macro", "f1_macro"),
+    ("f1_hate", "per_class.hate_speech.f1"),
+)
+METRICS_FILE = "metrics/test.json"
+
+
+def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(tree, dict):
+        return {prefix.rstrip("."): tree}
+    return {key: value for name, child in tree.items() for key, value in _flat(child, f"{prefix}{name}.").items()}
+
+
+def _file_data(data: dict, kind: str, path: str) -> dict[str, Any] | None:
+    found = (data.get(kind) or {}).get(path) or {}
+    return _flat(found["data"]) if found.get("data") else None
+
+
+def experiment_rows(shown: list[dict]) -> list[tuple[str, dict[str, Any] | None, dict[str, Any] | None]]:
+    """(name, flat params, flat test metrics) per commit of ``dvc exp show --json`` and per experiment under it."""
+    rows = []
+    for commit in shown:
+        name = commit.get("name") or (commit["rev"] if commit["rev"] == "workspace" else commit["rev"][:7])
+        rows.append((name, commit.get("data") or {}))
+        for experiment in commit.get("experiments") or []:
+            run = experiment["revs"][0]
+            rows.append((f"└─ {experiment.get('name') or run['rev'][:7]}", run.get("data") or {}))
+    return [(name, _file_data(data, "params", "params.yaml"), _file_data(data, "metrics", METRICS_FILE)) for name, data in rows]
+
+
+def experiments_table(shown: list[dict], width: int = 120) -> str:
+    """A fixed-width table: experiment, the params whose values differ between rows, four test metrics."""
+    rows = experiment_rows(shown)
+    keys = sorted({key for _, params, _ in rows if params for key in params})
+    changed = [key for key in keys if len({json.dumps((p or {}).get(key)) for _, p, _ in rows if p is not None}) > 1]
+    name_width = max([10, *(len(name) for name, _, _ in rows)])
+    metric_width = max(len(label) for label, _ in EXPERIMENT_METRICS) + 1
+    params_width = max(20, width - name_width - len(EXPERIMENT_METRICS) * (metric_width + 1) - 2)
+
+    def fit(text: str) -> str:
+        return text if len(text) <= params_width else text[: params_width - 1] + "…"
+
+    header = f"{'experiment':<{name_width}}  {'changed params':<{params_width}}" + "".join(
+        f" {label:>{metric_width}}" for label, _ in EXPERIMENT_METRICS
+    )
+    lines = [header, "-" * len(header)]
+    for name, params, metrics in rows:
+        settings = ", ".join(f"{key}={(params or {}).get(key)}" for key in changed) if params else "(no params)"
+        cells = "".join(
+            f" {_value(metrics.get(key)) if metrics and key in metrics else '!':>{metric_width}}"
+            for _, key in EXPERIMENT_METRICS
+        )
+        lines.append(f"{name:<{name_width}}  {fit(settings):<{params_width}}{cells}")
+    return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
 def _value(value: Any) -> str:
@@ -61,10 +126,17 @@ def markdown_report(metrics: dict, params: dict, old: str, new: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("old", help="baseline revision, e.g. main")
+    parser.add_argument("old", nargs="?", help="baseline revision, e.g. main")
     parser.add_argument("new", nargs="?", help="revision to compare (default: the workspace)")
+    parser.add_argument("--experiments", action="store_true", help="list the experiments of HEAD as a table instead")
+    parser.add_argument("-A", "--all-commits", action="store_true", help="with --experiments: of every commit")
     args = parser.parse_args(argv)
+    if args.experiments == bool(args.old):
+        parser.error("give a revision to compare, or --experiments")
     try:
+        if args.experiments:
+            sys.stdout.write(experiments_table(dvc_json("exp", "show", *(["-A"] if args.all_commits else []))))
+            return 0
         metrics = dvc_diff("metrics", args.old, args.new)
         params = dvc_diff("params", args.old, args.new)
     except RuntimeError as exc:

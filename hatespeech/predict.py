@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
+import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -24,7 +26,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from hatespeech import PipelineError
+from hatespeech.cli import EXIT_BAD_INPUT
 from hatespeech.inference import DEFAULT_BATCH_SIZE
+from hatespeech.texts import check_text
 
 FORMATS = ("lines", "csv", "jsonl")
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -50,15 +54,22 @@ def read_lines(handle: Iterable[str]) -> Iterator[str]:
 
 def read_csv(handle: Iterable[str], column: str, name: str = "input") -> Iterator[str]:
     reader = csv.DictReader(handle)
-    if reader.fieldnames is None:
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:
+        raise PipelineError(f"{name}: the header line is not readable CSV: {exc}") from None
+    if fieldnames is None:
         return
     if column not in reader.fieldnames:
         raise PipelineError(f"{name}: no column '{column}' (columns: {', '.join(reader.fieldnames)}); pick one with --column")
-    for row in reader:
-        text = row[column]
-        if text is None:
-            raise PipelineError(f"{name}: line {reader.line_num} has no value in column '{column}'")
-        yield text
+    try:
+        for row in reader:
+            text = row[column]
+            if text is None:
+                raise PipelineError(f"{name}: line {reader.line_num} has no value in column '{column}'")
+            yield text
+    except csv.Error as exc:  # a NUL byte, or a field past the csv module's limit (an unclosed quote?)
+        raise PipelineError(f"{name}: line {reader.line_num} is not readable CSV: {exc}") from None
 
 
 def read_jsonl(handle: Iterable[str], field: str = "text", name: str = "input") -> Iterator[str]:
@@ -67,8 +78,10 @@ def read_jsonl(handle: Iterable[str], field: str = "text", name: str = "input") 
             continue
         try:
             record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise PipelineError(f"{name}: line {number} is not valid JSON ({exc.msg})") from exc
+        except ValueError as exc:  # malformed, or a number past Python's integer-string conversion limit
+            raise PipelineError(f"{name}: line {number} is not valid JSON ({getattr(exc, 'msg', exc)})") from None
+        except RecursionError:
+            raise PipelineError(f"{name}: line {number} is not valid JSON (nested too deeply)") from None
         if not isinstance(record, dict) or not isinstance(record.get(field), str):
             raise PipelineError(f"{name}: line {number} is not a JSON object with a string \"{field}\" field")
         yield record[field]
@@ -80,6 +93,20 @@ def read_texts(handle: IO[str], kind: str, column: str = "text", name: str = "in
     if kind == "jsonl":
         return read_jsonl(handle, name=name)
     return read_lines(handle)
+
+
+def checked(texts: Iterable[str], name: str) -> Iterator[str]:
+    """The texts, each checked to be valid Unicode (see :mod:`hatespeech.texts`); the first bad one stops the run."""
+    for number, text in enumerate(texts, 1):
+        yield check_text(text, f"{name}: text {number}")
+
+
+def utf8_stdin() -> IO[str]:
+    """stdin decoded as strict UTF-8 whatever the locale (a C locale would let invalid bytes through as surrogates)."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:  # already text (a test's StringIO)
+        return sys.stdin
+    return io.TextIOWrapper(buffer, encoding="utf-8", errors="strict", newline="")
 
 
 def chunks(texts: Iterable[str], size: int) -> Iterator[list[str]]:
@@ -144,8 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         kind = input_format(args.file, args.format)
         progress = None if args.quiet else sys.stderr
 
-        def run(texts: Iterable[str]) -> None:
-            stream_predictions(classifier, texts, sys.stdout, args.batch_size, args.chunk_size, progress)
+        def run(texts: Iterable[str], name: str) -> None:
+            stream_predictions(classifier, checked(texts, name), sys.stdout, args.batch_size, args.chunk_size, progress)
 
         if args.file:
             try:
@@ -153,15 +180,28 @@ def main(argv: list[str] | None = None) -> int:
             except OSError as exc:
                 raise PipelineError(f"cannot read {args.file}: {exc.strerror}") from exc
             with handle:
-                run(read_texts(handle, kind, args.column, args.file))
+                run(read_texts(handle, kind, args.column, args.file), args.file)
         elif args.texts and args.texts != ["-"]:
-            run(args.texts)
+            run(args.texts, "arguments")
         else:
-            run(read_texts(sys.stdin, kind, args.column, "stdin"))
-    except (PipelineError, UnicodeDecodeError) as exc:
-        print(f"error: predict: {exc}", file=sys.stderr)
-        return 2
+            run(read_texts(utf8_stdin(), kind, args.column, "stdin"), "stdin")
+    except PipelineError as exc:
+        return _fail(str(exc))
+    except UnicodeDecodeError as exc:
+        return _fail(f"{args.file or 'stdin'} is not valid UTF-8 ({exc.reason}: byte 0x{exc.object[exc.start]:02x})")
+    except BrokenPipeError:
+        # The reader went away (`... | head -1`): stop, and keep Python from failing again when it flushes stdout.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass  # stdout is no file (embedded use): nothing is flushed at exit
+        return _fail("the output was closed before every prediction was written")
     return 0
+
+
+def _fail(message: str) -> int:
+    print(f"error: predict: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":

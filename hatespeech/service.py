@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import queue
+import sys
 import threading
 import time
 from concurrent.futures import Future
@@ -28,9 +29,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
 
 from hatespeech import PipelineError
+from hatespeech.cli import EXIT_BAD_INPUT
 from hatespeech.inference import DEFAULT_BATCH_SIZE, METADATA_FILE, Classifier, resolve_backend
+from hatespeech.texts import InvalidText, check_text
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +60,12 @@ class ServiceConfig:
             raw = os.environ.get(f"HATESPEECH_{field.name.upper()}")
             if raw is None or field.name in overrides:
                 continue
-            kind = {"int": int, "float": float}.get(str(field.type).removesuffix(" | None"), str)
+            kind = str(field.type).removesuffix(" | None")
+            convert, what = {"int": (int, "a whole number"), "float": (float, "a number")}.get(kind, (str, "text"))
             try:
-                values[field.name] = kind(raw)
-            except ValueError as exc:
-                raise PipelineError(f"HATESPEECH_{field.name.upper()} must be a {kind.__name__}, got '{raw}'") from exc
+                values[field.name] = convert(raw)
+            except ValueError:
+                raise PipelineError(f"HATESPEECH_{field.name.upper()} must be {what}, got '{raw}'") from None
         config = cls(**{**values, **overrides})
         if min(config.max_texts, config.max_chars, config.batch_size, config.threads or 1) < 1 or config.max_wait_ms < 0:
             raise PipelineError("max_texts, max_chars, batch_size and threads must be at least 1, max_wait_ms not negative")
@@ -87,10 +92,14 @@ async def read_body(request: Request, max_texts: int, max_chars: int) -> bytes:
     size = int(declared) if declared.isdigit() else 0
     body = bytearray()
     if size <= limit:
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
-                break
+        try:
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > limit:
+                    break
+        except ClientDisconnect:  # nobody is left to answer: one line, not a traceback per abandoned upload
+            log.warning("client %s disconnected before sending the whole body", request.client.host if request.client else "?")
+            raise RequestError(400, "the client disconnected before sending the whole body") from None
     if max(size, len(body)) > limit:
         raise RequestError(413, f"the body is larger than any valid request ({limit} bytes for "
                                 f"{max_texts} texts of at most {max_chars} characters)")
@@ -101,7 +110,7 @@ def parse_texts(body: bytes, max_texts: int, max_chars: int) -> list[str]:
     """The ``texts`` of a /predict body, or a :class:`RequestError` naming the problem."""
     try:
         payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except ValueError as exc:  # bad UTF-8 or JSON, or a number past Python's integer-string conversion limit
         raise RequestError(400, f"the body is not valid JSON: {exc}") from exc
     except RecursionError as exc:
         raise RequestError(400, "the body is not valid JSON: nested too deeply") from exc
@@ -121,6 +130,10 @@ def parse_texts(body: bytes, max_texts: int, max_chars: int) -> list[str]:
             raise RequestError(422, f'"texts"[{i}] is not a string ({type(text).__name__})')
         if len(text) > max_chars:
             raise RequestError(413, f'"texts"[{i}] is {len(text)} characters long; at most {max_chars}')
+        try:
+            check_text(text, f'"texts"[{i}]')
+        except InvalidText as exc:
+            raise RequestError(422, str(exc)) from None
     return texts
 
 
@@ -129,7 +142,8 @@ class MicroBatcher:
 
     The worker takes the oldest request, then keeps taking queued ones until ``batch_size`` texts are
     gathered or ``max_wait_s`` has passed, classifies them in one call (length-sorted batches), and hands
-    each request its own slice.
+    each request its own slice. If that call fails, each request of the group is retried on its own, so
+    only a request that fails by itself gets the error; the worker outlives any error.
     """
 
     _STOP = object()
@@ -178,18 +192,33 @@ class MicroBatcher:
             group, stop = self._gather(item)
             group = [(texts, future) for texts, future in group if future.set_running_or_notify_cancel()]
             try:
-                results = self.classifier.predict([t for texts, _ in group for t in texts], self.batch_size)
-            except Exception as exc:  # noqa: BLE001 (handed to the waiting requests, which answer 500)
-                log.exception("prediction failed")
+                self._answer(group)
+            except Exception:  # noqa: BLE001 (a bug in answering must not stop the service)
+                log.exception("micro-batch worker error")
                 for _, future in group:
-                    future.set_exception(exc)
-            else:
-                start = 0
-                for texts, future in group:
-                    future.set_result(results[start : start + len(texts)])
-                    start += len(texts)
+                    if not future.done():
+                        future.set_exception(RuntimeError("internal error while answering"))
             if stop:
                 return
+
+    def _answer(self, group: list[tuple[list[str], Future]]) -> None:
+        try:
+            results = self.classifier.predict([t for texts, _ in group for t in texts], self.batch_size)
+        except Exception:  # noqa: BLE001 (isolated below: one request at a time)
+            if len(group) == 1:
+                raise
+            log.warning("a micro-batch of %d requests failed; retrying them one by one", len(group))
+            for texts, future in group:
+                try:
+                    future.set_result(self.classifier.predict(texts, self.batch_size))
+                except Exception as exc:  # noqa: BLE001 (this request's own error, answered with a 500)
+                    log.error("prediction failed for one request: %s: %s", type(exc).__name__, exc)
+                    future.set_exception(exc)
+            return
+        start = 0
+        for texts, future in group:
+            future.set_result(results[start : start + len(texts)])
+            start += len(texts)
 
 
 def _read_json(path: Path) -> Any:
@@ -240,9 +269,20 @@ _PREDICT_BODY = {
 def create_app(config: ServiceConfig | None = None, classifier: Classifier | None = None) -> FastAPI:
     """The FastAPI app; settings from the environment unless ``config`` is given (uvicorn --factory calls this).
 
-    ``classifier`` lets tests share one already loaded model between apps.
+    From the environment, a configuration or model error prints one line and exits with status 2 instead of
+    a traceback from inside uvicorn. ``classifier`` lets tests share one already loaded model between apps.
     """
-    config = config or ServiceConfig.from_env()
+    if config is None:
+        try:
+            return build_app(ServiceConfig.from_env(), classifier)
+        except PipelineError as exc:
+            print(f"error: service: {exc}", file=sys.stderr, flush=True)
+            raise SystemExit(EXIT_BAD_INPUT) from None
+    return build_app(config, classifier)
+
+
+def build_app(config: ServiceConfig, classifier: Classifier | None = None) -> FastAPI:
+    """The FastAPI app for ``config``; errors are raised (see :func:`create_app`)."""
     if classifier is None:
         classifier = Classifier(
             config.model_dir, resolve_backend(config.backend), threads=config.threads, precision=config.precision
@@ -267,14 +307,18 @@ def create_app(config: ServiceConfig | None = None, classifier: Classifier | Non
     async def predict(request: Request) -> dict[str, Any]:
         body = await read_body(request, config.max_texts, config.max_chars)
         texts = parse_texts(body, config.max_texts, config.max_chars)
-        return {"predictions": await asyncio.wrap_future(batcher.submit(texts))}
+        try:
+            predictions = await asyncio.wrap_future(batcher.submit(texts))
+        except Exception as exc:  # noqa: BLE001 (this request alone failed: the batcher isolated it)
+            return JSONResponse(status_code=500, content={"detail": f"prediction failed: {type(exc).__name__}: {exc}"})
+        return {"predictions": predictions}
 
-    @app.get("/health")
+    @app.api_route("/health", methods=["GET", "HEAD"])
     async def health() -> JSONResponse:
         ok = batcher.alive
         return JSONResponse(status_code=200 if ok else 503, content={"status": "ok" if ok else "worker stopped"})
 
-    @app.get("/model")
+    @app.api_route("/model", methods=["GET", "HEAD"])
     async def model() -> dict[str, Any]:
         return metadata
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
@@ -109,3 +113,43 @@ def stage_command(stage: str) -> tuple[str, ...]:
     command = shlex.split(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"][stage]["cmd"])
     assert command[0] == "python", command
     return tuple(command[1:])
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_service(model_dir: Path, workdir: Path, **settings: str) -> Iterator[tuple[str, Path]]:
+    """A real uvicorn process serving ``model_dir`` (one inference thread); yields (base URL, its log file).
+
+    ``settings`` become HATESPEECH_<NAME> environment variables.
+    """
+    import httpx
+
+    port = free_port()
+    env = {**tool_env(), "HATESPEECH_MODEL_DIR": str(model_dir), "HATESPEECH_THREADS": "1"}
+    env.update({f"HATESPEECH_{name.upper()}": value for name, value in settings.items()})
+    command = [sys.executable, "-m", "uvicorn", "--factory", "hatespeech.service:create_app",
+               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    log_path = workdir / f"server-{port}.log"
+    with open(log_path, "w+") as log:
+        server = subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                assert server.poll() is None, f"uvicorn exited: {log_path.read_text()}"
+                try:
+                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "uvicorn did not answer /health within 60 s"
+                time.sleep(0.2)
+            yield base, log_path
+        finally:
+            server.terminate()
+            server.wait(timeout=30)

@@ -24,3 +24,31 @@ def test_changed_metrics_and_params_become_table_rows():
 def test_nothing_changed():
     report = markdown_report({}, {}, "a", "b")
     assert "No metric changed." in report and "No param changed." in report
+
+
+def _run(name, rev, params, metrics):
+    data = {"params": {"params.yaml": {"data": params}}, "metrics": {"metrics/test.json": {"data": metrics}} if metrics else {}}
+    return {"rev": rev, "name": name, "data": data}
+
+
+def test_experiments_table_shows_changed_params_and_four_metrics_in_120_columns():
+    from hatespeech.compare import experiments_table
+
+    base = {"train": {"epochs": 4, "learning_rate": 5e-05}, "base": {"seed": 42}}
+    metrics = {"accuracy": 0.9097, "f1_weighted": 0.9102, "f1_macro": 0.7838, "per_class": {"hate_speech": {"f1": 0.5303}}}
+    shown = [
+        _run(None, "workspace", base, metrics),
+        {
+            **_run("main", "a" * 40, base, None),  # main before its first run: no metrics
+            "experiments": [{"name": "lr-2e5", "revs": [_run("lr-2e5", "b" * 40, {**base, "train": {"epochs": 4, "learning_rate": 2e-05}}, metrics)]}],
+        },
+    ]
+    table = experiments_table(shown)
+    lines = table.splitlines()
+    assert all(len(line) <= 120 for line in lines)
+    assert lines[0].split()[-4:] == ["accuracy", "f1_weighted", "f1_macro", "f1_hate"]
+    workspace, main, experiment = lines[2:]
+    assert workspace.startswith("workspace") and workspace.split()[-4:] == ["0.9097", "0.9102", "0.7838", "0.5303"]
+    assert main.startswith("main") and main.split()[-4:] == ["!"] * 4
+    assert "lr-2e5" in experiment and "train.learning_rate=2e-05" in experiment
+    assert "train.epochs" not in table and "base.seed" not in table  # unchanged params are left out

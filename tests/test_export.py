@@ -60,10 +60,11 @@ def test_onnx_directory_is_self_contained_and_matches_pytorch(exported, trained_
     for result, expected in zip(fp32.predict(TEXTS, batch_size=2), reference):
         assert result["label"] == expected["label"]
         assert result["scores"] == pytest.approx(expected["scores"], abs=1e-4)
-    # int8: weights rounded, so scores move a little; labels must not.
+    # int8: weights rounded, so scores move a little; labels must not. Without AVX512-VNNI onnxruntime's int8
+    # kernels (u8s8 on AVX2) round more coarsely: up to 0.042 on this tiny model on a Zen 3 EPYC, 0.03 with VNNI.
     for result, expected in zip(Classifier(moved, "onnx-int8").predict(TEXTS), reference):
         assert result["label"] == expected["label"]
-        assert result["scores"] == pytest.approx(expected["scores"], abs=0.03)
+        assert result["scores"] == pytest.approx(expected["scores"], abs=0.05)
 
 
 def test_predict_and_service_run_on_the_int8_backend(exported, capsys, monkeypatch):

@@ -7,14 +7,10 @@ import io
 import json
 import random
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
@@ -26,7 +22,7 @@ from hatespeech.inference import Classifier
 from hatespeech.predict import main as predict_main
 from hatespeech.predict import stream_predictions
 from hatespeech.service import MicroBatcher, ServiceConfig, create_app
-from helpers import tool_env
+from helpers import running_service
 
 # Texts from 1 to ~120 tokens, shuffled so that length-sorting really reorders them.
 WORDS = ["zorgon", "dang", "sunny", "the", "frick", "garden", "blapper", "lol", "coffee", "my"]
@@ -227,34 +223,8 @@ def test_micro_batcher_groups_queued_requests_and_splits_results():
     assert [len(call) for call in fake.calls] == [6, 6]  # two groups of whole requests, not six calls
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_uvicorn_serves_concurrent_load_correctly(trained_model, classifier, tmp_path):
-    port = free_port()
-    # One inference thread: on a busy shared CPU, two threads wait on each other at every layer.
-    env = {**tool_env(), "HATESPEECH_MODEL_DIR": str(trained_model.model_dir), "HATESPEECH_MAX_WAIT_MS": "3",
-           "HATESPEECH_THREADS": "1"}
-    command = [sys.executable, "-m", "uvicorn", "--factory", "hatespeech.service:create_app",
-               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    log = open(tmp_path / "server.log", "w+")
-    server = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, f"uvicorn exited: {Path(log.name).read_text()}"
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "uvicorn did not answer /health within 60 s"
-            time.sleep(0.2)
-
+    with running_service(trained_model.model_dir, tmp_path, max_wait_ms="3") as (base, _):
         # 300 requests of 1-4 texts from 8 threads; every answer must be what the Classifier says directly.
         rng = random.Random(0)
         bodies = [rng.sample(TEXTS, rng.randint(1, 4)) for _ in range(300)]
@@ -282,7 +252,3 @@ def test_uvicorn_serves_concurrent_load_correctly(trained_model, classifier, tmp
         # And a bad request through the real server, then a good one.
         assert httpx.post(f"{base}/predict", content=b"{oops").status_code == 400
         assert httpx.post(f"{base}/predict", json={"texts": ["sunny"]}).status_code == 200
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()

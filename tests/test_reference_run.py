@@ -1,0 +1,57 @@
+"""`main` carries the reference run of the default `make run`: its dvc.lock and git-tracked metrics. A change
+to params.yaml or to a stage's command must carry a new lock (and metrics) from a fresh run."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+import yaml
+
+from hatespeech.files import load_params
+from helpers import ROOT
+
+DVC_YAML = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+LOCK = load_params(ROOT / "dvc.lock")["stages"]  # the params loader: DVC writes floats such as 5e-05 as YAML 1.2
+PARAMS = load_params(ROOT / "params.yaml")
+
+
+def param_value(key: str):
+    node = PARAMS
+    for part in key.split("."):
+        node = node[part]
+    return node
+
+
+def paths(entries: list) -> set[str]:
+    """Paths of dvc.yaml deps/outs, which are strings or one-key mappings ({path: {cache: false}})."""
+    return {entry if isinstance(entry, str) else next(iter(entry)) for entry in entries}
+
+
+def test_every_stage_is_locked():
+    assert set(LOCK) == set(DVC_YAML)
+
+
+@pytest.mark.parametrize("name", sorted(DVC_YAML))
+def test_lock_has_the_current_command_params_and_deps(name):
+    stage, locked = DVC_YAML[name], LOCK[name]
+    assert " ".join(locked["cmd"].split()) == " ".join(stage["cmd"].split()), "dvc.yaml's cmd changed: rerun the reference"
+    recorded = locked.get("params", {}).get("params.yaml", {})
+    for key in stage.get("params", []):
+        assert recorded[key] == param_value(key), f"{name}: params.yaml's {key} differs from the reference run's"
+    assert {dep["path"] for dep in locked["deps"]} == paths(stage["deps"])
+    outs = paths(stage.get("outs", [])) | paths(stage.get("metrics", []))
+    assert {out["path"] for out in locked["outs"]} == outs
+
+
+@pytest.mark.parametrize("metrics", ["metrics/test.json", "metrics/baseline_test.json", "metrics/onnx_parity.json"])
+def test_committed_metrics_are_the_locked_ones(metrics):
+    locked = {out["path"]: out["md5"] for stage in LOCK.values() for out in stage["outs"]}
+    assert hashlib.md5((ROOT / metrics).read_bytes()).hexdigest() == locked[metrics]
+
+
+def test_stale_params_are_caught():
+    """The check above can fail: a changed value no longer equals the lock's."""
+    recorded = LOCK["train"]["params"]["params.yaml"]["train"]
+    assert recorded == PARAMS["train"]
+    assert {**recorded, "epochs": recorded["epochs"] + 1} != PARAMS["train"]
