@@ -14,6 +14,8 @@ import subprocess
 import sys
 from typing import Any
 
+from hatespeech.profile import flatten
+
 
 def dvc_json(*args: str) -> Any:
     command = [sys.executable, "-m", "dvc", *args, "--json"]
@@ -38,15 +40,9 @@ EXPERIMENT_METRICS = (
 METRICS_FILE = "metrics/test.json"
 
 
-def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(tree, dict):
-        return {prefix.rstrip("."): tree}
-    return {key: value for name, child in tree.items() for key, value in _flat(child, f"{prefix}{name}.").items()}
-
-
 def _file_data(data: dict, kind: str, path: str) -> dict[str, Any] | None:
     found = (data.get(kind) or {}).get(path) or {}
-    return _flat(found["data"]) if found.get("data") else None
+    return flatten(found["data"]) if found.get("data") else None
 
 
 def experiment_rows(shown: list[dict]) -> list[tuple[str, dict[str, Any] | None, dict[str, Any] | None]]:
@@ -78,7 +74,7 @@ def experiments_table(shown: list[dict], width: int = 120) -> str:
     )
     lines = [header, "-" * len(header)]
     for name, params, metrics in rows:
-        settings = ", ".join(f"{key}={(params or {}).get(key)}" for key in changed) if params else "(no params)"
+        settings = ", ".join(f"{key}={params.get(key)}" for key in changed) if params else "(no params)"
         cells = "".join(
             f" {_value(metrics.get(key)) if metrics and key in metrics else '!':>{metric_width}}"
             for _, key in EXPERIMENT_METRICS
