@@ -10,7 +10,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # e.g. PROFILE=profiles/seed-bert-base.yaml (the seed notebook's setting: the Hub and bert-base-uncased).
 PROFILE ?=
 
-.PHONY: setup run test experiments clean-venv
+.PHONY: setup run test test-fast lint experiments clean-venv
 
 setup: $(VENV)/.installed
 
@@ -30,6 +30,14 @@ endif
 
 test: setup  ## the test suite, offline, on a tiny model the tests build
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
+
+test-fast: setup  ## the inner loop: every test but the e2e (dvc in a temporary repo) and slow ones
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not e2e and not slow"
+
+lint: setup  ## ruff (lint and format) and mypy, as CI runs them
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 experiments: setup  ## dvc exp show in 120 columns: params that differ, test accuracy, weighted/macro F1, hate F1
 	$(BIN)/python -m hatespeech.compare --experiments

@@ -1,8 +1,8 @@
 """Wall time of the data stages (the real stage scripts) and of DVC's own overhead on a built pipeline.
 
-Projects are copied and driven with the test suite's helpers (tests/helpers.py: ``make_project``, ``init_repo``,
-``run``, ``dvc``, ``stage_command``), so the stages run with the commands and environment of dvc.yaml and the
-end-to-end tests.
+Projects are copied and driven with the helpers the tests use too (:mod:`hatespeech.testing`: ``make_project``,
+``init_repo``, ``run``, ``dvc``, ``stage_command``), so the stages run with the commands and environment of
+dvc.yaml and the end-to-end tests.
 """
 
 from __future__ import annotations
@@ -16,15 +16,22 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
-from bench.stage_clock import MARKER
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from helpers import TINY_TRAIN, dvc, init_repo, make_project, ran_stages, run, stage_command  # noqa: E402
-from synthetic import build_tiny_bert, make_rows, write_csv  # noqa: E402
+from hatespeech.testing import (
+    TINY_TRAIN,
+    build_tiny_bert,
+    dvc,
+    init_repo,
+    make_project,
+    make_rows,
+    ran_stages,
+    run,
+    stage_command,
+    write_csv,
+)
 
 DATA_STAGES = ("download", "split", "tokenize")
-STAGE_CLOCK = Path(__file__).resolve().parent / "stage_clock.py"
-_STAGE_TIME = re.compile(rf"^{MARKER} ([0-9.]+)$", re.MULTILINE)
+# What hatespeech.cli.run_stage logs at the end of every stage, to the millisecond.
+_STAGE_TIME = re.compile(r"stage \w+ finished in ([0-9.]+) s$", re.MULTILINE)
 
 
 def _median(values: list[float]) -> float:
@@ -52,7 +59,7 @@ def time_data_stages(project: Path, repeats: int) -> dict[str, Any]:
         walls, logged = [], []
         for _ in range(repeats):
             started = time.perf_counter()
-            result = run([sys.executable, str(STAGE_CLOCK), *stage_command(stage)], cwd=project, check=False)
+            result = run([sys.executable, *stage_command(stage)], cwd=project, check=False)
             walls.append(time.perf_counter() - started)
             match = _STAGE_TIME.search(result.stderr)
             if result.returncode != 0 or match is None:
@@ -71,8 +78,8 @@ def time_data_stages(project: Path, repeats: int) -> dict[str, Any]:
         "repeats": repeats,
         "measure": (
             "stage_s: the stage's own time, as hatespeech.cli.run_stage measures and logs it (its main(), after "
-            "interpreter start-up and the script's imports); process_s: wall time of the whole `python stages/<script>` "
-            "process, as dvc repro runs it"
+            "interpreter start-up and the script's imports); process_s: wall time of the whole "
+            "`python stages/<script>` process, as dvc repro runs it"
         ),
         "stages": stages,
     }

@@ -1,7 +1,7 @@
 """One benchmark of the pipeline's speed: training throughput by padding strategy, data stages, DVC overhead.
 
-    python bench/run.py --data path/to/labeled_data.csv [--project DIR] [--out bench/report.json]
-    python bench/run.py --quick          # tiny BERT and synthetic tweets, as the tests build them
+    python -m bench.run --data path/to/labeled_data.csv [--project DIR] [--out bench/report.json]
+    python -m bench.run --quick          # tiny BERT and synthetic tweets, as the tests build them
 
 Writes a JSON report and prints a table of absolute figures, ratios, the machine, and each target met or
 missed. Runs on CUDA with bf16 when a GPU is present (as the train stage does), else on the CPU.
@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib
-import importlib.util
-import inspect
 import json
 import os
 import platform
@@ -24,21 +21,16 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # this checkout's `hatespeech` and `bench`, whatever the environment has installed
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # every input is local; never wait on the network
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-
-from bench.errors import BenchError  # noqa: E402
-from bench.machine import cpu_model  # noqa: E402
-from hatespeech import PipelineError  # noqa: E402
-from hatespeech.files import load_params  # noqa: E402
-from hatespeech.modeling import check_checkpoint  # noqa: E402
+from bench.errors import BenchError
+from bench.report import cpu_model, table
+from hatespeech import PipelineError
+from hatespeech.cli import run_cli
+from hatespeech.files import load_params
+from hatespeech.modeling import check_checkpoint
 
 # torch, transformers and the benchmark's modules are imported once the options are checked (seconds of start-up).
 
-SERVING_MODULE = "bench.serving"
+ROOT = Path(__file__).resolve().parents[1]
 
 # Targets for the full run (MiniLM on the 2-core CPU the README's results come from).
 TARGETS = {
@@ -91,50 +83,50 @@ def train_config(batch_size: int) -> Any:
     return TrainConfig.from_params(params)
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Inference hook. bench/serving.py (branch `serve`) provides `run_serving_benchmark(...) -> dict`. It is called
-# with those of these keyword arguments its signature names: model_dir (a trained classifier directory),
-# onnx_dir (PROJECT/models/onnx when it exists, else None), texts (test-split tweets), quick (bool). Its dict
-# goes into the report under "inference"; its "rows" (a list of flat dicts), if any, are printed as a table.
-# ---------------------------------------------------------------------------------------------------------------
 SERVING_TEXTS = 1000  # bench/serving.py's own default sample size
 
 
-def serving_rows(
-    model_dir: Path | None, onnx_dir: Path | None, texts: list[str], quick: bool, module: str = SERVING_MODULE
-) -> dict[str, Any]:
-    try:
-        present = importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:  # its package is missing too
-        present = False
-    if not present:
-        return {"status": "not available", "reason": f"{module.replace('.', '/')}.py is not in this checkout"}
+def serving_rows(model_dir: Path | None, onnx_dir: Path | None, texts: list[str], quick: bool) -> dict[str, Any]:
+    """bench/serving.py's report on ``model_dir`` (and ``onnx_dir``); a failure is reported, not raised, so it
+    never throws away the other measurements."""
     if model_dir is None:
-        return {"status": "not available", "reason": "no trained model: give --serving-model DIR, or --project DIR with models/model"}
-    run = getattr(importlib.import_module(module), "run_serving_benchmark", None)
-    if run is None:
-        return {"status": "failed", "error": f"{module} has no run_serving_benchmark"}
-    offered = {"model_dir": str(model_dir), "onnx_dir": str(onnx_dir) if onnx_dir else None, "texts": texts, "quick": quick}
-    parameters = inspect.signature(run).parameters
-    missing = [name for name, p in parameters.items() if p.default is p.empty and p.kind is p.POSITIONAL_OR_KEYWORD and name not in offered]
-    if missing:
-        return {"status": "failed", "error": f"run_serving_benchmark needs {', '.join(missing)}, which the harness does not offer"}
+        return {
+            "status": "not available",
+            "reason": "no trained model: give --serving-model DIR, or --project DIR with models/model",
+        }
+    from bench.serving import run_serving_benchmark
+
     try:
-        result = run(**{name: value for name, value in offered.items() if name in parameters})
-    except Exception as exc:  # a failed hook must not throw away the other measurements
+        result = run_serving_benchmark(str(model_dir), str(onnx_dir) if onnx_dir else None, texts, quick=quick)
+    except Exception as exc:
         return {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
     return {"status": "ok", "model_dir": str(model_dir), "texts": len(texts), "result": result}
 
 
 def check_targets(training: dict[str, Any], stages: dict[str, Any], pipeline: dict[str, Any]) -> list[dict[str, Any]]:
     rows = {row["role"]: row for row in training["variants"]}
-    default, short, longest = rows["default"], rows["static_short"], rows["static_max"]
+    short, longest = rows["static_short"], rows["static_max"]
     gap = training["f1_macro_gaps"]["default_vs_static_short"]
     checks = [
-        (f"default samples/s ÷ {short['name']}", short["default_speedup"], ">=", TARGETS["default_vs_static_short_samples_per_s"]),
-        (f"default samples/s ÷ {longest['name']}", longest["default_speedup"], ">=", TARGETS["default_vs_static_max_samples_per_s"]),
+        (
+            f"default samples/s ÷ {short['name']}",
+            short["default_speedup"],
+            ">=",
+            TARGETS["default_vs_static_short_samples_per_s"],
+        ),
+        (
+            f"default samples/s ÷ {longest['name']}",
+            longest["default_speedup"],
+            ">=",
+            TARGETS["default_vs_static_max_samples_per_s"],
+        ),
         (f"|test macro F1 default − {short['name']}|", round(gap, 4), "<=", TARGETS["f1_macro_gap"]),
-        (f"tokenize stage, {stages['rows']:,} rows (s)", stages["stages"]["tokenize"]["stage_s"], "<=", TARGETS["tokenize_s"]),
+        (
+            f"tokenize stage, {stages['rows']:,} rows (s)",
+            stages["stages"]["tokenize"]["stage_s"],
+            "<=",
+            TARGETS["tokenize_s"],
+        ),
         ("no-op dvc repro (s)", pipeline["noop_repro_s"], "<=", TARGETS["noop_repro_s"]),
     ]
     return [
@@ -143,68 +135,100 @@ def check_targets(training: dict[str, Any], stages: dict[str, Any], pipeline: di
     ]
 
 
-def _cell(value: Any) -> str:
-    if isinstance(value, float):  # rates and seconds to 2 decimals; F1 scores and gaps (below 1) to 4
-        return f"{value:,.2f}" if abs(value) >= 1 or value == 0 else f"{value:.4f}"
-    return "" if value is None else str(value)
-
-
-def _table(headers: list[str], rows: list[list[Any]]) -> str:
-    cells = [headers] + [[_cell(v) for v in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))) for row in cells]
-    return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
-
-
 def render(report: dict[str, Any]) -> str:
-    machine, training, stages, pipeline = report["machine"], report["training"], report["data_stages"], report["pipeline"]
+    machine, training, stages, pipeline = (
+        report["machine"],
+        report["training"],
+        report["data_stages"],
+        report["pipeline"],
+    )
     out = [
         f"Machine: {machine['cpu']}, {machine['cpu_cores_usable']} cores usable of {machine['cpu_cores']}, "
-        f"torch {machine['torch']} ({machine['torch_threads']} threads), device {machine['device']} ({machine['precision']}); "
+        f"torch {machine['torch']} ({machine['torch_threads']} threads), "
+        f"device {machine['device']} ({machine['precision']}); "
         f"load average {machine['load_average_start']} at start, {machine['load_average_end']} at end",
         f"Model: {report['model']}   Mode: {report['mode']}   Total: {report['duration_s']:.0f} s "
         f"({', '.join(f'{name} {seconds:.0f} s' for name, seconds in report['phases_s'].items())})",
         "",
         f"Training throughput: batch {training['batch_size']}, {training['examples']} training examples, "
-        f"{training['warmup_steps_untimed']} warm-up steps untimed; real Trainer steps (train_classifier), timed by a callback",
-        _table(
-            ["variant", "padding", "order", "steps", "samples/s", "real tok/s", "padded tok/s", "pad share", "default is ×"],
+        f"{training['warmup_steps_untimed']} warm-up steps untimed; "
+        "real Trainer steps (train_classifier), timed by a callback",
+        table(
             [
-                [r["name"], r["padding"], r["order"], r["steps_timed"], r["samples_per_s"], r["real_tokens_per_s"],
-                 r["padded_tokens_per_s"], f"{r['padding_share']:.0%}", f"{r['default_speedup']:.2f}×"]
+                "variant",
+                "padding",
+                "order",
+                "steps",
+                "samples/s",
+                "real tok/s",
+                "padded tok/s",
+                "pad share",
+                "default is ×",
+            ],
+            [
+                [
+                    r["name"],
+                    r["padding"],
+                    r["order"],
+                    r["steps_timed"],
+                    r["samples_per_s"],
+                    r["real_tokens_per_s"],
+                    r["padded_tokens_per_s"],
+                    f"{r['padding_share']:.0%}",
+                    f"{r['default_speedup']:.2f}×",
+                ]
                 for r in training["variants"]
             ],
         ),
         "",
         f"Short run quality: one epoch over the same {training['examples']} examples, test split "
         f"({training['short_run']['test_examples']} tweets)",
-        _table(
+        table(
             ["variant", "macro F1", "weighted F1", "accuracy"],
-            [[r["name"], r["test"]["f1_macro"], r["test"]["f1_weighted"], r["test"]["accuracy"]] for r in training["variants"] if "test" in r],
+            [
+                [r["name"], r["test"]["f1_macro"], r["test"]["f1_weighted"], r["test"]["accuracy"]]
+                for r in training["variants"]
+                if "test" in r
+            ],
         ),
         "macro F1 gap, same batches (padding alone): {dynamic_vs_static_short:.4f}; "
         "default vs static (padding and order): {default_vs_static_short:.4f}".format(**training["f1_macro_gaps"]),
         "",
         f"Data stages: {stages['rows']:,} rows, median of {stages['repeats']}",
-        _table(
+        table(
             ["stage", "stage time (s)", "process wall (s)"],
             [[name, s["stage_s"], s["process_s"]] for name, s in stages["stages"].items()],
         ),
         "",
         f"Pipeline overhead: {pipeline['kind']}, median of {pipeline['repeats']}",
-        _table(["command", "wall (s)"], [["dvc repro (no-op)", pipeline["noop_repro_s"]], ["dvc status", pipeline["status_s"]]]),
+        table(
+            ["command", "wall (s)"],
+            [["dvc repro (no-op)", pipeline["noop_repro_s"]], ["dvc status", pipeline["status_s"]]],
+        ),
         "",
     ]
     inference = report["inference"]
-    if inference["status"] == "ok" and isinstance(inference["result"].get("rows"), list) and inference["result"]["rows"]:
+    if (
+        inference["status"] == "ok"
+        and isinstance(inference["result"].get("rows"), list)
+        and inference["result"]["rows"]
+    ):
         rows = inference["result"]["rows"]
         headers = list(dict.fromkeys(key for row in rows for key in row))
-        out += ["Inference (bench/serving.py)", _table(headers, [[row.get(h) for h in headers] for row in rows]), ""]
+        out += ["Inference (bench/serving.py)", table(headers, [[row.get(h) for h in headers] for row in rows]), ""]
     else:
-        out += [f"Inference: {inference['status']}" + (f" ({inference.get('reason') or inference.get('error')})" if inference["status"] != "ok" else ""), ""]
+        out += [
+            f"Inference: {inference['status']}"
+            + (f" ({inference.get('reason') or inference.get('error')})" if inference["status"] != "ok" else ""),
+            "",
+        ]
     out += [
-        "Targets" + (" (set for the full run on MiniLM; indicative only in --quick mode)" if report["mode"] == "quick" else ""),
-        _table(["target", "value", "goal", ""], [[t["target"], t["value"], t["goal"], "met" if t["met"] else "MISSED"] for t in report["targets"]]),
+        "Targets"
+        + (" (set for the full run on MiniLM; indicative only in --quick mode)" if report["mode"] == "quick" else ""),
+        table(
+            ["target", "value", "goal", ""],
+            [[t["target"], t["value"], t["goal"], "met" if t["met"] else "MISSED"] for t in report["targets"]],
+        ),
     ]
     return "\n".join(out)
 
@@ -214,18 +238,37 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="small and fast (about a minute with the tiny model); its pipeline is built on --data/--model, so keep them small",
+        help="small and fast (about a minute with the tiny model); "
+        "its pipeline is built on --data/--model, so keep them small",
     )
-    parser.add_argument("--data", type=Path, help="labeled_data.csv in the authors' format (default in --quick: synthetic tweets)")
-    parser.add_argument("--model", help="model directory (default: the offline MiniLM; in --quick: the tests' tiny BERT)")
-    parser.add_argument("--project", type=Path, help="a fully built pipeline to time no-op `dvc repro` / `dvc status` in (default: a tiny one built here)")
-    parser.add_argument("--serving-model", type=Path, help="trained model for the inference rows (default: PROJECT/models/model)")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "report.json", help="JSON report (default: bench/report.json)")
+    parser.add_argument(
+        "--data", type=Path, help="labeled_data.csv in the authors' format (default in --quick: synthetic tweets)"
+    )
+    parser.add_argument(
+        "--model", help="model directory (default: the offline MiniLM; in --quick: the tests' tiny BERT)"
+    )
+    parser.add_argument(
+        "--project",
+        type=Path,
+        help="a fully built pipeline to time no-op `dvc repro` / `dvc status` in (default: a tiny one built here)",
+    )
+    parser.add_argument(
+        "--serving-model", type=Path, help="trained model for the inference rows (default: PROJECT/models/model)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "bench" / "report.json", help="JSON report (default: bench/report.json)"
+    )
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--train-examples", type=int, help="training examples per variant (full: 3200, quick: 128)")
-    parser.add_argument("--warmup-steps", type=int, help="untimed steps at the start of each variant (full: 3, quick: 2)")
-    parser.add_argument("--static-max-steps", type=int, help="timed steps of padding to the model limit (full: 10, quick: 2)")
-    parser.add_argument("--repeats", type=int, help="runs of each data stage and dvc command; the median is kept (full: 3, quick: 1)")
+    parser.add_argument(
+        "--warmup-steps", type=int, help="untimed steps at the start of each variant (full: 3, quick: 2)"
+    )
+    parser.add_argument(
+        "--static-max-steps", type=int, help="timed steps of padding to the model limit (full: 10, quick: 2)"
+    )
+    parser.add_argument(
+        "--repeats", type=int, help="runs of each data stage and dvc command; the median is kept (full: 3, quick: 1)"
+    )
     parser.add_argument("--seed", type=int, default=42)
     return parser.parse_args(argv)
 
@@ -244,6 +287,8 @@ class Phases:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # every input is local; never wait on the network
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     args = parse_args(argv)
     mode = "quick" if args.quick else "full"
     examples, warmup, static_max_steps, repeats = SIZES[mode]
@@ -252,7 +297,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     static_max_steps = args.static_max_steps or static_max_steps
     repeats = args.repeats or repeats
     if warmup < 1 or min(examples, static_max_steps, repeats, args.batch_size) < 1:
-        raise BenchError("--warmup-steps, --train-examples, --static-max-steps, --repeats and --batch-size must be at least 1")
+        raise BenchError(
+            "--warmup-steps, --train-examples, --static-max-steps, --repeats and --batch-size must be at least 1"
+        )
     if args.data is None and not args.quick:
         raise BenchError("give the data: --data path/to/labeled_data.csv (or --quick for synthetic tweets)")
     if args.data is not None and not args.data.is_file():
@@ -328,7 +375,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     machine["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
     report = {
-        "command": " ".join(["python", "bench/run.py", *(argv if argv is not None else sys.argv[1:])]),
+        "command": " ".join(["python", "-m", "bench.run", *(argv if argv is not None else sys.argv[1:])]),
         "mode": mode,
         "started_utc": started_at.isoformat(timespec="seconds"),
         "duration_s": round(time.perf_counter() - started, 1),
@@ -349,8 +396,4 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except PipelineError as exc:  # BenchError and the project's own input errors: one line, exit status 2
-        print(f"error: bench: {exc}", file=sys.stderr)
-        sys.exit(2)
+    run_cli("bench", main)

@@ -1,7 +1,7 @@
 """Serving throughput: the ways to classify the same texts on the same machine, in one run.
 
-    python bench/serving.py --model models/model --onnx models/onnx --out reports/bench_serving.json
-    python bench/serving.py --model models/model --data ../shared/data/hate_speech_offensive/labeled_data.csv
+    python -m bench.serving --model models/model --onnx models/onnx --out reports/bench_serving.json
+    python -m bench.serving --model models/model --data ../shared/data/hate_speech_offensive/labeled_data.csv
 
 Rows: transformers ``pipeline("text-classification")`` called one text at a time; the same pipeline
 with batches; this project's :class:`~hatespeech.inference.Classifier` (length-sorted batches) on
@@ -30,12 +30,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench` and this checkout's `hatespeech`
-from bench.machine import cpu_model  # noqa: E402
-from hatespeech.inference import DEFAULT_BATCH_SIZE  # noqa: E402
+from bench.report import cpu_model
+from hatespeech.inference import DEFAULT_BATCH_SIZE
+from hatespeech.paths import MODEL_DIR, ONNX_DIR
 
 DEFAULT_TEXTS = "data/split/test.parquet"
 QUICK_TEXTS = 32
@@ -107,8 +108,11 @@ def compute_ceiling(model: Any, mean_tokens: float, precision: str, batch_tokens
     """
     import torch
 
-    per_token = [module for name, module in model.named_modules()
-                 if isinstance(module, torch.nn.Linear) and not any(k in name for k in ("pooler", "classifier"))]
+    per_token = [
+        module
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.Linear) and not any(k in name for k in ("pooler", "classifier"))
+    ]
     flops_per_text = 2 * sum(module.weight.numel() for module in per_token) * mean_tokens
     largest = max(per_token, key=lambda module: module.weight.numel())
     x = torch.randn(batch_tokens, largest.in_features)
@@ -120,6 +124,10 @@ def compute_ceiling(model: Any, mean_tokens: float, precision: str, batch_tokens
             timings.append(time.perf_counter() - started)
     flops_per_s = 2 * batch_tokens * largest.weight.numel() / min(timings[3:])  # 3 warm-up products
     return {"matmul_gflops": round(flops_per_s / 1e9, 1), "texts_per_s": round(flops_per_s / flops_per_text, 1)}
+
+
+def _predict(classifier: Any, batch: Sequence[str], batch_size: int) -> list[dict[str, Any]]:
+    return classifier.predict(batch, batch_size)
 
 
 def run_serving_benchmark(
@@ -167,15 +175,19 @@ def run_serving_benchmark(
         reference = classifiers[REFERENCE]
         max_length = reference.max_length
         paths: dict[str, Callable[[Sequence[str]], Any]] = {
-            "pipeline_one_at_a_time": lambda batch: [classify(t, truncation=True, max_length=max_length) for t in batch],
+            "pipeline_one_at_a_time": lambda batch: [
+                classify(t, truncation=True, max_length=max_length) for t in batch
+            ],
             f"pipeline_batch_{batch_size}": lambda batch: classify(
                 list(batch), batch_size=batch_size, truncation=True, max_length=max_length
             ),
         }
-        paths |= {name: (lambda batch, c=c: c.predict(batch, batch_size)) for name, c in classifiers.items()}
+        paths |= {name: partial(_predict, c, batch_size=batch_size) for name, c in classifiers.items()}
         for run in paths.values():
             run(warmup)  # first calls allocate, build kernels and fill caches
-        mean_tokens = sum(map(len, reference.tokenizer(texts, truncation=True, max_length=max_length)["input_ids"])) / len(texts)
+        mean_tokens = sum(
+            map(len, reference.tokenizer(texts, truncation=True, max_length=max_length)["input_ids"])
+        ) / len(texts)
         model = reference.backend.model  # type: ignore[attr-defined]
         seconds: dict[str, list[float]] = {name: [] for name in paths}
         labels, ceiling_rounds = {}, []
@@ -185,10 +197,12 @@ def run_serving_benchmark(
                 seconds[name].append(elapsed)
                 labels[name] = [_top_label(item) for item in output]
                 print(f"round {round_number}/{rounds} {name:28s} {len(texts) / elapsed:9.1f} texts/s", file=sys.stderr)
-            ceiling_rounds.append({precision: compute_ceiling(model, mean_tokens, precision) for precision in precisions})
+            ceiling_rounds.append(
+                {precision: compute_ceiling(model, mean_tokens, precision) for precision in precisions}
+            )
         # The ceiling is a peak: the best round's.
         ceilings = {p: max((c[p] for c in ceiling_rounds), key=lambda c: c["texts_per_s"]) for p in precisions}
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "name": name,
                 "seconds": round(statistics.median(times), 4),
@@ -201,7 +215,9 @@ def run_serving_benchmark(
     speed = {row["name"]: row["texts_per_s"] for row in rows}
     for row in rows:
         row["vs_one_at_a_time"] = round(row["texts_per_s"] / speed["pipeline_one_at_a_time"], 2)
-        row["argmax_agreement"] = round(sum(a == b for a, b in zip(labels[row["name"]], labels[REFERENCE])) / len(texts), 4)
+        row["argmax_agreement"] = round(
+            sum(a == b for a, b in zip(labels[row["name"]], labels[REFERENCE])) / len(texts), 4
+        )
     ratios = {
         "sorted_batches_vs_pipeline_batch": round(speed[REFERENCE] / speed[f"pipeline_batch_{batch_size}"], 2),
         "onnx_fp32_vs_torch_batches": round(speed["sorted_batches_onnx"] / speed[REFERENCE], 2),
@@ -216,9 +232,12 @@ def run_serving_benchmark(
         # Judged on the rounded ratio the report prints, so "2.0 MISSED" cannot appear.
         value = {name: round(ratio, 2) for name, ratio in achieved.items()}
         targets[f"torch {precision}"] = {
-            name: {"target": target, "value": value[name], "met": value[name] >= target} for name, target in TARGETS.items()
+            name: {"target": target, "value": value[name], "met": value[name] >= target}
+            for name, target in TARGETS.items()
         }
-        ceilings[precision]["vs_one_at_a_time"] = round(ceilings[precision]["texts_per_s"] / speed["pipeline_one_at_a_time"], 2)
+        ceilings[precision]["vs_one_at_a_time"] = round(
+            ceilings[precision]["texts_per_s"] / speed["pipeline_one_at_a_time"], 2
+        )
     return {
         "model_dir": str(model_dir),
         "texts": len(texts),
@@ -237,39 +256,60 @@ def run_serving_benchmark(
 
 
 def format_table(report: dict[str, Any]) -> str:
-    lines = [f"{report['texts']} texts ({report['mean_tokens']} tokens on average), batch size {report['batch_size']}, "
-             f"median of {report['rounds']} rounds, "
-             f"{report['machine']['cpu']} ({report['machine']['cores']} cores), torch {report['machine']['torch']}",
-             f"{'path':28s} {'texts/s':>9s} {'× one-at-a-time':>16s} {'agreement':>10s}"]
-    lines += [f"{row['name']:28s} {row['texts_per_s']:9.1f} {row['vs_one_at_a_time']:16.2f} {row['argmax_agreement']:10.4f}"
-              for row in report["rows"]]
-    lines += [f"compute ceiling {precision}: {c['texts_per_s']} texts/s ({c['matmul_gflops']} GFLOP/s), "
-              f"{c['vs_one_at_a_time']}× one-at-a-time" for precision, c in report["ceilings"].items()]
+    lines = [
+        f"{report['texts']} texts ({report['mean_tokens']} tokens on average), batch size {report['batch_size']}, "
+        f"median of {report['rounds']} rounds, "
+        f"{report['machine']['cpu']} ({report['machine']['cores']} cores), torch {report['machine']['torch']}",
+        f"{'path':28s} {'texts/s':>9s} {'× one-at-a-time':>16s} {'agreement':>10s}",
+    ]
+    lines += [
+        f"{row['name']:28s} {row['texts_per_s']:9.1f} {row['vs_one_at_a_time']:16.2f} {row['argmax_agreement']:10.4f}"
+        for row in report["rows"]
+    ]
+    lines += [
+        f"compute ceiling {precision}: {c['texts_per_s']} texts/s ({c['matmul_gflops']} GFLOP/s), "
+        f"{c['vs_one_at_a_time']}× one-at-a-time"
+        for precision, c in report["ceilings"].items()
+    ]
     lines += [f"{name}: {value}" for name, value in report["ratios"].items()]
-    lines += [f"target {name} >= {t['target']} with {variant}: {t['value']} {'met' if t['met'] else 'MISSED'}"
-              for variant, targets in report["targets"].items() for name, t in targets.items()]
+    lines += [
+        f"target {name} >= {t['target']} with {variant}: {t['value']} {'met' if t['met'] else 'MISSED'}"
+        for variant, targets in report["targets"].items()
+        for name, t in targets.items()
+    ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="models/model", help="trained model directory (default: %(default)s)")
-    parser.add_argument("--onnx", default="models/onnx", help="export stage's directory; exported on the fly if missing")
-    parser.add_argument("--data", default=DEFAULT_TEXTS, help="split parquet or the authors' CSV (default: %(default)s)")
+    parser.add_argument("--model", default=MODEL_DIR, help="trained model directory (default: %(default)s)")
+    parser.add_argument("--onnx", default=ONNX_DIR, help="export stage's directory; exported on the fly if missing")
+    parser.add_argument(
+        "--data", default=DEFAULT_TEXTS, help="split parquet or the authors' CSV (default: %(default)s)"
+    )
     parser.add_argument("--column", help="text column (default: tweet in a CSV, text in a parquet file)")
     parser.add_argument("-n", type=int, default=1000, help="how many texts (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="(default: %(default)s)")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_TEXTS} texts: checks that it runs, not speed")
     parser.add_argument("--threads", type=int, help="PyTorch and ONNX Runtime threads (default: one per core)")
-    parser.add_argument("--rounds", type=int, default=3, help="times each path is timed, in turn (default: %(default)s)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="times each path is timed, in turn (default: %(default)s)"
+    )
     parser.add_argument("--out", help="write the report as JSON here")
     args = parser.parse_args(argv)
     from hatespeech.files import write_json
 
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
-    report = run_serving_benchmark(args.model, args.onnx, load_texts(args.data, args.n, args.column), args.batch_size,
-                                   args.quick, args.threads, args.rounds)
+    report = run_serving_benchmark(
+        args.model,
+        args.onnx,
+        load_texts(args.data, args.n, args.column),
+        args.batch_size,
+        args.quick,
+        args.threads,
+        args.rounds,
+    )
     print(format_table(report))
     if args.out:
         write_json(args.out, report)
@@ -277,5 +317,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere in the repo
     sys.exit(main())

@@ -43,7 +43,9 @@ def variants(static_max: int, static_short: int) -> list[Variant]:
     max_name = f"static-{static_max}" if static_max != static_short else f"static-max-{static_max}"
     return [
         Variant("static_max", max_name, static_max, False, "every example padded to the model's limit (seed notebook)"),
-        Variant("static_short", f"static-{static_short}", static_short, False, f"every example padded to {static_short}"),
+        Variant(
+            "static_short", f"static-{static_short}", static_short, False, f"every example padded to {static_short}"
+        ),
         Variant("dynamic", "dynamic", None, False, "padded per batch to its longest example, random order"),
         Variant("default", "default", None, True, "padded per batch, length-grouped batches (params.yaml)"),
     ]
@@ -68,7 +70,10 @@ class StepTimer(TrainerCallback):
         mask = kwargs.get("attention_mask")
         self.real_tokens.append(mask.detach().sum() if mask is not None else torch.tensor(ids.numel()))
 
-    def on_train_begin(self, args: Any, state: Any, control: Any, model: torch.nn.Module = None, **kwargs: Any) -> None:
+    def on_train_begin(
+        self, args: Any, state: Any, control: Any, model: torch.nn.Module | None = None, **kwargs: Any
+    ) -> None:
+        assert model is not None, "the Trainer passes its model to callbacks"
         self._hook = model.register_forward_pre_hook(self._count, with_kwargs=True)
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
@@ -109,7 +114,9 @@ def static_lengths(checkpoint: str, wanted_max: int = 512, wanted_short: int = 1
     """Padding lengths for the static variants, capped at what the model accepts (the tests' tiny BERT: 128)."""
     from transformers import AutoConfig
 
-    limit = min(load_tokenizer(checkpoint).model_max_length, AutoConfig.from_pretrained(checkpoint).max_position_embeddings)
+    limit = min(
+        load_tokenizer(checkpoint).model_max_length, AutoConfig.from_pretrained(checkpoint).max_position_embeddings
+    )
     return min(wanted_max, limit), min(wanted_short, limit)
 
 

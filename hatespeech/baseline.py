@@ -6,9 +6,7 @@ explicitly trusted; the only non-standard type in the file is this module's twee
 
 from __future__ import annotations
 
-import html
-import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,22 +14,17 @@ import numpy as np
 import pandas as pd
 
 from hatespeech import LABEL, LABELS, TEXT, PipelineError
+from hatespeech.config import from_params
+from hatespeech.texts import mask_tweet, squeeze_spaces
 
 MODEL_FILE = "model.skops"
 CLASS_WEIGHTS = ("none", "balanced")
-
-_URL = re.compile(r"https?://\S+|www\.\S+")
-_MENTION = re.compile(r"@\w+")
-_SPACE = re.compile(r"\s+")
 
 
 def normalize_tweet(text: str) -> str:
     """Lower-case, unescape HTML entities (the data has ``&amp;`` etc.), and map URLs and @mentions to one
     token each, as Davidson et al. did: their identity carries no signal, only their presence."""
-    text = html.unescape(text).lower()
-    text = _URL.sub(" urlhere ", text)
-    text = _MENTION.sub(" mentionhere ", text)
-    return _SPACE.sub(" ", text).strip()
+    return squeeze_spaces(mask_tweet(text, url=" urlhere ", mention=" mentionhere "))
 
 
 # Types in a saved baseline beyond skops' defaults; loading refuses anything else.
@@ -52,22 +45,17 @@ class BaselineConfig:
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> BaselineConfig:
-        known = {f.name: f.type for f in fields(cls)}
-        unknown = sorted(set(params) - set(known))
-        if unknown:
-            raise PipelineError(f"unknown baseline parameter(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        try:
-            casts = {"int": int, "float": float, "str": str}
-            config = cls(**{name: casts[known[name]](value) for name, value in params.items()})
-        except (TypeError, ValueError) as exc:
-            raise PipelineError(f"bad baseline parameter: {exc}") from exc
-        if config.class_weight not in CLASS_WEIGHTS:
-            raise PipelineError(f"baseline.class_weight must be one of {CLASS_WEIGHTS}, got '{config.class_weight}'")
-        if not (1 <= config.char_ngram_min <= config.char_ngram_max and config.word_ngram_max >= 1):
-            raise PipelineError("baseline n-gram ranges must satisfy 1 <= char_ngram_min <= char_ngram_max, word_ngram_max >= 1")
-        if not (config.C > 0 and config.min_df >= 1 and config.max_iter >= 1):
+        return from_params(cls, params, "baseline")
+
+    def validate(self) -> None:
+        if self.class_weight not in CLASS_WEIGHTS:
+            raise PipelineError(f"baseline.class_weight must be one of {CLASS_WEIGHTS}, got '{self.class_weight}'")
+        if not (1 <= self.char_ngram_min <= self.char_ngram_max and self.word_ngram_max >= 1):
+            raise PipelineError(
+                "baseline n-gram ranges must satisfy 1 <= char_ngram_min <= char_ngram_max, word_ngram_max >= 1"
+            )
+        if not (self.C > 0 and self.min_df >= 1 and self.max_iter >= 1):
             raise PipelineError("baseline.C must be positive, min_df and max_iter at least 1")
-        return config
 
 
 def build_baseline(config: BaselineConfig, seed: int) -> Any:
@@ -76,7 +64,9 @@ def build_baseline(config: BaselineConfig, seed: int) -> Any:
     from sklearn.pipeline import FeatureUnion, Pipeline
 
     def vectorizer(**kwargs: Any) -> TfidfVectorizer:
-        return TfidfVectorizer(preprocessor=normalize_tweet, min_df=config.min_df, sublinear_tf=True, dtype=np.float32, **kwargs)
+        return TfidfVectorizer(
+            preprocessor=normalize_tweet, min_df=config.min_df, sublinear_tf=True, dtype=np.float32, **kwargs
+        )
 
     features = FeatureUnion(
         [

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from typing import Any
 
+from hatespeech.paths import TEST_METRICS
 from hatespeech.profile import flatten
 
 
@@ -37,7 +38,6 @@ EXPERIMENT_METRICS = (
     ("f1_macro", "f1_macro"),
     ("f1_hate", "per_class.hate_speech.f1"),
 )
-METRICS_FILE = "metrics/test.json"
 
 
 def _file_data(data: dict, kind: str, path: str) -> dict[str, Any] | None:
@@ -54,7 +54,10 @@ def experiment_rows(shown: list[dict]) -> list[tuple[str, dict[str, Any] | None,
         for experiment in commit.get("experiments") or []:
             run = experiment["revs"][0]
             rows.append((f"└─ {experiment.get('name') or run['rev'][:7]}", run.get("data") or {}))
-    return [(name, _file_data(data, "params", "params.yaml"), _file_data(data, "metrics", METRICS_FILE)) for name, data in rows]
+    return [
+        (name, _file_data(data, "params", "params.yaml"), _file_data(data, "metrics", TEST_METRICS))
+        for name, data in rows
+    ]
 
 
 def experiments_table(shown: list[dict], width: int = 120) -> str:

@@ -10,8 +10,8 @@ import io
 import logging
 import os
 import socket
-import urllib.parse
 import urllib.error
+import urllib.parse
 import urllib.request
 import zlib
 from collections.abc import Iterable
@@ -246,8 +246,7 @@ def _check_header(names: list[str], required: Iterable[str], source: str) -> Non
     missing = [name for name in required if name not in names]
     if missing:
         raise DataError(
-            f"{source}: missing required column(s) {', '.join(missing)}; "
-            f"found {', '.join(map(repr, names)) or 'none'}"
+            f"{source}: missing required column(s) {', '.join(missing)}; found {', '.join(map(repr, names)) or 'none'}"
         )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,10 @@ from typing import Any
 import numpy as np
 
 from hatespeech import LABELS, PipelineError
+from hatespeech.config import from_params
 from hatespeech.files import write_json
+from hatespeech.paths import RULE_FILE
 
-RULE_FILE = "decision_rule.json"
 KINDS = ("argmax", "offsets")
 
 
@@ -32,20 +34,14 @@ class RuleConfig:
     step: float = 0.1
 
     @classmethod
-    def from_params(cls, params: dict[str, Any]) -> RuleConfig:
-        unknown = sorted(set(params) - {"kind", "max_offset", "step"})
-        if unknown:
-            raise PipelineError(f"unknown decision_rule parameter(s): {', '.join(unknown)}")
-        config = cls(
-            kind=str(params.get("kind", cls.kind)),
-            max_offset=float(params.get("max_offset", cls.max_offset)),
-            step=float(params.get("step", cls.step)),
-        )
-        if config.kind not in KINDS:
-            raise PipelineError(f"decision_rule.kind must be one of {KINDS}, got '{config.kind}'")
-        if not (config.step > 0 and config.max_offset >= 0):
+    def from_params(cls, params: dict[str, Any] | None) -> RuleConfig:
+        return from_params(cls, params, "decision_rule")
+
+    def validate(self) -> None:
+        if self.kind not in KINDS:
+            raise PipelineError(f"decision_rule.kind must be one of {KINDS}, got '{self.kind}'")
+        if not (self.step > 0 and self.max_offset >= 0):
             raise PipelineError("decision_rule.step must be positive and decision_rule.max_offset not negative")
-        return config
 
 
 @dataclass(frozen=True)
@@ -60,13 +56,13 @@ class DecisionRule:
     before: float | None = None  # the objective on that split with argmax ...
     after: float | None = None  # ... and with the offsets
 
-    def vector(self, labels: list[str] = LABELS) -> np.ndarray:
+    def vector(self, labels: Sequence[str] = LABELS) -> np.ndarray:
         missing = sorted(set(labels) - set(self.offsets))
         if missing:
             raise PipelineError(f"the decision rule has no offset for class(es) {', '.join(missing)}")
         return np.array([self.offsets[name] for name in labels], dtype=np.float64)
 
-    def predict(self, probabilities: np.ndarray, labels: list[str] = LABELS) -> np.ndarray:
+    def predict(self, probabilities: np.ndarray, labels: Sequence[str] = LABELS) -> np.ndarray:
         """Class ids for rows of class probabilities (columns in ``labels`` order)."""
         return (_log(probabilities) + self.vector(labels)).argmax(axis=1)
 
@@ -126,8 +122,9 @@ def fit_decision_rule(
     scores = _log(probabilities)
     baseline = macro_f1(labels, scores.argmax(axis=1), classes)
     if config.kind == "argmax":
-        return DecisionRule(kind="argmax", fitted_on=split, examples=len(labels), before=round(baseline, 6),
-                            after=round(baseline, 6))
+        return DecisionRule(
+            kind="argmax", fitted_on=split, examples=len(labels), before=round(baseline, 6), after=round(baseline, 6)
+        )
 
     reference = int(np.bincount(labels, minlength=classes).argmax())
     free = [c for c in range(classes) if c != reference]

@@ -8,8 +8,12 @@ Multi-node settings come from the launchers' own environment variables (torchrun
 
 from __future__ import annotations
 
+import logging
 import os
+import subprocess
 import sys
+
+log = logging.getLogger(__name__)
 
 LAUNCHERS = ("torchrun", "accelerate")
 
@@ -41,5 +45,21 @@ def launch_command(launcher: str, nproc: int, script: str, argv: list[str]) -> l
         return [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}", script, *argv]
     if launcher == "accelerate":
         # --multi_gpu selects accelerate's DDP launcher (torchrun underneath); it also runs on CPUs with gloo.
-        return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(nproc), script, *argv]
+        return [
+            sys.executable,
+            "-m",
+            "accelerate.commands.launch",
+            "--multi_gpu",
+            "--num_processes",
+            str(nproc),
+            script,
+            *argv,
+        ]
     raise ValueError(f"unknown launcher {launcher!r}; known: {', '.join(LAUNCHERS)}")
+
+
+def relaunch(launcher: str, nproc: int, script: str, argv: list[str], env: dict[str, str]) -> int:
+    """Run ``script argv`` as ``nproc`` launched processes (marked as launched, plus ``env``); their exit status."""
+    command = launch_command(launcher, nproc, script, argv)
+    log.info("launching %d processes: %s", nproc, " ".join(command))
+    return subprocess.call(command, env={**os.environ, **env, LAUNCHED_ENV: "1"})

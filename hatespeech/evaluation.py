@@ -46,7 +46,9 @@ def _check_aligned(texts: pd.DataFrame, labels: np.ndarray) -> None:
         raise PipelineError("the split's texts do not line up with its tokenized rows: rerun the tokenize stage")
 
 
-def misclassified(texts: pd.DataFrame, labels: np.ndarray, probabilities: np.ndarray, predictions: np.ndarray) -> list[dict]:
+def misclassified(
+    texts: pd.DataFrame, labels: np.ndarray, probabilities: np.ndarray, predictions: np.ndarray
+) -> list[dict]:
     """Wrongly classified examples, most confident mistakes first."""
     _check_aligned(texts, labels)
     wrong = np.flatnonzero(predictions != labels)
@@ -86,7 +88,8 @@ def error_report(title: str, metrics: dict, errors: list[dict], examples_per_con
         "|---|---:|---:|---:|---:|",
     ]
     for name, scores in tuned["per_class"].items():
-        lines.append(f"| {name} | {scores['support']} | {scores['precision']:.4f} | {scores['recall']:.4f} | {scores['f1']:.4f} |")
+        cells = [str(scores["support"]), *(f"{scores[key]:.4f}" for key in ("precision", "recall", "f1"))]
+        lines.append(f"| {name} | {' | '.join(cells)} |")
     confusions = Counter((e["label"], e["predicted"]) for e in errors)
     lines += ["", "## Top confusions", ""]
     if not confusions:
@@ -96,8 +99,12 @@ def error_report(title: str, metrics: dict, errors: list[dict], examples_per_con
         examples = [e for e in errors if (e["label"], e["predicted"]) == (actual, predicted)][:examples_per_confusion]
         lines += [f"| {e['confidence']:.3f} | {_cell(e['text'])} |" for e in examples]
         lines.append("")
-    lines += [f"## The {min(top, len(errors))} most confident mistakes", "", "| label | predicted | confidence | tweet |",
-              "|---|---|---:|---|"]
+    lines += [
+        f"## The {min(top, len(errors))} most confident mistakes",
+        "",
+        "| label | predicted | confidence | tweet |",
+        "|---|---|---:|---|",
+    ]
     lines += [f"| {e['label']} | {e['predicted']} | {e['confidence']:.3f} | {_cell(e['text'])} |" for e in errors[:top]]
     return "\n".join(lines) + "\n"
 
@@ -122,7 +129,9 @@ def write_evaluation(
     with atomic_output(plots_dir, directory=True) as plots:
         write_json(plots / "confusion_test.json", confusion_records(labels["test"], predictions))
         for class_id, name in enumerate(LABELS):
-            write_json(plots / f"pr_{name}.json", precision_recall_records(labels["test"], probabilities["test"], class_id))
+            write_json(
+                plots / f"pr_{name}.json", precision_recall_records(labels["test"], probabilities["test"], class_id)
+            )
     with atomic_output(report_dir, directory=True) as report:
         (report / "error_analysis.md").write_text(error_report(title, metrics, errors), encoding="utf-8")
         lines = (json.dumps(row, ensure_ascii=False) + "\n" for row in errors)

@@ -13,16 +13,15 @@ from typing import Any
 import numpy as np
 
 from hatespeech import LABEL, PipelineError
-from hatespeech.decision import RULE_FILE, DecisionRule, macro_f1, softmax
+from hatespeech.decision import DecisionRule, macro_f1, softmax
 from hatespeech.inference import (
-    METADATA_FILE,
-    ONNX_FILES,
     OnnxBackend,
     TorchBackend,
     batched_logits,
     model_input_names,
 )
 from hatespeech.modeling import load_classifier, load_tokenizer
+from hatespeech.paths import METADATA_FILE, ONNX_FILES, RULE_FILE
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +60,9 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path) -> list[str]:
 
     names = model_input_names(model, tokenizer)
     # Batch 2 and several tokens: the exporter specializes dimensions of size 0 or 1.
-    sample = tokenizer(["an example to trace", "another, longer example text to trace"], padding=True, return_tensors="pt")
+    sample = tokenizer(
+        ["an example to trace", "another, longer example text to trace"], padding=True, return_tensors="pt"
+    )
     batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")
 
     class LogitsOnly(torch.nn.Module):
@@ -106,9 +107,7 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path) -> list[str]:
     return names
 
 
-def parity_report(
-    model_dir: str | Path, onnx_dir: str | Path, test_split: Any, batch_size: int = 64
-) -> dict[str, Any]:
+def parity_report(model_dir: str | Path, onnx_dir: str | Path, test_split: Any, batch_size: int = 64) -> dict[str, Any]:
     """Compare the ONNX backends with PyTorch on a tokenized split: argmax agreement, macro F1, logit error.
 
     Macro F1 is computed with the model's decision rule, as predict and the service apply it.
@@ -149,7 +148,12 @@ def parity_report(
         }
         if not passed:
             log.warning(
-                "%s misses parity with PyTorch: argmax agreement %.4f (target >= %.3f), macro F1 %+.4f (target within %.2f)",
-                backend, agreement, MIN_AGREEMENT[backend], f1 - reference_f1, MAX_F1_DIFFERENCE,
+                "%s misses parity with PyTorch: argmax agreement %.4f (target >= %.3f), "
+                "macro F1 %+.4f (target within %.2f)",
+                backend,
+                agreement,
+                MIN_AGREEMENT[backend],
+                f1 - reference_f1,
+                MAX_F1_DIFFERENCE,
             )
     return report

@@ -20,6 +20,8 @@ import numpy as np
 from hatespeech import LABEL, PipelineError
 from hatespeech.decision import DecisionRule, softmax
 from hatespeech.modeling import check_checkpoint, load_classifier, load_tokenizer
+from hatespeech.paths import ONNX_FILES
+from hatespeech.threads import choose_threads, set_torch_threads
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +36,7 @@ PRECISION_ENV = "HATESPEECH_PRECISION"
 # --batch-size 16|32|64, README "Throughput").
 DEFAULT_BATCH_SIZE = 32
 # File names inside the export stage's ONNX directory.
-ONNX_FILES = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}
 # Written by the train stage next to the model: {"checkpoint", "data_sha256", "seed", "params"}.
-METADATA_FILE = "training_metadata.json"
 
 
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[np.ndarray]:
@@ -128,7 +128,9 @@ def batched_logits(
     return logits
 
 
-def predict_logits(model: Any, tokenizer: Any, encodings: Sequence[dict[str, list[int]]], batch_size: int = 64) -> np.ndarray:
+def predict_logits(
+    model: Any, tokenizer: Any, encodings: Sequence[dict[str, list[int]]], batch_size: int = 64
+) -> np.ndarray:
     """Logits of a PyTorch ``model`` for token-id ``encodings``, in the order given (used by evaluate)."""
     names = [name for name in tokenizer.model_input_names if encodings and name in encodings[0]]
     backend = TorchBackend(model, names)
@@ -193,10 +195,7 @@ class Classifier:
         self.model_dir = Path(check_checkpoint(str(model_dir)))
         self.tokenizer = load_tokenizer(str(self.model_dir))
         if self.backend_name == "torch":
-            if threads:
-                import torch
-
-                torch.set_num_threads(threads)
+            threads = set_torch_threads(threads).threads
             model = load_classifier(str(self.model_dir))
             self.backend: Backend = TorchBackend(model, model_input_names(model, self.tokenizer), self.precision)
         else:
@@ -206,7 +205,7 @@ class Classifier:
                     f"no {path.name} in {self.model_dir}: the {self.backend_name} backend needs the directory "
                     "written by the export stage (models/onnx)"
                 )
-            self.backend = OnnxBackend(path, threads)
+            self.backend = OnnxBackend(path, choose_threads(threads).threads)
         self.labels = _labels(self.model_dir)
         self.rule = DecisionRule.load(self.model_dir)
         self.rule.vector(self.labels)  # fails now, not at the first request, if a class has no offset

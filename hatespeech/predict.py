@@ -28,11 +28,12 @@ from typing import IO, Any
 from hatespeech import PipelineError
 from hatespeech.cli import EXIT_BAD_INPUT
 from hatespeech.inference import DEFAULT_BATCH_SIZE
+from hatespeech.paths import MODEL_DIR, ONNX_DIR
 from hatespeech.texts import check_text
 
 FORMATS = ("lines", "csv", "jsonl")
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-DEFAULT_MODEL = {"torch": "models/model", "onnx": "models/onnx", "onnx-int8": "models/onnx"}
+DEFAULT_MODEL = {"torch": MODEL_DIR, "onnx": ONNX_DIR, "onnx-int8": ONNX_DIR}
 
 
 def input_format(path: str | None, requested: str | None) -> str:
@@ -60,8 +61,8 @@ def read_csv(handle: Iterable[str], column: str, name: str = "input") -> Iterato
         raise PipelineError(f"{name}: the header line is not readable CSV: {exc}") from None
     if fieldnames is None:
         return
-    if column not in reader.fieldnames:
-        raise PipelineError(f"{name}: no column '{column}' (columns: {', '.join(reader.fieldnames)}); pick one with --column")
+    if column not in fieldnames:
+        raise PipelineError(f"{name}: no column '{column}' (columns: {', '.join(fieldnames)}); pick one with --column")
     try:
         for row in reader:
             text = row[column]
@@ -83,7 +84,7 @@ def read_jsonl(handle: Iterable[str], field: str = "text", name: str = "input") 
         except RecursionError:
             raise PipelineError(f"{name}: line {number} is not valid JSON (nested too deeply)") from None
         if not isinstance(record, dict) or not isinstance(record.get(field), str):
-            raise PipelineError(f"{name}: line {number} is not a JSON object with a string \"{field}\" field")
+            raise PipelineError(f'{name}: line {number} is not a JSON object with a string "{field}" field')
         yield record[field]
 
 
@@ -121,7 +122,11 @@ def chunks(texts: Iterable[str], size: int) -> Iterator[list[str]]:
 
 
 def stream_predictions(
-    classifier: Any, texts: Iterable[str], out: IO[str], batch_size: int = DEFAULT_BATCH_SIZE, chunk_size: int = 4096,
+    classifier: Any,
+    texts: Iterable[str],
+    out: IO[str],
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    chunk_size: int = 4096,
     progress: IO[str] | None = None,
 ) -> int:
     """Write one JSON line per text to ``out``, in the input order; returns how many were written.
@@ -151,13 +156,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--backend", help="torch, onnx or onnx-int8 (default: $HATESPEECH_BACKEND, else torch)")
     parser.add_argument("--file", help="read the texts from this UTF-8 file instead of stdin")
-    parser.add_argument("--format", choices=FORMATS, help="input format (default: from the file's extension: "
-                        ".csv, .jsonl/.ndjson, anything else one text per line)")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="input format (default: from the file's extension: .csv, .jsonl/.ndjson, anything else one text per line)",
+    )
     parser.add_argument("--column", default="text", help="CSV column holding the texts (default: %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="texts per batch (default: %(default)s)")
-    parser.add_argument("--precision", help="torch backend only: fp32 or bf16 (default: $HATESPEECH_PRECISION, else fp32)")
+    parser.add_argument(
+        "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="texts per batch (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--precision", help="torch backend only: fp32 or bf16 (default: $HATESPEECH_PRECISION, else fp32)"
+    )
     parser.add_argument("--chunk-size", type=int, default=4096, help="texts read, sorted and written at a time")
-    parser.add_argument("--threads", type=int, help="inference threads (default: one per core)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="inference threads (default: $HATESPEECH_THREADS, else the cores other processes leave free)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args(argv)
 
@@ -167,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         if min(args.batch_size, args.chunk_size, args.threads or 1) < 1:
             raise PipelineError("--batch-size, --chunk-size and --threads must be at least 1")
         backend = resolve_backend(args.backend)
-        classifier = Classifier(args.model or DEFAULT_MODEL[backend], backend, threads=args.threads, precision=args.precision)
+        classifier = Classifier(
+            args.model or DEFAULT_MODEL[backend], backend, threads=args.threads, precision=args.precision
+        )
         kind = input_format(args.file, args.format)
         progress = None if args.quiet else sys.stderr
 

@@ -20,6 +20,7 @@ from hatespeech.data import SHIPPED_DATA, check_hub_reachable, is_file_source, l
 from hatespeech.files import load_params
 from hatespeech.modeling import DEFAULT_CHECKPOINT, ModelError, check_checkpoint
 from hatespeech.profile import apply_profile, read_profile
+from hatespeech.threads import choose_threads
 
 # Training throughput on the reference machine (2-core AMD EPYC VM, torch 2.13.0 CPU, batch 16), samples per
 # second by model.checkpoint: the default's is the whole train stage of the reference `make run` (67,414
@@ -66,13 +67,13 @@ def check_model(checkpoint: str) -> str:
     return f"{resolved} (Hugging Face Hub)"
 
 
-def describe_device() -> tuple[str, bool]:
+def describe_device(params: dict[str, Any]) -> tuple[str, bool]:
     import torch
 
     if torch.cuda.is_available():
         return f"CUDA, {torch.cuda.device_count()} x {torch.cuda.get_device_name(0)}", True
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"CPU, {cores} core(s), {torch.get_num_threads()} torch thread(s); no GPU", False
+    choice = choose_threads(params["train"].get("threads"))
+    return f"CPU, {choice.threads} training thread(s) ({choice.reason}); no GPU", False
 
 
 def estimate_duration(checkpoint: str, rows: int, params: dict[str, Any], on_gpu: bool) -> str:
@@ -91,7 +92,7 @@ def estimate_duration(checkpoint: str, rows: int, params: dict[str, Any], on_gpu
 
 
 def make_plan(params: dict[str, Any]) -> Plan:
-    """Check the run's data source and model, and describe the run; raises a PipelineError when either is unavailable."""
+    """Check the run's data source and model, and describe the run; a PipelineError when either is unavailable."""
     source = str(params["download"]["source"])
     if is_file_source(source):
         rows = len(load_csv(source).frame)  # seconds; a malformed file fails here, before any stage runs
@@ -104,7 +105,7 @@ def make_plan(params: dict[str, Any]) -> Plan:
     model = check_model(checkpoint)
     if model != checkpoint:
         model = f"{checkpoint} -> {model}"
-    device, on_gpu = describe_device()
+    device, on_gpu = describe_device(params)
     return Plan(data, model, device, estimate_duration(checkpoint, rows, params, on_gpu))
 
 

@@ -1,6 +1,6 @@
 """Turn a YAML profile of parameter overrides into `dvc exp run -S key=value` arguments.
 
-    python -m hatespeech.profile profiles/seed-bert-base.yaml   # prints: -S train.epochs=3 ...
+python -m hatespeech.profile profiles/seed-bert-base.yaml   # prints: -S train.epochs=3 ...
 """
 
 from __future__ import annotations

@@ -16,14 +16,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import queue
 import sys
 import threading
 import time
 from concurrent.futures import Future
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,9 @@ from starlette.requests import ClientDisconnect
 
 from hatespeech import PipelineError
 from hatespeech.cli import EXIT_BAD_INPUT
-from hatespeech.inference import DEFAULT_BATCH_SIZE, METADATA_FILE, Classifier, resolve_backend
+from hatespeech.config import from_env
+from hatespeech.inference import DEFAULT_BATCH_SIZE, Classifier, resolve_backend
+from hatespeech.paths import METADATA_FILE, MODEL_DIR, TEST_METRICS
 from hatespeech.texts import InvalidText, check_text
 
 log = logging.getLogger(__name__)
@@ -43,37 +44,29 @@ log = logging.getLogger(__name__)
 class ServiceConfig:
     """Service settings; :meth:`from_env` reads each from ``HATESPEECH_<NAME>`` (e.g. HATESPEECH_MODEL_DIR)."""
 
-    model_dir: str = "models/model"
+    model_dir: str = MODEL_DIR
     backend: str | None = None  # torch | onnx | onnx-int8; None: $HATESPEECH_BACKEND, else torch
-    metrics: str = "metrics/test.json"  # test metrics shown by GET /model (null if the file is absent)
+    metrics: str = TEST_METRICS  # test metrics shown by GET /model (null if the file is absent)
     max_texts: int = 256  # per request
     max_chars: int = 2000  # per text (a tweet has at most 280)
     batch_size: int = DEFAULT_BATCH_SIZE  # texts per micro-batch
     max_wait_ms: float = 5.0  # how long the worker waits for more requests to fill a micro-batch
-    threads: int | None = None  # inference threads; None: the library default (one per core)
+    threads: int | None = None  # inference threads; None: the cores other processes leave free (hatespeech/threads.py)
     precision: str | None = None  # torch backend: fp32 | bf16; None: $HATESPEECH_PRECISION, else fp32
 
     @classmethod
     def from_env(cls, **overrides: Any) -> ServiceConfig:
-        values: dict[str, Any] = {}
-        for field in fields(cls):
-            raw = os.environ.get(f"HATESPEECH_{field.name.upper()}")
-            if raw is None or field.name in overrides:
-                continue
-            kind = str(field.type).removesuffix(" | None")
-            convert, what = {"int": (int, "a whole number"), "float": (float, "a number")}.get(kind, (str, "text"))
-            try:
-                values[field.name] = convert(raw)
-            except ValueError:
-                raise PipelineError(f"HATESPEECH_{field.name.upper()} must be {what}, got '{raw}'") from None
-        config = cls(**{**values, **overrides})
-        if min(config.max_texts, config.max_chars, config.batch_size, config.threads or 1) < 1 or config.max_wait_ms < 0:
-            raise PipelineError("max_texts, max_chars, batch_size and threads must be at least 1, max_wait_ms not negative")
-        return config
+        return from_env(cls, "HATESPEECH_", **overrides)
+
+    def validate(self) -> None:
+        if min(self.max_texts, self.max_chars, self.batch_size, self.threads or 1) < 1 or self.max_wait_ms < 0:
+            raise PipelineError(
+                "max_texts, max_chars, batch_size and threads must be at least 1, max_wait_ms not negative"
+            )
 
 
 class RequestError(Exception):
-    """A bad request: answered with ``status`` and a message saying what to fix."""
+    """A failed request, answered with ``status`` and a message: 4xx says what to fix, 500 that prediction failed."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -98,11 +91,16 @@ async def read_body(request: Request, max_texts: int, max_chars: int) -> bytes:
                 if len(body) > limit:
                     break
         except ClientDisconnect:  # nobody is left to answer: one line, not a traceback per abandoned upload
-            log.warning("client %s disconnected before sending the whole body", request.client.host if request.client else "?")
+            log.warning(
+                "client %s disconnected before sending the whole body", request.client.host if request.client else "?"
+            )
             raise RequestError(400, "the client disconnected before sending the whole body") from None
     if max(size, len(body)) > limit:
-        raise RequestError(413, f"the body is larger than any valid request ({limit} bytes for "
-                                f"{max_texts} texts of at most {max_chars} characters)")
+        raise RequestError(
+            413,
+            f"the body is larger than any valid request ({limit} bytes for "
+            f"{max_texts} texts of at most {max_chars} characters)",
+        )
     return bytes(body)
 
 
@@ -124,7 +122,7 @@ def parse_texts(body: bytes, max_texts: int, max_chars: int) -> list[str]:
     if not texts:
         raise RequestError(422, '"texts" is empty: send at least one text')
     if len(texts) > max_texts:
-        raise RequestError(413, f'too many texts: {len(texts)}; at most {max_texts} per request')
+        raise RequestError(413, f"too many texts: {len(texts)}; at most {max_texts} per request")
     for i, text in enumerate(texts):
         if not isinstance(text, str):
             raise RequestError(422, f'"texts"[{i}] is not a string ({type(text).__name__})')
@@ -240,6 +238,7 @@ def model_metadata(classifier: Classifier, config: ServiceConfig) -> dict[str, A
         "precision": classifier.precision,
         "labels": dict(enumerate(classifier.labels)),
         "decision_rule": asdict(classifier.rule),
+        "max_length": classifier.max_length,  # tokens: longer texts are truncated, as in training
         "checkpoint": training.get("checkpoint"),
         "data_sha256": training.get("data_sha256"),
         "seed": training.get("seed"),
@@ -310,7 +309,7 @@ def build_app(config: ServiceConfig, classifier: Classifier | None = None) -> Fa
         try:
             predictions = await asyncio.wrap_future(batcher.submit(texts))
         except Exception as exc:  # noqa: BLE001 (this request alone failed: the batcher isolated it)
-            return JSONResponse(status_code=500, content={"detail": f"prediction failed: {type(exc).__name__}: {exc}"})
+            raise RequestError(500, f"prediction failed: {type(exc).__name__}: {exc}") from exc
         return {"predictions": predictions}
 
     @app.api_route("/health", methods=["GET", "HEAD"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from pathlib import Path
@@ -12,14 +11,12 @@ from sklearn.model_selection import train_test_split
 
 from hatespeech import LABELS, PipelineError
 from hatespeech.data import LABEL, TEXT, class_counts, read_table
+from hatespeech.texts import mask_tweet, squeeze_spaces
 
 SPLITS = ("train", "validation", "test")
 
 _RETWEET = re.compile(r"\brt\b")
-_MENTION = re.compile(r"@\w+")
-_URL = re.compile(r"(?:https?://|www\.)\S+")
 _NON_WORD = re.compile(r"[^\w\s]|_")
-_SPACES = re.compile(r"\s+")
 
 
 class SplitError(PipelineError):
@@ -31,12 +28,8 @@ def near_duplicate_key(text: str) -> str:
 
     Retweets and copies of one tweet share this key, so they can be kept in one split.
     """
-    text = html.unescape(text).lower()
-    text = _URL.sub(" ", text)
-    text = _MENTION.sub(" ", text)
-    text = _NON_WORD.sub(" ", text)
-    text = _RETWEET.sub(" ", text)
-    return _SPACES.sub(" ", text).strip()
+    text = _NON_WORD.sub(" ", mask_tweet(text))
+    return squeeze_spaces(_RETWEET.sub(" ", text))
 
 
 def _check_sizes(validation_size: float, test_size: float) -> None:

@@ -47,7 +47,9 @@ def tokenize_splits(
 
     # A fixed fingerprint keeps the saved files byte-identical from run to run.
     fingerprint = hashlib.sha256(f"{checkpoint}|{max_length}".encode()).hexdigest()[:16]
-    tokenized, stats = {}, {"checkpoint": checkpoint, "max_length": max_length, "splits": {}}
+    tokenized: dict[str, Any] = {}
+    split_stats: dict[str, Any] = {}
+    stats = {"checkpoint": checkpoint, "max_length": max_length, "splits": split_stats}
     for name, frame in splits.items():
         # The vote counts ride along for soft-label training; the Trainer drops columns the model does not take.
         columns = [TEXT, LABEL, *(c for c in VOTE_COLUMNS if c in frame.columns)]
@@ -61,7 +63,7 @@ def tokenize_splits(
             desc=f"tokenize {name}",
         )
         untruncated = np.array([len(ids) for ids in tokenizer(frame[TEXT].tolist())["input_ids"]])
-        stats["splits"][name] = _length_stats(np.array(dataset[LENGTH]), untruncated)
+        split_stats[name] = _length_stats(np.array(dataset[LENGTH]), untruncated)
         tokenized[name] = dataset
     return datasets.DatasetDict(tokenized), stats
 

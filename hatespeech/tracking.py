@@ -7,7 +7,10 @@ is part of every checkpoint.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
+
+from hatespeech.files import atomic_output
 
 # Timing figures change from run to run; they stay out of the tracked curves.
 _UNTRACKED = ("runtime", "samples_per_second", "steps_per_second")
@@ -34,3 +37,16 @@ def log_epoch_curves(live: Any, log_history: list[dict[str, float]]) -> int:
                 live.log_metric(f"eval/{key.removeprefix('eval_')}", round(float(value), 6))
         epochs += 1
     return epochs
+
+
+def write_training_curves(live_dir: str, log_history: list[dict[str, Any]], summary: dict[str, Any]) -> None:
+    """A DVCLive directory (replaced whole) of the epoch curves in ``log_history``, with ``summary`` in its
+    metrics.json (dataclass values as dicts)."""
+    from dvclive import Live
+
+    with atomic_output(live_dir, directory=True) as live_tmp:
+        live = Live(str(live_tmp), dvcyaml=None, save_dvc_exp=False, report=None)
+        log_epoch_curves(live, log_history)
+        for key, value in summary.items():
+            live.summary[key] = asdict(value) if hasattr(value, "__dataclass_fields__") else value
+        live.end()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from dataclasses import dataclass, fields
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import numpy as np
 import torch
 
 from hatespeech import LABEL, LABELS, VOTE_COLUMNS, PipelineError
+from hatespeech.config import from_params
 from hatespeech.decision import DecisionRule, RuleConfig, fit_decision_rule, softmax
 from hatespeech.distributed import LAUNCHERS, world_size
 from hatespeech.metrics import SUMMARY_METRICS, summary_metrics
@@ -46,6 +48,7 @@ class TrainConfig:
     soft_labels: bool = False  # train on the annotators' vote shares instead of the majority label
     checkpoint_steps: int = 500  # also checkpoint every N optimizer steps (0: at epoch ends only), for resuming
     keep_checkpoints: bool = False  # keep checkpoints/ after a completed run (they are never DVC outputs)
+    threads: int | None = None  # CPU threads; None: the cores other processes leave free (hatespeech/threads.py)
 
     def per_device_batch_size(self, processes: int) -> int:
         """``batch_size`` is the global batch (all processes, all accumulation steps), as in a one-process run."""
@@ -59,18 +62,7 @@ class TrainConfig:
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise PipelineError(f"unknown train parameter(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        try:
-            # Coerce to each field's type: `batch_size: 32.0` is an int, `epochs: "2"` a float, or a clear error.
-            types = {f.name: f.type for f in fields(cls)}
-            config = cls(**{name: _coerce(name, value, types[name]) for name, value in params.items()})
-        except (TypeError, ValueError) as exc:
-            raise PipelineError(f"bad train parameter: {exc}") from exc
-        config.validate()
-        return config
+        return from_params(cls, params, "train")
 
     def validate(self) -> None:
         if self.class_weights not in CLASS_WEIGHTS:
@@ -90,24 +82,12 @@ class TrainConfig:
             if getattr(self, name) < 1:
                 raise PipelineError(f"train.{name} must be at least 1, got {getattr(self, name)}")
         self.per_device_batch_size(self.nproc)
+        if self.threads is not None and self.threads < 1:
+            raise PipelineError(
+                f"train.threads must be at least 1 (or null: chosen from the free cores), got {self.threads}"
+            )
         if self.checkpoint_steps < 0:
             raise PipelineError(f"train.checkpoint_steps must be 0 or more, got {self.checkpoint_steps}")
-
-
-_FIELD_TYPES = {"float": float, "int": int, "str": str, "bool": bool}
-
-
-def _coerce(name: str, value: Any, kind: str) -> Any:
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise ValueError(f"train.{name} must be true or false, got {value!r}")
-        return value
-    if kind == "int":
-        number = float(value)
-        if not number.is_integer():
-            raise ValueError(f"train.{name} must be a whole number, got {value!r}")
-        return int(number)
-    return _FIELD_TYPES[kind](value)
 
 
 def class_weights(labels: np.ndarray, mode: str) -> torch.Tensor | None:
@@ -128,7 +108,9 @@ def classification_loss(weights: torch.Tensor | None):
     """A Trainer ``compute_loss_func``: cross-entropy, optionally class-weighted, against hard labels
     (class ids) or soft labels (rows of class probabilities), normalized like the built-in loss."""
 
-    def compute(outputs: Any, labels: torch.Tensor, num_items_in_batch: int | torch.Tensor | None = None) -> torch.Tensor:
+    def compute(
+        outputs: Any, labels: torch.Tensor, num_items_in_batch: int | torch.Tensor | None = None
+    ) -> torch.Tensor:
         logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
         log_probs = torch.nn.functional.log_softmax(logits.float(), dim=-1)
         soft = labels.dim() == 2
@@ -138,6 +120,7 @@ def classification_loss(weights: torch.Tensor | None):
         losses = -(targets * log_probs).sum(dim=-1)
         # The Trainer expects a sum over the whole (accumulated) batch divided by its item count; it counts
         # the non-ignored label entries, which for soft labels is one per class.
+        denominator: Any
         if num_items_in_batch is None:
             denominator = labels.shape[0]
         else:
@@ -166,7 +149,7 @@ def compute_metrics(eval_prediction: Any) -> dict[str, float]:
     return summary_metrics(np.asarray(labels), np.asarray(logits).argmax(axis=-1))
 
 
-def _mixed_precision(mode: str) -> dict[str, bool]:
+def _mixed_precision(mode: str) -> dict[str, Any]:
     if mode == "no" or not torch.cuda.is_available():
         return {}  # CPU training stays in fp32
     if mode == "auto":
@@ -190,6 +173,12 @@ class TrainResult:
 # and only once complete: the marker is written after the Trainer has finished saving.
 FINGERPRINT_FILE = "fingerprint.json"
 COMPLETE_MARKER = "checkpoint-complete"
+
+
+def remove_checkpoints(checkpoint_dir: str | Path, config: TrainConfig) -> None:
+    """After a completed run: checkpoints are never DVC outputs, and kept only with ``keep_checkpoints``."""
+    if not config.keep_checkpoints:
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
 
 
 def _checkpoint_callbacks(every: int) -> list[Any]:
@@ -255,15 +244,19 @@ def train_classifier(
     model_out: Path,
     checkpoint_dir: Path,
     seed: int,
-    rule_config: RuleConfig = RuleConfig(),
+    rule_config: RuleConfig | None = None,
     resume_from: Path | None = None,
-    callbacks: list[Any] = (),
+    callbacks: Sequence[Any] = (),
+    max_length: int | None = None,
 ) -> TrainResult:
     """Fine-tune ``checkpoint`` on ``train_set``, keep the best epoch on ``validation_set``, fit the decision
     rule on ``validation_set``, and save model + tokenizer (safetensors) + rule to ``model_out``.
 
     ``resume_from`` is a checkpoint in ``checkpoint_dir`` (see :func:`prepare_checkpoints`) to continue from;
-    ``callbacks`` are extra Trainer callbacks (the benchmark's step timer).
+    ``callbacks`` are extra Trainer callbacks (the benchmark's step timer). ``max_length`` is the truncation
+    length the examples were tokenized with: the saved tokenizer records it as its ``model_max_length``, so
+    everything that loads the model directory (predict, the service, ``transformers.pipeline``, export)
+    truncates where training and evaluation did.
     Under torchrun every process calls this; only the main one saves. The test split is never an argument:
     nothing here can look at it.
     """
@@ -271,6 +264,8 @@ def train_classifier(
 
     set_seed(seed)  # first: the new classification head is initialized from it
     tokenizer = load_tokenizer(checkpoint)
+    if max_length is not None:
+        tokenizer.model_max_length = max_length
     model = load_classifier(checkpoint, new_head=True)
     weights = class_weights(np.asarray(train_set[LABEL]), config.class_weights)
     if weights is not None:
@@ -282,7 +277,10 @@ def train_classifier(
     processes = world_size()
     log.info(
         "training on %d process(es): global batch %d = %d per device x %d accumulation step(s) x %d",
-        processes, config.batch_size, config.per_device_batch_size(processes), config.gradient_accumulation_steps,
+        processes,
+        config.batch_size,
+        config.per_device_batch_size(processes),
+        config.gradient_accumulation_steps,
         processes,
     )
 
@@ -330,7 +328,9 @@ def train_classifier(
 
     # Labels from the same call: the Trainer may reorder examples (length grouping) when it batches them.
     validation = trainer.predict(validation_set)
-    rule = fit_decision_rule(softmax(np.asarray(validation.predictions)), np.asarray(validation.label_ids), rule_config)
+    rule = fit_decision_rule(
+        softmax(np.asarray(validation.predictions)), np.asarray(validation.label_ids), rule_config or RuleConfig()
+    )
     log.info("decision rule (%s) on validation macro F1: %.4f -> %.4f", rule.kind, rule.before, rule.after)
 
     if trainer.is_world_process_zero():

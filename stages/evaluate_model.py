@@ -13,6 +13,7 @@ from hatespeech.files import load_params
 from hatespeech.inference import evaluate_split
 from hatespeech.modeling import load_classifier, load_tokenizer
 from hatespeech.splitting import read_splits
+from hatespeech.threads import set_torch_threads
 from hatespeech.tokenization import load_tokenized
 
 
@@ -28,6 +29,7 @@ def main() -> None:
     args = parser.parse_args()
     batch_size = int(load_params()["evaluate"]["batch_size"])
 
+    set_torch_threads()
     tokenizer, model = load_tokenizer(args.model_dir), load_classifier(args.model_dir)
     tokenized = load_tokenized(args.data)
     labels, probabilities = {}, {}

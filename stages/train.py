@@ -8,8 +8,6 @@ process writes the outputs.
 import argparse
 import logging
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import asdict
@@ -17,10 +15,13 @@ from pathlib import Path
 
 from hatespeech.cli import run_stage
 from hatespeech.decision import RuleConfig
-from hatespeech.distributed import LAUNCHED_ENV, is_launched, is_main_process, launch_command
+from hatespeech.distributed import is_launched, is_main_process, relaunch
 from hatespeech.files import atomic_output, load_params, sha256_tree, write_json
+from hatespeech.paths import METADATA_FILE
+from hatespeech.threads import set_torch_threads
 from hatespeech.tokenization import load_tokenized
-from hatespeech.training import TrainConfig, TrainResult, prepare_checkpoints, train_classifier
+from hatespeech.tracking import write_training_curves
+from hatespeech.training import TrainConfig, TrainResult, prepare_checkpoints, remove_checkpoints, train_classifier
 
 log = logging.getLogger("hatespeech")
 RESUME_ENV = "HATESPEECH_RESUME_FROM"  # the launcher's parent process picks the checkpoint for all ranks
@@ -35,8 +36,9 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params()
     config = TrainConfig.from_params(params["train"])
-    rule_config = RuleConfig.from_params(params.get("decision_rule") or {})
+    rule_config = RuleConfig.from_params(params.get("decision_rule"))
     checkpoint, seed = params["model"]["checkpoint"], int(params["base"]["seed"])
+    max_length = int(params["tokenize"]["max_length"])  # what the data was truncated at: the model records it
     # What a checkpoint must match to be resumed from, and what the model was trained on.
     metadata = {
         "checkpoint": checkpoint,
@@ -50,15 +52,15 @@ def main() -> None:
     else:
         resume_from = prepare_checkpoints(Path(args.checkpoint_dir), metadata)
         if config.nproc > 1:
-            command = launch_command(config.launcher, config.nproc, sys.argv[0], sys.argv[1:])
-            log.info("launching %d processes: %s", config.nproc, " ".join(command))
-            env = {**os.environ, RESUME_ENV: str(resume_from or ""), LAUNCHED_ENV: "1"}
-            status = subprocess.call(command, env=env)
+            status = relaunch(
+                config.launcher, config.nproc, sys.argv[0], sys.argv[1:], {RESUME_ENV: str(resume_from or "")}
+            )
             if status:
                 sys.exit(status)
-            _remove_checkpoints(args.checkpoint_dir, config)
+            remove_checkpoints(args.checkpoint_dir, config)
             return
 
+    set_torch_threads(config.threads)
     tokenized = load_tokenized(args.data)
 
     def train(model_out: Path) -> TrainResult:
@@ -72,6 +74,7 @@ def main() -> None:
             seed=seed,
             rule_config=rule_config,
             resume_from=resume_from,
+            max_length=max_length,
         )
 
     if not is_main_process():
@@ -80,8 +83,16 @@ def main() -> None:
         return
     with atomic_output(args.model_dir, directory=True) as model_tmp:
         result = train(model_tmp)
-        write_json(model_tmp / "training_metadata.json", metadata)
-    write_curves(args.live_dir, result, config)
+        write_json(model_tmp / METADATA_FILE, metadata)
+    write_training_curves(
+        args.live_dir,
+        result.log_history,
+        {
+            "best_epoch": result.best_epoch,
+            f"best_{config.metric_for_best_model}": result.best_metric,
+            "decision_rule": result.decision_rule,
+        },
+    )
     log.info(
         "kept epoch %s of %.2f (validation %s %.4f); %.1f training samples/s%s",
         result.best_epoch,
@@ -92,26 +103,7 @@ def main() -> None:
         f"; resumed from {result.resumed_from}" if result.resumed_from else "",
     )
     if not is_launched():
-        _remove_checkpoints(args.checkpoint_dir, config)
-
-
-def write_curves(live_dir: str, result: TrainResult, config: TrainConfig) -> None:
-    from dvclive import Live
-
-    from hatespeech.tracking import log_epoch_curves
-
-    with atomic_output(live_dir, directory=True) as live_tmp:
-        live = Live(str(live_tmp), dvcyaml=None, save_dvc_exp=False, report=None)
-        log_epoch_curves(live, result.log_history)
-        live.summary["best_epoch"] = result.best_epoch
-        live.summary[f"best_{config.metric_for_best_model}"] = result.best_metric
-        live.summary["decision_rule"] = asdict(result.decision_rule)
-        live.end()
-
-
-def _remove_checkpoints(checkpoint_dir: str, config: TrainConfig) -> None:
-    if not config.keep_checkpoints:
-        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+        remove_checkpoints(args.checkpoint_dir, config)
 
 
 if __name__ == "__main__":

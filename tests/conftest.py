@@ -16,7 +16,8 @@ os.environ["DVC_NO_ANALYTICS"] = "1"
 
 sys.path.insert(0, str(Path(__file__).parent))
 from helpers import dvc, git, init_repo, make_project, set_params  # noqa: E402
-from synthetic import build_tiny_bert, make_rows, write_csv  # noqa: E402
+
+from hatespeech.testing import build_tiny_bert, make_rows, write_csv  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -73,11 +74,12 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> Simp
 def trained_model(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> SimpleNamespace:
     """The tiny BERT fine-tuned on synthetic tweets (seconds), with its tokenized splits saved to disk:
     what the train and tokenize stages would leave in models/model and data/tokenized."""
+    from helpers import TINY_TRAIN
+
     from hatespeech.data import load_source
     from hatespeech.splitting import split_dataset
     from hatespeech.tokenization import tokenize_splits
     from hatespeech.training import TrainConfig, train_classifier
-    from helpers import TINY_TRAIN
 
     root = tmp_path_factory.mktemp("trained")
     data = write_csv(root / "labeled_data.csv", make_rows())
@@ -86,7 +88,12 @@ def trained_model(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) ->
     tokenized.save_to_disk(str(root / "tokenized"))
     (root / "model").mkdir()
     train_classifier(
-        tokenized["train"], tokenized["validation"], str(tiny_model), TrainConfig.from_params(TINY_TRAIN),
-        root / "model", root / "ckpt", seed=0,
+        tokenized["train"],
+        tokenized["validation"],
+        str(tiny_model),
+        TrainConfig.from_params(TINY_TRAIN),
+        root / "model",
+        root / "ckpt",
+        seed=0,
     )
     return SimpleNamespace(model_dir=root / "model", tokenized=root / "tokenized", splits=splits)

@@ -23,6 +23,7 @@ from types import ModuleType
 import pandas as pd
 import pytest
 import yaml
+from helpers import ROOT, make_project, run_script, stage_command
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -30,7 +31,6 @@ from hatespeech import LABELS
 from hatespeech.cli import EXIT_BAD_INPUT, run_stage
 from hatespeech.data import SCHEMA
 from hatespeech.splitting import SPLITS, near_duplicate_key
-from helpers import ROOT, make_project, run_script, stage_command
 
 # Enough examples to matter, derandomized so that CI runs the same examples every time; no example
 # database, so nothing is written into the checkout.
@@ -187,6 +187,7 @@ def layouts(draw: st.DrawFn) -> Layout:
 def csv_line(fields: list[str], quote_all: bool, newline: str) -> str:
     """One RFC 4180 record. Not csv.writer: before Python 3.13 it leaves a lone CR unquoted when the
     line terminator is LF, which makes a file that no reader can split back into the same rows."""
+
     def cell(value: str) -> str:
         if quote_all or any(char in value for char in ',"\r\n'):
             return '"' + value.replace('"', '""') + '"'
@@ -197,6 +198,7 @@ def csv_line(fields: list[str], quote_all: bool, newline: str) -> str:
 
 def render(rows: list[Row], layout: Layout, extra_rows: list[list[str]] = ()) -> str:
     """The CSV text; ``extra_rows`` are appended as they are (already in the file's column order)."""
+
     def line(fields: list[str]) -> str:
         return csv_line(fields, layout.quote_all, layout.newline)
 
@@ -215,9 +217,9 @@ def encode(text: str, layout: Layout) -> bytes:
 
 
 def expected_frame(rows: list[Row]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [(r.text, r.label, *r.counts) for r in rows], columns=list(SCHEMA)
-    ).astype({name: "int64" for name in SCHEMA[1:]})
+    return pd.DataFrame([(r.text, r.label, *r.counts) for r in rows], columns=list(SCHEMA)).astype(
+        {name: "int64" for name in SCHEMA[1:]}
+    )
 
 
 @st.composite
@@ -238,6 +240,7 @@ def row_list(numbers: list[int]) -> str:
 # --- download: what loads ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # many generated layouts
 @BAD_DATA
 @given(rows=datasets(), layout=layouts())
 def test_any_layout_of_good_data_loads_like_the_clean_file(rows: list[Row], layout: Layout):
@@ -351,6 +354,7 @@ BAD_KINDS = {
 }
 
 
+@pytest.mark.slow  # generated bad files through the stages
 @pytest.mark.parametrize("group", BAD_KINDS)
 @BAD_DATA
 @given(data=st.data())
@@ -387,6 +391,7 @@ def labelled_groups(draw: st.DrawFn) -> tuple[list[Row], dict[int, int]]:
     return rows, per_class
 
 
+@pytest.mark.slow  # generated data through the split stage
 @BAD_DATA
 @given(data=labelled_groups(), sizes=st.sampled_from([(0.1, 0.1), (0.2, 0.1), (0.15, 0.25), (0.3, 0.3), (0.05, 0.05)]))
 def test_split_stratifies_every_class_or_names_the_short_one(

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import make_project, run_script, stage_command
 
 from hatespeech import PipelineError
 from hatespeech.baseline import BaselineConfig, load_baseline, normalize_tweet, predict_proba
-from helpers import make_project, run_script, stage_command
 
 DOWNLOAD, SPLIT, BASELINE = (stage_command(name) for name in ("download", "split", "baseline"))
 
@@ -26,6 +26,7 @@ def test_bad_baseline_params():
         BaselineConfig.from_params({"ngrams": 3})
 
 
+@pytest.mark.slow  # download, split and baseline stages
 def test_baseline_stage_fits_its_rule_on_validation_only(tmp_path, csv_file):
     project = make_project(tmp_path / "p", str(csv_file), "unused")
     for command in (DOWNLOAD, SPLIT):

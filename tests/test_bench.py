@@ -1,4 +1,4 @@
-"""bench/run.py --quick: the whole harness on the tiny BERT and synthetic tweets (structure, not speed)."""
+"""python -m bench.run --quick: the whole harness on the tiny BERT and synthetic tweets (structure, not speed)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from helpers import ROOT, run
 
 VARIANT_RATES = (
@@ -22,10 +21,22 @@ VARIANT_RATES = (
 )
 
 
+@pytest.mark.slow  # the whole harness, about a minute
 def test_quick_benchmark_writes_a_complete_report(csv_file: Path, tiny_model: Path, tmp_path: Path):
     out = tmp_path / "report.json"
     result = run(
-        [sys.executable, "bench/run.py", "--quick", "--data", str(csv_file), "--model", str(tiny_model), "--out", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "bench.run",
+            "--quick",
+            "--data",
+            str(csv_file),
+            "--model",
+            str(tiny_model),
+            "--out",
+            str(out),
+        ],
         cwd=ROOT,
     )
     report = json.loads(out.read_text())
@@ -68,16 +79,17 @@ def test_quick_benchmark_writes_a_complete_report(csv_file: Path, tiny_model: Pa
 
 
 def test_full_mode_without_data_is_a_clear_error(tmp_path: Path):
-    result = run([sys.executable, "bench/run.py", "--out", str(tmp_path / "r.json")], cwd=ROOT, check=False)
+    result = run([sys.executable, "-m", "bench.run", "--out", str(tmp_path / "r.json")], cwd=ROOT, check=False)
     assert result.returncode == 2
     assert "error: bench: give the data: --data" in result.stderr
     assert not (tmp_path / "r.json").exists()
 
 
 def test_pipeline_overhead_refuses_a_pipeline_that_would_run_stages(csv_file: Path, tiny_model: Path, tmp_path: Path):
+    from helpers import init_repo, make_project
+
     from bench.errors import BenchError
     from bench.pipeline import time_noop_pipeline
-    from helpers import init_repo, make_project
 
     project = make_project(tmp_path / "repo", str(csv_file), str(tiny_model))
     init_repo(project)  # never reproduced: `dvc repro` would run all five stages
@@ -86,19 +98,25 @@ def test_pipeline_overhead_refuses_a_pipeline_that_would_run_stages(csv_file: Pa
     assert not (project / "dvc.lock").exists()
 
 
-def test_inference_hook_passes_what_run_serving_benchmark_asks_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_inference_rows_report_a_failure_instead_of_raising(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import bench.serving
     from bench.run import serving_rows
 
-    (tmp_path / "fake_serving.py").write_text(
-        "def run_serving_benchmark(model_dir, onnx_dir, texts, batch_size=64, quick=False):\n"
-        "    return {'rows': [{'name': 'batched', 'texts_per_s': 10.0 * len(texts)}], 'onnx': onnx_dir, 'quick': quick}\n"
-    )
-    (tmp_path / "needy_serving.py").write_text("def run_serving_benchmark(model_dir, port):\n    return {}\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
+    calls = []
 
-    ok = serving_rows(tmp_path, None, ["a", "b"], True, module="fake_serving")
-    assert ok["status"] == "ok" and ok["result"] == {"rows": [{"name": "batched", "texts_per_s": 20.0}], "onnx": None, "quick": True}
-    assert serving_rows(None, None, ["a"], True, module="fake_serving")["status"] == "not available"
-    assert serving_rows(tmp_path, None, ["a"], True, module="absent_serving")["status"] == "not available"
-    needy = serving_rows(tmp_path, None, ["a"], True, module="needy_serving")
-    assert needy["status"] == "failed" and "port" in needy["error"]
+    def fake(model_dir, onnx_dir, texts, quick=False):
+        calls.append((model_dir, onnx_dir, list(texts), quick))
+        return {"rows": [{"name": "batched", "texts_per_s": 10.0 * len(texts)}]}
+
+    monkeypatch.setattr(bench.serving, "run_serving_benchmark", fake)
+    ok = serving_rows(tmp_path, None, ["a", "b"], True)
+    assert ok["status"] == "ok" and ok["result"]["rows"][0]["texts_per_s"] == 20.0
+    assert calls == [(str(tmp_path), None, ["a", "b"], True)]
+    assert serving_rows(None, None, ["a"], True)["status"] == "not available"
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no ONNX Runtime")
+
+    monkeypatch.setattr(bench.serving, "run_serving_benchmark", broken)
+    failed = serving_rows(tmp_path, None, ["a"], True)
+    assert failed == {"status": "failed", "error": "RuntimeError: no ONNX Runtime"}

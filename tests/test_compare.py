@@ -5,7 +5,12 @@ from hatespeech.compare import markdown_report
 
 def test_changed_metrics_and_params_become_table_rows():
     report = markdown_report(
-        {"metrics/test.json": {"f1_macro": {"old": 0.5, "new": 0.625, "diff": 0.125}, "examples": {"old": None, "new": 26}}},
+        {
+            "metrics/test.json": {
+                "f1_macro": {"old": 0.5, "new": 0.625, "diff": 0.125},
+                "examples": {"old": None, "new": 26},
+            }
+        },
         {"params.yaml": {"train.class_weights": {"old": "none", "new": "sqrt"}}},
         "main",
         "feature",
@@ -27,7 +32,10 @@ def test_nothing_changed():
 
 
 def _run(name, rev, params, metrics):
-    data = {"params": {"params.yaml": {"data": params}}, "metrics": {"metrics/test.json": {"data": metrics}} if metrics else {}}
+    data = {
+        "params": {"params.yaml": {"data": params}},
+        "metrics": {"metrics/test.json": {"data": metrics}} if metrics else {},
+    }
     return {"rev": rev, "name": name, "data": data}
 
 
@@ -35,12 +43,24 @@ def test_experiments_table_shows_changed_params_and_four_metrics_in_120_columns(
     from hatespeech.compare import experiments_table
 
     base = {"train": {"epochs": 4, "learning_rate": 5e-05}, "base": {"seed": 42}}
-    metrics = {"accuracy": 0.9097, "f1_weighted": 0.9102, "f1_macro": 0.7838, "per_class": {"hate_speech": {"f1": 0.5303}}}
+    metrics = {
+        "accuracy": 0.9097,
+        "f1_weighted": 0.9102,
+        "f1_macro": 0.7838,
+        "per_class": {"hate_speech": {"f1": 0.5303}},
+    }
     shown = [
         _run(None, "workspace", base, metrics),
         {
             **_run("main", "a" * 40, base, None),  # main before its first run: no metrics
-            "experiments": [{"name": "lr-2e5", "revs": [_run("lr-2e5", "b" * 40, {**base, "train": {"epochs": 4, "learning_rate": 2e-05}}, metrics)]}],
+            "experiments": [
+                {
+                    "name": "lr-2e5",
+                    "revs": [
+                        _run("lr-2e5", "b" * 40, {**base, "train": {"epochs": 4, "learning_rate": 2e-05}}, metrics)
+                    ],
+                }
+            ],
         },
     ]
     table = experiments_table(shown)

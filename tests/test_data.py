@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from hatespeech.data import SCHEMA, DataError, is_file_source, load_hub, load_source, parse_authors_csv
-from synthetic import HEADER, make_rows
+from hatespeech.testing import HEADER, make_rows
 
 
 def csv_bytes(rows: list[list], header: list[str] = HEADER) -> bytes:
@@ -28,10 +28,10 @@ def test_authors_csv_normalizes_to_schema(csv_file):
 
 def test_the_real_header_and_quoting_parse():
     raw = (
-        b',count,hate_speech,offensive_language,neither,class,tweet\n'
+        b",count,hate_speech,offensive_language,neither,class,tweet\n"
         b'0,3,0,0,3,2,"!!! RT @mayasolovely: As a woman you shouldn\'t complain &amp; ok"\n'
         b'1,3,0,3,0,1,"line one\nline two, with a comma and ""quotes"""\n'
-        b'2,3,0,3,0,1,NA\n'
+        b"2,3,0,3,0,1,NA\n"
     )
     frame = parse_authors_csv(b"\xef\xbb\xbf" + raw.replace(b"\n", b"\r\n"), "x.csv")
     assert frame["text"].tolist()[1] == 'line one\r\nline two, with a comma and "quotes"'

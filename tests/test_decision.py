@@ -26,7 +26,9 @@ def test_offsets_recover_the_rare_class_and_raise_macro_f1():
     argmax = probabilities.argmax(axis=1)
     tuned = rule.predict(probabilities)
     assert (argmax == 0).sum() < (tuned == 0).sum()  # more tweets called hate ...
-    assert rule.offsets["hate_speech"] > 1.0 and rule.offsets["offensive_language"] == 0.0  # majority class is the reference
+    assert (
+        rule.offsets["hate_speech"] > 1.0 and rule.offsets["offensive_language"] == 0.0
+    )  # majority class is the reference
     assert rule.after > rule.before + 0.1 and rule.after == pytest.approx(macro_f1(labels, tuned, 3), abs=1e-6)
     assert rule.after == pytest.approx(summary_metrics(labels, tuned)["f1_macro"], abs=1e-6)  # same F1 as sklearn
     assert (rule.kind, rule.fitted_on, rule.examples) == ("offsets", "validation", len(labels))
@@ -36,9 +38,10 @@ def test_offsets_fitted_on_one_sample_carry_over_to_another():
     labels, probabilities = under_predicted_hate(seed=1)
     rule = fit_decision_rule(probabilities, labels, RuleConfig())
     unseen_labels, unseen = under_predicted_hate(seed=2)
-    assert summary_metrics(unseen_labels, rule.predict(unseen))["f1_macro"] > summary_metrics(
-        unseen_labels, unseen.argmax(axis=1)
-    )["f1_macro"]
+    assert (
+        summary_metrics(unseen_labels, rule.predict(unseen))["f1_macro"]
+        > summary_metrics(unseen_labels, unseen.argmax(axis=1))["f1_macro"]
+    )
 
 
 def test_well_calibrated_scores_keep_argmax():
@@ -71,8 +74,11 @@ def test_model_without_a_rule_uses_argmax_and_a_broken_rule_is_an_error(tmp_path
 
 @pytest.mark.parametrize(
     ("params", "message"),
-    [({"kind": "threshold"}, "decision_rule.kind must be one of"), ({"step": 0}, "step must be positive"),
-     ({"grid": 3}, "unknown decision_rule parameter")],
+    [
+        ({"kind": "threshold"}, "decision_rule.kind must be one of"),
+        ({"step": 0}, "step must be positive"),
+        ({"grid": 3}, "unknown decision_rule parameter"),
+    ],
 )
 def test_bad_rule_params(params, message):
     with pytest.raises(PipelineError, match=message):

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import TINY_TRAIN, make_project, run_script, stage_command
 
 from hatespeech.inference import Classifier
-from helpers import TINY_TRAIN, make_project, run_script, stage_command
 
 DOWNLOAD, SPLIT, TOKENIZE, TRAIN = (stage_command(name) for name in ("download", "split", "tokenize", "train"))
 
 
+@pytest.mark.slow  # two training processes, about 40 s each
 @pytest.mark.parametrize("launcher", ["torchrun", "accelerate"])
 def test_train_stage_with_two_processes(tmp_path, csv_file, tiny_model, launcher):
     train = {**TINY_TRAIN, "epochs": 2, "nproc": 2, "launcher": launcher}  # global batch 8: 4 per process
@@ -40,4 +41,6 @@ def test_global_batch_must_divide_across_processes(tmp_path, csv_file, tiny_mode
     project = make_project(tmp_path / "p", str(csv_file), str(tiny_model), train={**TINY_TRAIN, "nproc": 3})
     result = run_script(project, *TRAIN)
     assert result.returncode == 2
-    assert "train.batch_size 8 is the global batch: it must be a multiple of the number of processes (3)" in result.stderr
+    assert (
+        "train.batch_size 8 is the global batch: it must be a multiple of the number of processes (3)" in result.stderr
+    )

@@ -11,14 +11,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from helpers import ROOT
 
 PACKAGE = "hatespeech"
 
 
 def imported_modules(path: Path) -> set[str]:
-    """The `hatespeech` modules a file imports, as dotted names (``from hatespeech import x`` counts x if it is a module)."""
+    """The `hatespeech` modules a file imports, as dotted names (``from hatespeech import x`` counts x if a module)."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
@@ -84,6 +83,9 @@ def test_a_removed_dep_is_caught(tmp_path):
     assert runs - listed == {dropped}
 
 
-def test_closure_follows_imports_inside_functions():
-    # train.py imports hatespeech.tracking inside a function; tracking must still be a dep.
-    assert "hatespeech/tracking.py" in code_closure(ROOT / "stages" / "train.py")
+def test_imports_inside_functions_count(tmp_path):
+    script = tmp_path / "stage.py"  # a stage may import inside a function to start faster
+    script.write_text(
+        "def main():\n    from hatespeech.tracking import write_training_curves\n    import hatespeech.export\n"
+    )
+    assert {"hatespeech.tracking", "hatespeech.export"} <= imported_modules(script)

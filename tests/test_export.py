@@ -9,18 +9,22 @@ from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
+from helpers import make_project, run_script, stage_command
 
 from hatespeech import LABELS, PipelineError
 from hatespeech.decision import DecisionRule
 from hatespeech.inference import Classifier
 from hatespeech.predict import main as predict_main
 from hatespeech.service import ServiceConfig, create_app
-from helpers import make_project, run_script, stage_command
 
 EXPORT = stage_command("export")
 TEXTS = ["zorgon blapper the", "sunny garden coffee lol", "dang frick my", "kravix", "what a puppy today"]
-RULE = DecisionRule(offsets={"hate_speech": 0.4, "offensive_language": 0.0, "neither": -0.1}, kind="offsets",
-                    fitted_on="validation", examples=24)
+RULE = DecisionRule(
+    offsets={"hate_speech": 0.4, "offensive_language": 0.0, "neither": -0.1},
+    kind="offsets",
+    fitted_on="validation",
+    examples=24,
+)
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +44,14 @@ def exported(trained_model, tmp_path_factory) -> SimpleNamespace:
 def test_export_writes_both_models_and_meets_parity(exported):
     assert exported.result.returncode == 0, exported.result.stderr
     files = {p.name for p in exported.onnx.iterdir()}
-    assert {"model.onnx", "model.int8.onnx", "config.json", "tokenizer.json", "decision_rule.json",
-            "training_metadata.json"} <= files
+    assert {
+        "model.onnx",
+        "model.int8.onnx",
+        "config.json",
+        "tokenizer.json",
+        "decision_rule.json",
+        "training_metadata.json",
+    } <= files
     assert not list(exported.project.rglob("*.tmp"))
     parity = json.loads((exported.project / "metrics/onnx_parity.json").read_text())
     assert parity["examples"] > 0
@@ -109,13 +119,22 @@ def test_serving_benchmark_report_structure(exported):
     assert report["texts"] == 32 and report["quick"] is True and report["batch_size"] == DEFAULT_BATCH_SIZE
     precisions = ["fp32", "bf16"] if native_cpu_bf16() else ["fp32"]  # bf16 only where the CPU multiplies it
     assert [row["name"] for row in report["rows"]] == [
-        "pipeline_one_at_a_time", f"pipeline_batch_{DEFAULT_BATCH_SIZE}", "sorted_batches_torch",
-        *(["sorted_batches_torch_bf16"] if "bf16" in precisions else []), "sorted_batches_onnx", "sorted_batches_onnx_int8",
+        "pipeline_one_at_a_time",
+        f"pipeline_batch_{DEFAULT_BATCH_SIZE}",
+        "sorted_batches_torch",
+        *(["sorted_batches_torch_bf16"] if "bf16" in precisions else []),
+        "sorted_batches_onnx",
+        "sorted_batches_onnx_int8",
     ]
     assert all(row["texts_per_s"] > 0 and row["seconds"] > 0 for row in report["rows"])
     agreement = {row["name"]: row["argmax_agreement"] for row in report["rows"]}
     # Every path computes the same model: the pipeline and ONNX fp32 agree exactly with PyTorch on 32 texts.
-    assert agreement["sorted_batches_torch"] == agreement["pipeline_one_at_a_time"] == agreement["sorted_batches_onnx"] == 1.0
+    assert (
+        agreement["sorted_batches_torch"]
+        == agreement["pipeline_one_at_a_time"]
+        == agreement["sorted_batches_onnx"]
+        == 1.0
+    )
     assert all(0.9 <= value <= 1.0 for value in agreement.values())
     assert list(report["ceilings"]) == precisions
     assert all(c["texts_per_s"] > 0 and c["matmul_gflops"] > 0 for c in report["ceilings"].values())

@@ -8,12 +8,12 @@ import re
 import time
 
 import pytest
+from helpers import ROOT, STAGES, dvc, init_repo, make_project, make_run, ran_stages, run
 
 from hatespeech import LABELS
 from hatespeech.data import SHIPPED_DATA, class_counts, load_source
 from hatespeech.files import load_params
 from hatespeech.modeling import DEFAULT_CHECKPOINT, check_checkpoint, load_tokenizer
-from helpers import ROOT, STAGES, dvc, init_repo, make_project, make_run, ran_stages, run
 
 PARAMS = load_params(ROOT / "params.yaml")
 
@@ -62,7 +62,9 @@ def test_readme_commands_are_the_makefiles_targets():
     assert commands[:2] == ["run", "test"], first_block
     assert set(commands) <= targets
     assert "make test" in (ROOT / ".ci/run").read_text()  # CI runs the README's test command
-    assert "make run PROFILE=profiles/seed-bert-base.yaml" in readme and (ROOT / "profiles/seed-bert-base.yaml").is_file()
+    assert (
+        "make run PROFILE=profiles/seed-bert-base.yaml" in readme and (ROOT / "profiles/seed-bert-base.yaml").is_file()
+    )
 
 
 def test_readme_is_a_front_page_whose_links_resolve():

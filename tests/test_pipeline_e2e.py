@@ -6,10 +6,10 @@ import json
 import sys
 
 import pytest
+from helpers import ROOT, STAGES, TINY_TRAIN, dvc, git, init_repo, make_project, make_run, ran_stages, run
 
 from hatespeech import LABELS
-from helpers import ROOT, STAGES, TINY_TRAIN, dvc, git, init_repo, make_project, make_run, ran_stages, run
-from synthetic import make_rows, write_csv
+from hatespeech.testing import make_rows, write_csv
 
 pytestmark = pytest.mark.e2e
 
@@ -46,6 +46,19 @@ def test_changing_a_train_param_reruns_only_train_and_what_uses_the_model(pipeli
     assert ran_stages(pipeline.train_change) == ["train", "evaluate", "export"]
 
 
+def test_editing_inference_code_makes_only_the_stages_that_run_it_stale(pipeline):
+    """hatespeech/inference.py runs in evaluate and export (after train): `dvc status` names those two only."""
+    module = pipeline.project / "hatespeech" / "inference.py"
+    original = module.read_text()
+    try:
+        module.write_text(original + "\n# an edit\n")
+        stale = json.loads(dvc(pipeline.project, "status", "--json").stdout)
+        assert set(stale) == {"evaluate", "export"}, stale
+    finally:
+        module.write_text(original)
+    assert json.loads(dvc(pipeline.project, "status", "--json").stdout or "{}") == {}
+
+
 def test_metrics_diff_between_commits_shows_the_change(pipeline):
     diff = json.loads(dvc(pipeline.project, "metrics", "diff", "HEAD~1", "--json").stdout)
     changed = {key: value for key, value in diff["metrics/test.json"].items() if value.get("diff")}
@@ -59,7 +72,9 @@ def test_git_tracks_metrics_and_dvc_caches_data(pipeline):
     assert {"dvc.lock", "metrics/test.json", "metrics/baseline_test.json"} <= set(tracked)
     cached = ("models/", "data/", "dvclive/", "plots/", "reports/")
     shipped = "data/hate_speech_offensive/"  # the input data copy, not an output
-    outputs = [p for p in tracked if p.startswith(cached) and not p.endswith(".gitignore") and not p.startswith(shipped)]
+    outputs = [
+        p for p in tracked if p.startswith(cached) and not p.endswith(".gitignore") and not p.startswith(shipped)
+    ]
     assert outputs == []  # the model, the datasets and the curves live in DVC's cache, not git
     assert "Data and pipelines are up to date" in dvc(pipeline.project, "status").stdout
 
@@ -71,7 +86,9 @@ def test_outputs_are_complete_and_clean(pipeline):
     assert not list(project.rglob("*.tmp"))  # no staging leftovers
     assert (project / "models/baseline/model.skops").is_file()
     for model in ("transformer", "baseline"):
-        examples = json.loads((project / f"metrics/{'test' if model == 'transformer' else 'baseline_test'}.json").read_text())["examples"]
+        examples = json.loads(
+            (project / f"metrics/{'test' if model == 'transformer' else 'baseline_test'}.json").read_text()
+        )["examples"]
         # Each plot file has the fields its template in dvc.yaml reads.
         confusion = json.loads((project / f"plots/{model}/confusion_test.json").read_text())
         assert len(confusion) == examples and set(confusion[0]) == {"actual", "predicted"}
@@ -131,7 +148,9 @@ def test_predict_command_reads_arguments_stdin_and_files(pipeline, tmp_path):
 
 
 def test_predict_with_unknown_model_is_a_clear_error(tmp_path):
-    result = run([sys.executable, "-m", "hatespeech.predict", "--model", str(tmp_path / "nope"), "hi"], tmp_path, check=False)
+    result = run(
+        [sys.executable, "-m", "hatespeech.predict", "--model", str(tmp_path / "nope"), "hi"], tmp_path, check=False
+    )
     assert result.returncode == 2 and "model directory not found" in result.stderr
 
 

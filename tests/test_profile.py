@@ -7,10 +7,10 @@ import sys
 
 import pytest
 import yaml
+from helpers import ROOT, run
 
 from hatespeech import PipelineError
 from hatespeech.profile import flatten, set_param_args
-from helpers import ROOT, run
 
 
 def test_flatten():
@@ -22,13 +22,17 @@ def test_flatten():
 
 
 def test_arguments_keep_types_through_yaml():
-    args = set_param_args({"train": {"epochs": 5, "class_weights": "sqrt", "group_by_length": False}},
-                          {"train": {"epochs": 3, "class_weights": "none", "group_by_length": True}})
+    args = set_param_args(
+        {"train": {"epochs": 5, "class_weights": "sqrt", "group_by_length": False}},
+        {"train": {"epochs": 3, "class_weights": "none", "group_by_length": True}},
+    )
     assert args == ["-S", "train.epochs=5", "-S", 'train.class_weights="sqrt"', "-S", "train.group_by_length=false"]
     for value in args[1::2]:
         key, text = value.split("=", 1)
-        assert yaml.safe_load(text) == {"train.epochs": 5, "train.class_weights": "sqrt",
-                                        "train.group_by_length": False}[key]
+        assert (
+            yaml.safe_load(text)
+            == {"train.epochs": 5, "train.class_weights": "sqrt", "train.group_by_length": False}[key]
+        )
 
 
 def test_unknown_key_is_refused():

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import TINY_TRAIN, make_project, run_script, set_params, stage_command, tool_env
 
 from hatespeech.training import COMPLETE_MARKER, latest_checkpoint, prepare_checkpoints
-from helpers import TINY_TRAIN, make_project, run_script, set_params, stage_command, tool_env
 
 DOWNLOAD, SPLIT, TOKENIZE, TRAIN, EVALUATE = (
     stage_command(name) for name in ("download", "split", "tokenize", "train", "evaluate")
@@ -21,10 +21,12 @@ DOWNLOAD, SPLIT, TOKENIZE, TRAIN, EVALUATE = (
 # Checkpoints every few steps, so a kill lands between two of them.
 RECOVERY_TRAIN = {**TINY_TRAIN, "epochs": 5, "checkpoint_steps": 4}
 
+pytestmark = pytest.mark.slow  # real training runs, one killed and resumed
+
 
 @pytest.fixture(scope="module")
 def tokenized_project(tmp_path_factory, tiny_model) -> Path:
-    from synthetic import make_rows, write_csv
+    from hatespeech.testing import make_rows, write_csv
 
     root = tmp_path_factory.mktemp("recovery")
     data = write_csv(root / "labeled_data.csv", make_rows(240))
@@ -52,10 +54,16 @@ def train_and_evaluate(project: Path) -> subprocess.CompletedProcess:
 
 def outputs(project: Path) -> dict[str, bytes]:
     """Everything a run produces that must not depend on how (or whether) it was interrupted."""
-    files = [project / "metrics/test.json", project / "metrics/validation.json", project / "models/model/decision_rule.json"]
+    files = [
+        project / "metrics/test.json",
+        project / "metrics/validation.json",
+        project / "models/model/decision_rule.json",
+    ]
     # The training-loss curve is left out: the Trainer's first loss log after a resume averages only the
     # steps since the resume. Validation curves, the model and every prediction must match.
-    files += sorted((project / "reports").rglob("*.jsonl")) + sorted((project / "dvclive/plots/metrics/eval").glob("*.tsv"))
+    files += sorted((project / "reports").rglob("*.jsonl")) + sorted(
+        (project / "dvclive/plots/metrics/eval").glob("*.tsv")
+    )
     return {str(path.relative_to(project)): path.read_bytes() for path in files}
 
 

@@ -8,13 +8,14 @@ import hashlib
 
 import pytest
 import yaml
+from helpers import ROOT
 
 from hatespeech.files import load_params
-from helpers import ROOT
 
 DVC_YAML = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
 LOCK = load_params(ROOT / "dvc.lock")["stages"]  # the params loader: DVC writes floats such as 5e-05 as YAML 1.2
 PARAMS = load_params(ROOT / "params.yaml")
+MISSING = object()  # a key the lock does not record at all
 
 
 def param_value(params: dict, key: str):
@@ -27,7 +28,7 @@ def param_value(params: dict, key: str):
 def stale_params(name: str, params: dict) -> list[str]:
     """The params keys of stage ``name`` whose values in ``params`` differ from what the lock recorded."""
     recorded = LOCK[name].get("params", {}).get("params.yaml", {})
-    return [key for key in DVC_YAML[name].get("params", []) if recorded[key] != param_value(params, key)]
+    return [key for key in DVC_YAML[name].get("params", []) if recorded.get(key, MISSING) != param_value(params, key)]
 
 
 def paths(entries: list) -> set[str]:
@@ -42,7 +43,9 @@ def test_every_stage_is_locked():
 @pytest.mark.parametrize("name", sorted(DVC_YAML))
 def test_lock_has_the_current_command_params_and_deps(name):
     stage, locked = DVC_YAML[name], LOCK[name]
-    assert " ".join(locked["cmd"].split()) == " ".join(stage["cmd"].split()), "dvc.yaml's cmd changed: rerun the reference"
+    assert " ".join(locked["cmd"].split()) == " ".join(stage["cmd"].split()), (
+        "dvc.yaml's cmd changed: rerun the reference"
+    )
     assert stale_params(name, PARAMS) == [], f"{name}: params.yaml differs from the reference run's: rerun it"
     assert {dep["path"] for dep in locked["deps"]} == paths(stage["deps"])
     outs = paths(stage.get("outs", [])) | paths(stage.get("metrics", []))

@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 
 import httpx
 import pytest
+from helpers import free_port, running_service, tool_env
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,10 +27,12 @@ from hatespeech.inference import Classifier
 from hatespeech.predict import main as predict_main
 from hatespeech.service import MicroBatcher, parse_texts
 from hatespeech.texts import InvalidText, check_text
-from helpers import free_port, running_service, tool_env
 
 FUZZ = settings(
-    max_examples=500, derandomize=True, deadline=None, database=None,
+    max_examples=500,
+    derandomize=True,
+    deadline=None,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
 )
 MAX_TEXTS, MAX_CHARS = 8, 300
@@ -39,7 +42,9 @@ VALID = ["sunny garden coffee", "zorgon blapper the", "lol my dang frick"]
 ANY_CHAR = st.characters(min_codepoint=0, max_codepoint=0x10FFFF, exclude_categories=())
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(ANY_CHAR, max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(ANY_CHAR, max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(ANY_CHAR, max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -56,8 +61,11 @@ def is_valid_text(text: object) -> bool:
 
 # --- units ---------------------------------------------------------------------------------------------
 
+
 def test_a_lone_surrogate_is_rejected_with_its_place():
-    with pytest.raises(InvalidText, match=r'"texts"\[1\] is not valid Unicode: a lone surrogate U\+D800 at character 2'):
+    with pytest.raises(
+        InvalidText, match=r'"texts"\[1\] is not valid Unicode: a lone surrogate U\+D800 at character 2'
+    ):
         check_text("ok\ud800x", '"texts"[1]')
     assert check_text("emoji 😀 and é", "t") == "emoji 😀 and é"  # pairs and non-ASCII are fine
 
@@ -106,10 +114,16 @@ def test_a_failing_request_does_not_fail_the_others_in_its_micro_batch():
 
 # --- a real uvicorn process ----------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def service(trained_model, tmp_path_factory):
-    with running_service(trained_model.model_dir, tmp_path_factory.mktemp("service"),
-                         max_texts=str(MAX_TEXTS), max_chars=str(MAX_CHARS), max_wait_ms="2") as running:
+    with running_service(
+        trained_model.model_dir,
+        tmp_path_factory.mktemp("service"),
+        max_texts=str(MAX_TEXTS),
+        max_chars=str(MAX_CHARS),
+        max_wait_ms="2",
+    ) as running:
         yield running
 
 
@@ -131,7 +145,11 @@ class ValidTraffic:
             while not self._stop.is_set():
                 response = client.post("/predict", json={"texts": VALID})
                 self.sent += 1
-                labels = [p["label"] for p in response.json().get("predictions", [])] if response.status_code == 200 else None
+                labels = (
+                    [p["label"] for p in response.json().get("predictions", [])]
+                    if response.status_code == 200
+                    else None
+                )
                 if labels != [e["label"] for e in self.expected]:
                     self.failures.append((response.status_code, response.text[:200]))
 
@@ -173,8 +191,10 @@ def test_fuzzed_requests_never_get_a_5xx_and_valid_traffic_always_succeeds(servi
             check_answer(client.post("/predict", content=body, headers={"content-type": "application/json"}), texts)
 
         @FUZZ
-        @given(st.binary(max_size=300) | st.builds(lambda digits: b'{"texts": [' + b"7" * digits + b"]}",
-                                                     st.integers(4000, 20_000)))
+        @given(
+            st.binary(max_size=300)
+            | st.builds(lambda digits: b'{"texts": [' + b"7" * digits + b"]}", st.integers(4000, 20_000))
+        )
         def any_bytes(body: bytes) -> None:
             cases["bytes"] += 1
             check_answer(client.post("/predict", content=body, headers={"content-type": "application/json"}), None)
@@ -219,11 +239,13 @@ def test_an_abandoned_upload_is_one_log_line(service):
     before = log.read_text()
     for _ in range(3):
         with socket.create_connection((address.hostname, address.port)) as raw:
-            raw.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                        b"Content-Length: 1000\r\n\r\n{\"texts\": [\"hal")
+            raw.sendall(
+                b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b'Content-Length: 1000\r\n\r\n{"texts": ["hal'
+            )
         # closed mid-body
     time.sleep(1.0)
-    added = log.read_text()[len(before):]
+    added = log.read_text()[len(before) :]
     assert "Traceback" not in added
     assert added.count("disconnected before sending the whole body") == 3, added
     assert httpx.get(f"{base}/health").status_code == 200
@@ -238,14 +260,24 @@ def test_an_abandoned_upload_is_one_log_line(service):
 )
 def test_start_up_errors_are_one_line_and_exit_2(trained_model, tmp_path, setting, message):
     env = {**tool_env(), "HATESPEECH_MODEL_DIR": str(trained_model.model_dir), **setting}
-    command = [sys.executable, "-m", "uvicorn", "--factory", "hatespeech.service:create_app",
-               "--host", "127.0.0.1", "--port", str(free_port())]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "hatespeech.service:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(free_port()),
+    ]
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [message], result.stderr
 
 
 # --- hatespeech-predict --------------------------------------------------------------------------------
+
 
 class _Stdin:
     def __init__(self, data: bytes) -> None:
@@ -277,7 +309,9 @@ def test_predict_on_arbitrary_bytes_exits_0_or_2_in_order(monkeypatch, loaded, k
     # Half the cases are arbitrary bytes, half well-formed input built from arbitrary texts (surrogates included).
     def well_formed(texts: list[str]) -> bytes:
         if kind == "csv":
-            return ("text\n" + "".join('"' + t.replace('"', '""') + '"\n' for t in texts)).encode("utf-8", "surrogatepass")
+            return ("text\n" + "".join('"' + t.replace('"', '""') + '"\n' for t in texts)).encode(
+                "utf-8", "surrogatepass"
+            )
         if kind == "jsonl":
             return "".join(json.dumps({"text": t}) + "\n" for t in texts).encode()
         return "".join(t + "\n" for t in texts).encode("utf-8", "surrogatepass")
@@ -308,7 +342,11 @@ def test_predict_rejects_bad_input_with_one_line(monkeypatch, loaded, tmp_path):
     cases = [
         (b"fine\n\xff\xfe bytes\n", ("--format", "lines"), "stdin is not valid UTF-8"),
         (b'{"text": "a \\ud800 b"}\n', ("--format", "jsonl"), "stdin: text 1 is not valid Unicode"),
-        (b"text\n" + b'"' + b"x" * 200_000 + b'"\n', ("--format", "csv"), "is not readable CSV: field larger than field limit"),
+        (
+            b"text\n" + b'"' + b"x" * 200_000 + b'"\n',
+            ("--format", "csv"),
+            "is not readable CSV: field larger than field limit",
+        ),
         (b'{"text": ' + b"1" * 5000 + b"}\n", ("--format", "jsonl"), "line 1 is not valid JSON"),
     ]
     for data, args, message in cases:
@@ -316,18 +354,26 @@ def test_predict_rejects_bad_input_with_one_line(monkeypatch, loaded, tmp_path):
         assert code == 2 and message in err and len(err.splitlines()) == 1, err
 
 
+@pytest.mark.slow  # several predict processes
 def test_predict_surrogate_argument_and_closed_pipe_as_real_processes(trained_model, tmp_path):
     env = tool_env()
     command = [sys.executable, "-m", "hatespeech.predict", "--model", str(trained_model.model_dir), "--quiet"]
     # An argument that is not UTF-8 reaches Python as a lone surrogate (surrogateescape).
-    bad_argument = subprocess.run([*command, b"caf\xe9".decode("utf-8", "surrogateescape")], env=env,
-                                  capture_output=True, timeout=300)
+    bad_argument = subprocess.run(
+        [*command, b"caf\xe9".decode("utf-8", "surrogateescape")], env=env, capture_output=True, timeout=300
+    )
     assert bad_argument.returncode == 2 and b"Traceback" not in bad_argument.stderr
     assert b"arguments: text 1 is not valid Unicode" in bad_argument.stderr
     # `... | head -1`: the reader closes the pipe after one line.
     reader = subprocess.Popen(["head", "-1"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    writer = subprocess.run(command, input=("sunny garden\n" * 20_000).encode(), env=env, stdout=reader.stdin,
-                            stderr=subprocess.PIPE, timeout=300)
+    writer = subprocess.run(
+        command,
+        input=("sunny garden\n" * 20_000).encode(),
+        env=env,
+        stdout=reader.stdin,
+        stderr=subprocess.PIPE,
+        timeout=300,
+    )
     reader.stdin.close()
     assert len(reader.stdout.read().splitlines()) == 1
     reader.wait(timeout=30)

@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from helpers import running_service
 
 from hatespeech import LABELS, PipelineError
 from hatespeech.decision import DecisionRule
@@ -22,7 +23,6 @@ from hatespeech.inference import Classifier
 from hatespeech.predict import main as predict_main
 from hatespeech.predict import stream_predictions
 from hatespeech.service import MicroBatcher, ServiceConfig, create_app
-from helpers import running_service
 
 # Texts from 1 to ~120 tokens, shuffled so that length-sorting really reorders them.
 WORDS = ["zorgon", "dang", "sunny", "the", "frick", "garden", "blapper", "lol", "coffee", "my"]
@@ -60,7 +60,9 @@ def test_streaming_keeps_order_across_chunks_and_reports_progress(classifier):
     assert [row["text"] for row in rows] == TEXTS * 3
     same_results(rows, classifier.predict(TEXTS * 3))
     lines = progress.getvalue().splitlines()
-    assert len(lines) == 7 and lines[-1].startswith(f"predict: {3 * len(TEXTS)} texts")  # 8 chunks, none after the first
+    assert len(lines) == 7 and lines[-1].startswith(
+        f"predict: {3 * len(TEXTS)} texts"
+    )  # 8 chunks, none after the first
 
 
 def test_bf16_precision_keeps_labels_and_is_picked_by_option_or_environment(trained_model, classifier, monkeypatch):
@@ -79,7 +81,9 @@ def test_bf16_precision_keeps_labels_and_is_picked_by_option_or_environment(trai
 def test_decision_rule_saved_with_the_model_is_applied(trained_model, tmp_path):
     model_dir = tmp_path / "model"
     shutil.copytree(trained_model.model_dir, model_dir)
-    DecisionRule(offsets={"hate_speech": 50.0, "offensive_language": 0.0, "neither": 0.0}, kind="offsets").save(model_dir)
+    DecisionRule(offsets={"hate_speech": 50.0, "offensive_language": 0.0, "neither": 0.0}, kind="offsets").save(
+        model_dir
+    )
     ruled = Classifier(model_dir, "torch").predict(TEXTS)
     plain = Classifier(trained_model.model_dir, "torch").predict(TEXTS)
     assert {r["label"] for r in ruled} == {"hate_speech"}
@@ -103,7 +107,9 @@ def test_predict_reads_csv_jsonl_and_plain_lines(trained_model, tmp_path, capsys
         writer.writerow(["id", "tweet"])
         writer.writerows([i, text] for i, text in enumerate(texts))
     jsonl_path = tmp_path / "tweets.jsonl"
-    jsonl_path.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(texts)), encoding="utf-8")
+    jsonl_path.write_text(
+        "".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(texts)), encoding="utf-8"
+    )
     lines_path = tmp_path / "tweets.data"  # any other extension: one text per line
     lines_path.write_text("\n".join(TEXTS[:6]) + "\n\n", encoding="utf-8")
     model = ["--model", str(trained_model.model_dir), "--quiet"]
@@ -142,10 +148,15 @@ def test_predict_bad_input_is_a_clear_error(trained_model, tmp_path, capsys, nam
 
 # --- the service ---------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def client(classifier, tmp_path_factory):
-    config = ServiceConfig(model_dir=str(classifier.model_dir), metrics=str(tmp_path_factory.mktemp("m") / "none.json"),
-                           max_texts=5, max_chars=1000)
+    config = ServiceConfig(
+        model_dir=str(classifier.model_dir),
+        metrics=str(tmp_path_factory.mktemp("m") / "none.json"),
+        max_texts=5,
+        max_chars=1000,
+    )
     with TestClient(create_app(config, classifier)) as test_client:
         yield test_client
 
@@ -223,6 +234,7 @@ def test_micro_batcher_groups_queued_requests_and_splits_results():
     assert [len(call) for call in fake.calls] == [6, 6]  # two groups of whole requests, not six calls
 
 
+@pytest.mark.slow  # a real uvicorn under load
 def test_uvicorn_serves_concurrent_load_correctly(trained_model, classifier, tmp_path):
     with running_service(trained_model.model_dir, tmp_path, max_wait_ms="3") as (base, _):
         # 300 requests of 1-4 texts from 8 threads; every answer must be what the Classifier says directly.
@@ -247,8 +259,10 @@ def test_uvicorn_serves_concurrent_load_correctly(trained_model, classifier, tmp
             same_results(predictions, [expected[text] for text in texts])
         latencies = sorted(1000 * latency for *_, latency in answers)
         p50, p95 = statistics.median(latencies), latencies[int(0.95 * len(latencies)) - 1]
-        print(f"\nuvicorn load test: 300 requests, 8 threads, {len(bodies) / elapsed:.0f} requests/s; "
-              f"latency p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+        print(
+            f"\nuvicorn load test: 300 requests, 8 threads, {len(bodies) / elapsed:.0f} requests/s; "
+            f"latency p50 {p50:.1f} ms, p95 {p95:.1f} ms"
+        )
         # And a bad request through the real server, then a good one.
         assert httpx.post(f"{base}/predict", content=b"{oops").status_code == 400
         assert httpx.post(f"{base}/predict", json={"texts": ["sunny"]}).status_code == 200

@@ -7,7 +7,7 @@ import pytest
 
 from hatespeech.data import load_source
 from hatespeech.splitting import SPLITS, SplitError, near_duplicate_key, split_dataset, split_stats
-from synthetic import make_rows, write_csv
+from hatespeech.testing import make_rows, write_csv
 
 
 @pytest.fixture

@@ -6,16 +6,18 @@ import json
 from pathlib import Path
 
 import pytest
-
 from helpers import make_project, run_script, set_params, stage_command
-from synthetic import HEADER, make_rows, write_csv
+
+from hatespeech.testing import HEADER, make_rows, write_csv
 
 # Each stage's script and arguments, exactly as its `cmd` in dvc.yaml gives them.
 DOWNLOAD, SPLIT, TOKENIZE = (stage_command(name) for name in ("download", "split", "tokenize"))
 
 
 def files_under(project: Path, *folders: str) -> list[Path]:
-    return [p for folder in folders if (project / folder).exists() for p in (project / folder).rglob("*") if p.is_file()]
+    return [
+        p for folder in folders if (project / folder).exists() for p in (project / folder).rglob("*") if p.is_file()
+    ]
 
 
 def bad_csv(tmp_path: Path, kind: str) -> Path:

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from helpers import TINY_TRAIN, dvc, git, ran_stages, run, set_params
+
 from hatespeech.files import sha256_file
 
 pytestmark = pytest.mark.e2e

@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pytest
 import torch
+from helpers import TINY_TRAIN
 
 from hatespeech import PipelineError
 from hatespeech.data import load_source
 from hatespeech.splitting import split_dataset
 from hatespeech.tokenization import tokenize_splits
 from hatespeech.training import TrainConfig, class_weights, classification_loss, train_classifier, with_soft_labels
-from helpers import TINY_TRAIN
 
 
 def test_config_defaults_are_the_seed_notebooks():
@@ -73,7 +73,9 @@ def test_tiny_training_run_learns_and_saves_safetensors(csv_file, tiny_model, tm
     config = TrainConfig.from_params({**TINY_TRAIN, "class_weights": "balanced"})
     out = tmp_path / "model"
     out.mkdir()
-    result = train_classifier(tokenized["train"], tokenized["validation"], str(tiny_model), config, out, tmp_path / "ckpt", seed=0)
+    result = train_classifier(
+        tokenized["train"], tokenized["validation"], str(tiny_model), config, out, tmp_path / "ckpt", seed=0
+    )
 
     assert result.best_epoch in {1.0, 2.0, 3.0, 4.0}
     assert result.best_metric > 0.5  # validation macro F1; always predicting the majority class gives ~0.24
@@ -89,7 +91,9 @@ def test_soft_label_loss_is_cross_entropy_against_vote_shares():
     shares = torch.tensor([[2 / 3, 1 / 3, 0.0], [0.0, 0.0, 1.0]])
     expected = -(shares * torch.log_softmax(logits, dim=-1)).sum(dim=-1).mean()
     # The Trainer counts one item per label entry: 2 examples x 3 classes.
-    assert classification_loss(None)({"logits": logits}, shares, num_items_in_batch=6).item() == pytest.approx(expected.item())
+    assert classification_loss(None)({"logits": logits}, shares, num_items_in_batch=6).item() == pytest.approx(
+        expected.item()
+    )
     one_hot = torch.nn.functional.one_hot(torch.tensor([0, 2]), 3).float()
     hard = classification_loss(None)({"logits": logits}, torch.tensor([0, 2])).item()
     assert classification_loss(None)({"logits": logits}, one_hot, num_items_in_batch=6).item() == pytest.approx(hard)
@@ -99,9 +103,18 @@ def test_training_on_soft_labels(csv_file, tiny_model, tmp_path):
     from datasets import Dataset
 
     votes = Dataset.from_dict(
-        {"label": [0, 1, 2], "hate_speech_count": [2, 0, 0], "offensive_language_count": [1, 3, 0], "neither_count": [0, 0, 0]}
+        {
+            "label": [0, 1, 2],
+            "hate_speech_count": [2, 0, 0],
+            "offensive_language_count": [1, 3, 0],
+            "neither_count": [0, 0, 0],
+        }
     )
-    assert with_soft_labels(votes)["label"] == [pytest.approx([2 / 3, 1 / 3, 0]), [0, 1, 0], [0, 0, 1]]  # no votes: hard label
+    assert with_soft_labels(votes)["label"] == [
+        pytest.approx([2 / 3, 1 / 3, 0]),
+        [0, 1, 0],
+        [0, 0, 1],
+    ]  # no votes: hard label
     with pytest.raises(PipelineError, match="soft_labels needs the vote counts"):
         with_soft_labels(votes.remove_columns("neither_count"))
 
@@ -110,7 +123,11 @@ def test_training_on_soft_labels(csv_file, tiny_model, tmp_path):
     config = TrainConfig.from_params({**TINY_TRAIN, "soft_labels": True, "class_weights": "sqrt"})
     out = tmp_path / "model"
     out.mkdir()
-    result = train_classifier(tokenized["train"], tokenized["validation"], str(tiny_model), config, out, tmp_path / "ckpt", seed=0)
+    result = train_classifier(
+        tokenized["train"], tokenized["validation"], str(tiny_model), config, out, tmp_path / "ckpt", seed=0
+    )
     assert result.best_metric > 0.5  # validation (hard labels) macro F1
-    assert result.decision_rule.fitted_on == "validation" and result.decision_rule.examples == len(tokenized["validation"])
+    assert result.decision_rule.fitted_on == "validation" and result.decision_rule.examples == len(
+        tokenized["validation"]
+    )
     assert json.loads((out / "decision_rule.json").read_text())["examples"] == len(tokenized["validation"])

@@ -1,0 +1,15 @@
+"""Names in one place: the default locations of the pipeline's outputs (as dvc.yaml writes them, which a
+test checks) and the files of a model directory, the contract between training and every consumer."""
+
+from __future__ import annotations
+
+# Outputs of `dvc repro`: what predict, the service, compare and the benchmark read when given no path.
+MODEL_DIR = "models/model"
+ONNX_DIR = "models/onnx"
+TEST_METRICS = "metrics/test.json"
+
+# Inside a model directory, beside the Hugging Face files (config.json, model.safetensors, tokenizer files;
+# the tokenizer's model_max_length is the truncation length the model was trained and evaluated with).
+RULE_FILE = "decision_rule.json"
+METADATA_FILE = "training_metadata.json"
+ONNX_FILES = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}

@@ -1,0 +1,187 @@
+"""Shared fixtures for the tests and the benchmark: synthetic tweets in the authors' CSV format, a tiny BERT
+built locally, and copies of the project (from this checkout) driven through its stage scripts and DVC.
+
+Nothing here is used by the pipeline itself; it is the one module that ``tests/`` and ``bench/`` both import.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGES = ["download", "split", "tokenize", "train", "evaluate", "baseline", "export"]
+PROJECT_FILES = (
+    "dvc.yaml",
+    "params.yaml",
+    "stages",
+    "hatespeech",
+    "profiles",
+    ".dvcignore",
+    "data/hate_speech_offensive",
+)
+
+# Small, fast settings under which the tiny model still learns the synthetic words.
+TINY_TRAIN = {
+    "epochs": 4,
+    "batch_size": 8,
+    "eval_batch_size": 32,
+    "learning_rate": 3.0e-3,
+    "warmup_steps": 0,
+    "logging_steps": 5,
+}
+
+
+def make_project(dest: Path, source: str, checkpoint: str, train: dict | None = None) -> Path:
+    """Copy the pipeline into ``dest`` with params pointing at local data and a local model."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        path = ROOT / name
+        if path.is_dir():
+            shutil.copytree(path, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif path.exists():
+            shutil.copy2(path, dest / name)
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    params["download"]["source"] = source
+    params["model"]["checkpoint"] = checkpoint
+    params["train"].update(TINY_TRAIN if train is None else train)
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    return dest
+
+
+def set_params(project: Path, section: str, **values) -> None:
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params[section].update(values)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def tool_env() -> dict[str, str]:
+    """The environment for subprocesses: this interpreter's bin first, so dvc.yaml's `python` is ours."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    # Stage scripts import the package under test, whatever checkout an editable install points at.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def run(
+    args: list[str], cwd: Path, check: bool = True, input: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    environment = {**tool_env(), **(env or {})}
+    result = subprocess.run(args, cwd=cwd, env=environment, capture_output=True, text=True, input=input, timeout=900)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def run_script(
+    project: Path, script: str, *args: str, check: bool = False, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    return run([sys.executable, script, *args], cwd=project, check=check, env=env)
+
+
+def dvc(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return run([sys.executable, "-m", "dvc", *args], cwd=project, check=check)
+
+
+def git(project: Path, *args: str) -> subprocess.CompletedProcess:
+    return run(["git", "-c", "user.name=test", "-c", "user.email=test@example.com", *args], cwd=project)
+
+
+def ran_stages(result: subprocess.CompletedProcess) -> list[str]:
+    """The stages a `dvc repro` / `dvc exp run` actually ran, in order."""
+    return re.findall(r"Running stage '(\w+)'", result.stdout + result.stderr)
+
+
+def init_repo(project: Path) -> None:
+    """git + dvc init, with the project's own DVC config (its default local remote), committed."""
+    git(project, "init", "-q")
+    dvc(project, "init", "-q")
+    shutil.copy2(ROOT / ".dvc" / "config", project / ".dvc" / "config")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "project")
+
+
+def stage_command(stage: str) -> tuple[str, ...]:
+    """The script and arguments of a stage's `cmd` in the project's dvc.yaml (without `python`)."""
+    command = shlex.split(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"][stage]["cmd"])
+    assert command[0] == "python", command
+    return tuple(command[1:])
+
+
+# Made-up words per class, so a tiny model can learn something real in a few steps.
+CLASS_WORDS = {
+    0: ["zorgon", "blapper", "kravix", "muldrot", "snerk", "vorpal"],
+    1: ["dang", "frick", "heckin", "darn", "crud", "bloop"],
+    2: ["sunny", "garden", "coffee", "music", "weekend", "puppy"],
+}
+FILLER = ["the", "a", "is", "so", "you", "my", "today", "really", "what", "and", "this", "that", "lol"]
+HEADER = ["", "count", "hate_speech", "offensive_language", "neither", "class", "tweet"]
+
+
+def make_rows(n: int = 240, seed: int = 0, shares: tuple[float, float, float] = (0.2, 0.55, 0.25)) -> list[list]:
+    """Rows of the authors' CSV (header excluded): ``[id, count, hate, offensive, neither, class, tweet]``."""
+    rng = random.Random(seed)
+    rows: list[list[Any]] = []
+    for i in range(n):
+        label = rng.choices([0, 1, 2], weights=shares)[0]
+        words = rng.sample(CLASS_WORDS[label], 2) + rng.sample(FILLER, rng.randint(2, 8))
+        rng.shuffle(words)
+        text = " ".join(words)
+        if rng.random() < 0.2:
+            text = f"RT @user{rng.randint(1, 50)}: {text}"
+        if rng.random() < 0.1:
+            text += f" http://t.co/{rng.randint(1000, 9999)}"
+        votes = [0, 0, 0]
+        votes[label] = 3
+        rows.append([i, 3, *votes, label, text])
+    # Near-duplicates: retweets of earlier tweets must land in the same split as the original.
+    for j in range(0, n // 10):
+        original = rows[j * 7 % n]
+        rows.append([n + j, *original[1:6], f"RT @fan{j}: {str(original[6]).upper()}!!"])
+    return rows
+
+
+def write_csv(path: Path, rows: list[list], header: list[str] = HEADER) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def build_tiny_bert(directory: Path) -> Path:
+    """A randomly initialized 2-layer BERT with a WordPiece vocabulary covering the synthetic words."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignore[attr-defined]
+
+    torch.manual_seed(0)  # the same tiny model in every test session
+
+    directory.mkdir(parents=True, exist_ok=True)
+    words = sorted({w for ws in CLASS_WORDS.values() for w in ws} | set(FILLER) | {"rt", "http", "co", "user", "fan"})
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *list("abcdefghijklmnopqrstuvwxyz0123456789!:@/._"), *words]
+    vocab += [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz0123456789"]
+    token_ids = {token: i for i, token in enumerate(dict.fromkeys(vocab))}
+    tokenizer = BertTokenizerFast(vocab=token_ids, do_lower_case=True, model_max_length=128)
+    tokenizer.save_pretrained(directory)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
+    BertModel(config).save_pretrained(directory, safe_serialization=True)
+    return directory
