@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
-from bench.report import table
+from bench.report import table, write_report
 from hatespeech.threads import THREADS_ENV, WAIT_POLICY_ENV, usable_cpus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -309,10 +309,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
             ),
         }
     report["duration_s"] = round(time.perf_counter() - started, 1)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(render(report))
-    print(f"\nreport: {args.out}")
+    write_report(args.out, report, render(report))
     return report
 
 

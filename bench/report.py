@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,14 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def write_report(path: Path, report: dict[str, Any], rendered: str) -> None:
+    """Save ``report`` as JSON at ``path`` and print its tables (``rendered``) and where it went."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(rendered)
+    print(f"\nreport: {path}")
 
 
 def cell(value: Any) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import platform
 import sys
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
-from bench.report import cpu_model, table
+from bench.report import cpu_model, table, write_report
 from hatespeech import PipelineError
 from hatespeech.cli import run_cli
 from hatespeech.files import load_params
@@ -388,10 +387,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "inference": inference,
         "targets": check_targets(training, stages, pipeline),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(render(report))
-    print(f"\nreport: {args.out}")
+    write_report(args.out, report, render(report))
     return report
 
 

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import cpu_model
+from hatespeech.cli import run_cli
 from hatespeech.inference import DEFAULT_BATCH_SIZE
 from hatespeech.paths import MODEL_DIR, ONNX_DIR
 
@@ -317,4 +318,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_cli("bench", main)

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from typing import Any
 
+from hatespeech.cli import fail
 from hatespeech.paths import TEST_METRICS
 from hatespeech.profile import flatten
 
@@ -139,8 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         metrics = dvc_diff("metrics", args.old, args.new)
         params = dvc_diff("params", args.old, args.new)
     except RuntimeError as exc:
-        print(f"error: compare: {exc}", file=sys.stderr)
-        return 2
+        return fail("compare", str(exc))
     sys.stdout.write(markdown_report(metrics, params, args.old, args.new or "workspace"))
     return 0
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from hatespeech import PipelineError
-from hatespeech.cli import EXIT_BAD_INPUT
+from hatespeech.cli import fail
 from hatespeech.inference import DEFAULT_BATCH_SIZE
 from hatespeech.paths import MODEL_DIR, ONNX_DIR
 from hatespeech.texts import check_text
@@ -204,22 +204,18 @@ def main(argv: list[str] | None = None) -> int:
         else:
             run(read_texts(utf8_stdin(), kind, args.column, "stdin"), "stdin")
     except PipelineError as exc:
-        return _fail(str(exc))
+        return fail("predict", str(exc))
     except UnicodeDecodeError as exc:
-        return _fail(f"{args.file or 'stdin'} is not valid UTF-8 ({exc.reason}: byte 0x{exc.object[exc.start]:02x})")
+        byte = exc.object[exc.start]
+        return fail("predict", f"{args.file or 'stdin'} is not valid UTF-8 ({exc.reason}: byte 0x{byte:02x})")
     except BrokenPipeError:
         # The reader went away (`... | head -1`): stop, and keep Python from failing again when it flushes stdout.
         try:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         except (OSError, ValueError, io.UnsupportedOperation):
             pass  # stdout is no file (embedded use): nothing is flushed at exit
-        return _fail("the output was closed before every prediction was written")
+        return fail("predict", "the output was closed before every prediction was written")
     return 0
-
-
-def _fail(message: str) -> int:
-    print(f"error: predict: {message}", file=sys.stderr)
-    return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from hatespeech import PipelineError
+from hatespeech.cli import fail
 from hatespeech.files import load_params
 
 
@@ -83,8 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(shlex.join(set_param_args(read_profile(args.profile), load_params(args.params))))
     except PipelineError as exc:
-        print(f"error: profile: {exc}", file=sys.stderr)
-        return 2
+        return fail("profile", str(exc))
     return 0
 
 

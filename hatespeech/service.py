@@ -17,7 +17,6 @@ import asyncio
 import json
 import logging
 import queue
-import sys
 import threading
 import time
 from concurrent.futures import Future
@@ -31,7 +30,7 @@ from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
 
 from hatespeech import PipelineError
-from hatespeech.cli import EXIT_BAD_INPUT
+from hatespeech.cli import fail
 from hatespeech.config import from_env
 from hatespeech.inference import DEFAULT_BATCH_SIZE, Classifier, resolve_backend
 from hatespeech.paths import METADATA_FILE, MODEL_DIR, TEST_METRICS
@@ -275,8 +274,7 @@ def create_app(config: ServiceConfig | None = None, classifier: Classifier | Non
         try:
             return build_app(ServiceConfig.from_env(), classifier)
         except PipelineError as exc:
-            print(f"error: service: {exc}", file=sys.stderr, flush=True)
-            raise SystemExit(EXIT_BAD_INPUT) from None
+            raise SystemExit(fail("service", str(exc))) from None
     return build_app(config, classifier)
 
 

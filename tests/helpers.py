@@ -33,6 +33,21 @@ def make_run(*variables: str) -> list[str]:
     return ["make", "-o", f"{venv}/.installed", "run", f"VENV={venv}", *variables]
 
 
+def uvicorn_command(port: int) -> list[str]:
+    """The service as its docs start it: uvicorn calling the app factory, on 127.0.0.1:``port``."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "hatespeech.service:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -50,19 +65,7 @@ def running_service(model_dir: Path, workdir: Path, **settings: str) -> Iterator
     port = free_port()
     env = {**tool_env(), "HATESPEECH_MODEL_DIR": str(model_dir), "HATESPEECH_THREADS": "1"}
     env.update({f"HATESPEECH_{name.upper()}": value for name, value in settings.items()})
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "hatespeech.service:create_app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
+    command = [*uvicorn_command(port), "--log-level", "warning"]
     log_path = workdir / f"server-{port}.log"
     with open(log_path, "w+") as log:
         server = subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)

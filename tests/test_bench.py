@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from helpers import ROOT, run
 
+from hatespeech.threads import usable_cpus
+
 VARIANT_RATES = (
     "steps_timed",
     "samples",
@@ -120,3 +122,29 @@ def test_inference_rows_report_a_failure_instead_of_raising(tmp_path: Path, monk
     monkeypatch.setattr(bench.serving, "run_serving_benchmark", broken)
     failed = serving_rows(tmp_path, None, ["a"], True)
     assert failed == {"status": "failed", "error": "RuntimeError: no ONNX Runtime"}
+
+
+@pytest.mark.slow  # six measurements in fresh processes, a minute or more
+@pytest.mark.skipif(len(usable_cpus()) < 2, reason="a competitor needs a core of its own")
+def test_contention_mode_measures_each_setting_idle_and_busy(csv_file: Path, tiny_model: Path, tmp_path: Path):
+    out = tmp_path / "contention.json"
+    command = [sys.executable, "-m", "bench.contention", "--quick", "--data", str(csv_file), "--model", str(tiny_model)]
+    result = run([*command, "--out", str(out)], cwd=ROOT)
+    report = json.loads(out.read_text())
+
+    rows = {(row["setting"], row["load"]): row for row in report["rows"]}
+    assert set(rows) == {
+        (s, load) for s in ("torch default", "fair share", "all cores, passive") for load in ("idle", "busy")
+    }
+    for row in rows.values():
+        assert row["train_samples_per_s"] > 0 and row["inference_texts_per_s"] > 0 and row["train_steps_timed"] >= 1
+    for setting in ("torch default", "fair share", "all cores, passive"):
+        assert rows[(setting, "idle")]["train_samples_share_of_idle"] == 1.0
+    # Pinned settings use every core; the project's choice leaves the competitor's cores to it.
+    assert rows[("torch default", "busy")]["threads"] == rows[("torch default", "idle")]["threads"]
+    assert rows[("all cores, passive", "busy")]["wait_policy"] == "passive"
+    assert rows[("torch default", "busy")]["wait_policy"] == "default"
+    assert rows[("fair share", "busy")]["threads"] < rows[("torch default", "busy")]["threads"]
+    assert "busy with other work" in rows[("fair share", "busy")]["thread_choice"]
+    assert [t["met"] in (True, False) for t in report["targets"]] == [True, True]
+    assert "fair share" in result.stdout and ("met" in result.stdout or "MISSED" in result.stdout)

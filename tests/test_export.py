@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
-from helpers import make_project, run_script, stage_command
+from helpers import ROOT, make_project, run_script, stage_command
 
 from hatespeech import LABELS, PipelineError
 from hatespeech.decision import DecisionRule
@@ -59,6 +59,14 @@ def test_export_writes_both_models_and_meets_parity(exported):
     for backend in ("onnx", "onnx-int8"):
         assert abs(parity[backend]["f1_macro_difference"]) <= 0.01 and parity[backend]["passed"] is True
     assert parity["onnx-int8"]["size_mb"] < parity["onnx"]["size_mb"]
+
+
+def test_exported_files_do_not_depend_on_where_the_repository_is(exported):
+    """The exporter's debug notes held absolute paths, so the same model exported from two clones differed."""
+    for name in ("model.onnx", "model.int8.onnx"):
+        data = (exported.onnx / name).read_bytes()
+        assert str(exported.project).encode() not in data and str(ROOT).encode() not in data, name
+        assert b"pkg.torch.onnx.stack_trace" not in data, name
 
 
 def test_onnx_directory_is_self_contained_and_matches_pytorch(exported, trained_model, tmp_path):

@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 
 import httpx
 import pytest
-from helpers import free_port, running_service, tool_env
+from helpers import free_port, running_service, tool_env, uvicorn_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -260,18 +260,9 @@ def test_an_abandoned_upload_is_one_log_line(service):
 )
 def test_start_up_errors_are_one_line_and_exit_2(trained_model, tmp_path, setting, message):
     env = {**tool_env(), "HATESPEECH_MODEL_DIR": str(trained_model.model_dir), **setting}
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "hatespeech.service:create_app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(free_port()),
-    ]
-    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        uvicorn_command(free_port()), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [message], result.stderr
 
