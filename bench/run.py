@@ -26,6 +26,7 @@ from hatespeech import PipelineError
 from hatespeech.cli import run_cli
 from hatespeech.files import load_params
 from hatespeech.modeling import check_checkpoint
+from hatespeech.threads import usable_cpus
 
 # torch, transformers and the benchmark's modules are imported once the options are checked (seconds of start-up).
 
@@ -60,7 +61,7 @@ def machine_info() -> dict[str, Any]:
     return {
         "cpu": cpu_model(),
         "cpu_cores": os.cpu_count(),
-        "cpu_cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cpu_cores_usable": len(usable_cpus()),
         "torch_threads": torch.get_num_threads(),
         "device": torch.cuda.get_device_name(0) if cuda else "cpu",
         "precision": ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if cuda else "fp32",
