@@ -4,19 +4,31 @@ the experiments as a table that fits a 120-column terminal (`make experiments`).
     python -m hatespeech.compare main           # main against the workspace
     python -m hatespeech.compare main my-branch # two revisions (branches, tags, commits, experiments)
     python -m hatespeech.compare --experiments  # `dvc exp show`, narrowed: params that differ, four test metrics
+
+Where both revisions' predictions can be loaded (the evaluate and baseline stages' cached
+predictions/*.parquet, from the local cache or the DVC remote), each model's change is also tested: a
+paired bootstrap of the test rows (95% interval and p-value of each metric's change) and McNemar's test.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from hatespeech import PipelineError
 from hatespeech.cli import fail
+from hatespeech.evaluation import Bootstrap, compare_predictions, read_predictions, select_predictions
+from hatespeech.files import load_params
 from hatespeech.paths import TEST_METRICS
 from hatespeech.profile import flatten
+from hatespeech.stats import INTERVAL_KEY, BootstrapConfig
 
 
 def dvc_json(*args: str) -> Any:
@@ -116,12 +128,81 @@ def _table(header: list[str], rows: list[str], nothing: str) -> list[str]:
 
 
 def markdown_report(metrics: dict, params: dict, old: str, new: str) -> str:
-    """Two Markdown tables (changed metrics, changed params) with one row per changed key."""
+    """Two Markdown tables (changed metrics, changed params) with one row per changed key; the intervals'
+    bounds are left out (the paired test below answers what they would be read for)."""
+    metrics = {
+        path: {k: v for k, v in keys.items() if INTERVAL_KEY not in k.split(".")} for path, keys in metrics.items()
+    }
     lines = [f"### Metrics: `{old}` → `{new}`", ""]
     lines += _table(["metric", old, new, "change"], _rows(metrics, ("old", "new", "diff"), True), "No metric changed.")
     lines += ["", "### Params", ""]
     lines += _table(["param", old, new], _rows(params, ("old", "new"), False), "No param changed.")
     return "\n".join(lines) + "\n"
+
+
+# Each model's per-row predictions, as the evaluate and baseline stages write them (dvc.yaml's outs).
+PREDICTION_FILES = {"transformer": "predictions/transformer.parquet", "baseline": "predictions/baseline.parquet"}
+SIGNIFICANCE_METRICS = ("accuracy", "f1_weighted", "f1_macro", "f1_hate_speech")
+SIGNIFICANCE_LEVEL = 0.05
+
+
+def load_predictions(path: str, rev: str | None) -> pd.DataFrame:
+    """A predictions file at a git revision or DVC experiment (``None``: the workspace) through DVC's API."""
+    if rev is None:
+        return read_predictions(path)
+    import dvc.api
+
+    try:
+        with dvc.api.open(path, rev=rev, mode="rb") as handle:
+            data = handle.read()
+    except Exception as exc:  # noqa: BLE001 (dvc raises many kinds: missing rev, path, cache object)
+        raise PipelineError(f"{path} at {rev}: {type(exc).__name__}: {exc}") from exc
+    try:
+        table = pd.read_parquet(io.BytesIO(data))
+    except (OSError, ValueError) as exc:
+        raise PipelineError(f"{path} at {rev} is not a readable parquet file: {exc}") from exc
+    return select_predictions(table, f"{path} at {rev}")
+
+
+def significance_report(old: str, new: str | None, bootstrap: Bootstrap) -> list[str]:
+    """Markdown: per model, whether each headline metric's change from ``old`` to ``new`` is significant."""
+    lines = [f"### Is the change real? (paired bootstrap, {bootstrap.config.resamples} resamples; McNemar)", ""]
+    for model, path in PREDICTION_FILES.items():
+        try:
+            comparison = compare_predictions(
+                load_predictions(path, old), load_predictions(path, new), bootstrap, ("old", "new")
+            )
+        except PipelineError as exc:
+            lines += [f"{model}: no paired test ({exc}).", ""]
+            continue
+        argmax = comparison["argmax"]
+        lines += [
+            f"**{model}** ({comparison['examples']} test tweets)",
+            "",
+            "| metric | old | new | change | 95% interval | p | significant at 5%? |",
+            "|---|---:|---:|---:|---|---:|---|",
+        ]
+        for metric in SIGNIFICANCE_METRICS:
+            entry = argmax[metric]
+            real = "yes" if entry["p_value"] < SIGNIFICANCE_LEVEL and entry["difference"] != 0 else "no"
+            lines.append(
+                f"| {metric} | {entry['old']:.4f} | {entry['new']:.4f} | {entry['difference']:+.4f} | "
+                f"{entry['low']:+.4f} to {entry['high']:+.4f} | {entry['p_value']:.3g} | {real} |"
+            )
+        test = argmax["mcnemar"]
+        lines += [
+            "",
+            f"McNemar: {test['new_only_correct']} tweets only `new` gets right, {test['old_only_correct']} only "
+            f"`old`; p = {test['p_value']:.3g}.",
+            "",
+        ]
+    return lines
+
+
+def _bootstrap_settings() -> Bootstrap:
+    params = load_params() if Path("params.yaml").is_file() else {}
+    seed = int((params.get("base") or {}).get("seed", 0))
+    return Bootstrap(BootstrapConfig.from_params(params.get("bootstrap")), seed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,9 +220,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         metrics = dvc_diff("metrics", args.old, args.new)
         params = dvc_diff("params", args.old, args.new)
-    except RuntimeError as exc:
+        significance = significance_report(args.old, args.new, _bootstrap_settings())
+    except (RuntimeError, PipelineError) as exc:
         return fail("compare", str(exc))
     sys.stdout.write(markdown_report(metrics, params, args.old, args.new or "workspace"))
+    sys.stdout.write("\n" + "\n".join(significance))
     return 0
 
 

@@ -1,12 +1,16 @@
 """Evaluate a classifier's class probabilities on a split: metrics under argmax and under the tuned decision
-rule, plot data for DVC, and an error-analysis report. The transformer and the baseline share all of it, so
-their files have the same shape and `dvc metrics show` / `dvc plots show` put them side by side."""
+rule, 95% bootstrap intervals on the test split, plot data for DVC, every row's prediction, and an
+error-analysis report. The transformer and the baseline share all of it, so their files have the same shape
+and `dvc metrics show` / `dvc plots show` put them side by side."""
 
 from __future__ import annotations
 
+import argparse
+import hashlib
 import html
 import json
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,19 +18,85 @@ import pandas as pd
 from sklearn.metrics import precision_recall_curve
 
 from hatespeech import LABEL, LABELS, TEXT, PipelineError
+from hatespeech.data import read_table, write_table
 from hatespeech.decision import DecisionRule
 from hatespeech.files import atomic_output, write_json
 from hatespeech.metrics import classification_metrics
+from hatespeech.stats import INTERVAL_KEY, BootstrapConfig, confidence_intervals, paired_comparison
 
 PR_POINTS = 200  # points kept per precision-recall curve: plenty for a plot, small in git and in the cache
 
 
-def split_report(labels: np.ndarray, probabilities: np.ndarray, rule: DecisionRule) -> dict:
-    """Metrics with plain argmax (top level) and with the decision rule (under ``tuned``)."""
+@dataclass(frozen=True)
+class EvaluationOutputs:
+    """Where one model's evaluation goes (every path comes from the stage's command in dvc.yaml)."""
+
+    test_metrics: Path
+    validation_metrics: Path
+    plots_dir: Path
+    report_dir: Path
+    predictions: Path
+
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--test-metrics", required=True, type=Path)
+        parser.add_argument("--validation-metrics", required=True, type=Path)
+        parser.add_argument("--plots-dir", required=True, type=Path, help="confusion records, precision-recall curves")
+        parser.add_argument("--report-dir", required=True, type=Path, help="error analysis and misclassified tweets")
+        parser.add_argument("--predictions", required=True, type=Path, help="every row's probabilities (parquet)")
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> EvaluationOutputs:
+        return cls(args.test_metrics, args.validation_metrics, args.plots_dir, args.report_dir, args.predictions)
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """How the test split's intervals are drawn: params.yaml's ``bootstrap`` section and ``base.seed``."""
+
+    config: BootstrapConfig
+    seed: int
+
+
+def _scored(labels: np.ndarray, predictions: np.ndarray, bootstrap: Bootstrap | None) -> dict:
+    metrics = classification_metrics(labels, predictions)
+    if bootstrap is not None:
+        metrics[INTERVAL_KEY] = confidence_intervals(labels, predictions, bootstrap.config.resamples, bootstrap.seed)
+    return metrics
+
+
+def split_report(
+    labels: np.ndarray, probabilities: np.ndarray, rule: DecisionRule, bootstrap: Bootstrap | None = None
+) -> dict:
+    """Metrics with plain argmax (top level) and with the decision rule (under ``tuned``); with ``bootstrap``,
+    each block also holds 95% intervals under ``ci95`` (``{metric: {low, high}}``)."""
     return {
-        **classification_metrics(labels, probabilities.argmax(axis=1)),
-        "tuned": classification_metrics(labels, rule.predict(probabilities)),
+        **_scored(labels, probabilities.argmax(axis=1), bootstrap),
+        "tuned": _scored(labels, rule.predict(probabilities), bootstrap),
     }
+
+
+def text_id(text: str) -> str:
+    """A short digest of a tweet: it pairs predictions of two runs row by row without copying the text."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+def predictions_table(
+    split: str, texts: pd.DataFrame, labels: np.ndarray, probabilities: np.ndarray, rule: DecisionRule
+) -> pd.DataFrame:
+    """One row per example: its text id, label, each class's probability, argmax and decision-rule labels."""
+    _check_aligned(texts, labels)
+    return pd.DataFrame(
+        {
+            "split": split,
+            "row": np.arange(len(labels)),
+            "text_id": texts[TEXT].map(text_id).to_numpy(),
+            "label": labels,
+            **{f"p_{name}": probabilities[:, i] for i, name in enumerate(LABELS)},
+            "predicted": probabilities.argmax(axis=1),
+            "predicted_tuned": rule.predict(probabilities),
+        }
+    )
 
 
 def confusion_records(labels: np.ndarray, predictions: np.ndarray) -> list[dict[str, str]]:
@@ -87,8 +157,16 @@ def error_report(title: str, metrics: dict, errors: list[dict], examples_per_con
         "| class | support | precision | recall | F1 |",
         "|---|---:|---:|---:|---:|",
     ]
+    intervals = tuned.get(INTERVAL_KEY, {})
+    if intervals:
+        lines[-2:] = [
+            "| class | support | precision | recall | F1 | F1 95% interval |",
+            "|---|---:|---:|---:|---:|---|",
+        ]
     for name, scores in tuned["per_class"].items():
         cells = [str(scores["support"]), *(f"{scores[key]:.4f}" for key in ("precision", "recall", "f1"))]
+        if intervals:
+            cells.append("{low:.3f}–{high:.3f}".format(**intervals[f"f1_{name}"]))
         lines.append(f"| {name} | {' | '.join(cells)} |")
     confusions = Counter((e["label"], e["predicted"]) for e in errors)
     lines += ["", "## Top confusions", ""]
@@ -109,32 +187,76 @@ def error_report(title: str, metrics: dict, errors: list[dict], examples_per_con
     return "\n".join(lines) + "\n"
 
 
+PREDICTION_COLUMNS = ("split", "row", "text_id", "label", "predicted", "predicted_tuned")
+
+
+def select_predictions(table: pd.DataFrame, source: str, split: str = "test") -> pd.DataFrame:
+    """One split's rows of a predictions table written by :func:`write_evaluation`, in row order."""
+    missing = [column for column in PREDICTION_COLUMNS if column not in table.columns]
+    if missing:
+        raise PipelineError(f"{source} lacks column(s) {', '.join(missing)}: is it an evaluate or baseline output?")
+    return table[table["split"] == split].sort_values("row").reset_index(drop=True)
+
+
+def read_predictions(path: str | Path, split: str = "test") -> pd.DataFrame:
+    return select_predictions(read_table(path), str(path), split)
+
+
+def compare_predictions(
+    reference: pd.DataFrame, candidate: pd.DataFrame, bootstrap: Bootstrap, names: tuple[str, str]
+) -> dict:
+    """Paired bootstrap and McNemar's test of two models' predictions on the same rows, under argmax and under
+    each model's decision rule; differences are ``names[1]`` minus ``names[0]``."""
+    same_rows = len(reference) == len(candidate) and all(
+        np.array_equal(reference[column].to_numpy(), candidate[column].to_numpy()) for column in ("text_id", "label")
+    )
+    if not same_rows:
+        raise PipelineError(
+            f"{names[0]} and {names[1]} were not evaluated on the same test rows ({len(reference)} and "
+            f"{len(candidate)} rows, or other tweets): a paired comparison needs one split"
+        )
+    labels = reference["label"].to_numpy()
+    comparison: dict = {"examples": len(labels)}
+    for block, column in (("argmax", "predicted"), ("tuned", "predicted_tuned")):
+        comparison[block] = paired_comparison(
+            labels,
+            reference[column].to_numpy(),
+            candidate[column].to_numpy(),
+            bootstrap.config.resamples,
+            bootstrap.seed,
+            names,
+        )
+    return comparison
+
+
 def write_evaluation(
     title: str,
     labels: dict[str, np.ndarray],
     probabilities: dict[str, np.ndarray],
     rule: DecisionRule,
-    test_texts: pd.DataFrame,
-    test_metrics: str | Path,
-    validation_metrics: str | Path,
-    plots_dir: str | Path,
-    report_dir: str | Path,
+    texts: dict[str, pd.DataFrame],
+    outputs: EvaluationOutputs,
+    bootstrap: Bootstrap,
 ) -> dict:
-    """Write every evaluation output for one model; ``labels``/``probabilities`` hold the test and validation
-    splits. Returns the test metrics."""
-    metrics = split_report(labels["test"], probabilities["test"], rule)
-    write_json(validation_metrics, split_report(labels["validation"], probabilities["validation"], rule))
+    """Write every evaluation output for one model; ``labels``/``probabilities``/``texts`` hold the test and
+    validation splits. Returns the test metrics."""
+    metrics = split_report(labels["test"], probabilities["test"], rule, bootstrap)
+    write_json(outputs.validation_metrics, split_report(labels["validation"], probabilities["validation"], rule))
     predictions = rule.predict(probabilities["test"])
-    errors = misclassified(test_texts, labels["test"], probabilities["test"], predictions)
-    with atomic_output(plots_dir, directory=True) as plots:
+    errors = misclassified(texts["test"], labels["test"], probabilities["test"], predictions)
+    with atomic_output(outputs.plots_dir, directory=True) as plots:
         write_json(plots / "confusion_test.json", confusion_records(labels["test"], predictions))
         for class_id, name in enumerate(LABELS):
             write_json(
                 plots / f"pr_{name}.json", precision_recall_records(labels["test"], probabilities["test"], class_id)
             )
-    with atomic_output(report_dir, directory=True) as report:
+    with atomic_output(outputs.report_dir, directory=True) as report:
         (report / "error_analysis.md").write_text(error_report(title, metrics, errors), encoding="utf-8")
         lines = (json.dumps(row, ensure_ascii=False) + "\n" for row in errors)
         (report / "misclassified_test.jsonl").write_text("".join(lines), encoding="utf-8")
-    write_json(test_metrics, metrics)  # last: DVC's git-tracked metric appears only with everything else
+    with atomic_output(outputs.predictions) as table:
+        splits = ("test", "validation")
+        rows = [predictions_table(s, texts[s], labels[s], probabilities[s], rule) for s in splits]
+        write_table(pd.concat(rows, ignore_index=True), table)
+    write_json(outputs.test_metrics, metrics)  # last: DVC's git-tracked metric appears only with everything else
     return metrics

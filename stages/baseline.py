@@ -1,6 +1,6 @@
 """Baseline stage: TF-IDF word + character n-grams and logistic regression, trained on the same train split,
 its decision rule fitted on the same validation split, evaluated on the same test split as the transformer,
-with outputs of the same shape (metrics, plot data, error analysis)."""
+with outputs of the same shape (metrics with intervals, plot data, predictions, error analysis)."""
 
 import argparse
 import logging
@@ -9,9 +9,10 @@ from hatespeech import LABEL, TEXT
 from hatespeech.baseline import BaselineConfig, predict_proba, save_baseline, train_baseline
 from hatespeech.cli import run_stage
 from hatespeech.decision import RuleConfig, fit_decision_rule
-from hatespeech.evaluation import write_evaluation
+from hatespeech.evaluation import Bootstrap, EvaluationOutputs, write_evaluation
 from hatespeech.files import atomic_output, load_params
 from hatespeech.splitting import read_splits
+from hatespeech.stats import BootstrapConfig
 
 log = logging.getLogger("hatespeech")
 
@@ -20,17 +21,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--splits", required=True, help="split parquet files from the split stage")
     parser.add_argument("--model-dir", required=True, help="where the fitted baseline (skops) and its rule go")
-    parser.add_argument("--test-metrics", required=True)
-    parser.add_argument("--validation-metrics", required=True)
-    parser.add_argument("--plots-dir", required=True)
-    parser.add_argument("--report-dir", required=True)
+    EvaluationOutputs.add_arguments(parser)
     args = parser.parse_args()
     params = load_params()
     config = BaselineConfig.from_params(params["baseline"])
     rule_config = RuleConfig.from_params(params.get("decision_rule") or {})
+    seed = int(params["base"]["seed"])
+    bootstrap = Bootstrap(BootstrapConfig.from_params(params.get("bootstrap")), seed)
 
     splits = read_splits(args.splits)
-    model = train_baseline(splits["train"], config, seed=int(params["base"]["seed"]))
+    model = train_baseline(splits["train"], config, seed=seed)
     labels = {name: splits[name][LABEL].to_numpy() for name in ("test", "validation")}
     probabilities = {name: predict_proba(model, splits[name][TEXT]) for name in ("test", "validation")}
     rule = fit_decision_rule(probabilities["validation"], labels["validation"], rule_config)
@@ -43,11 +43,9 @@ def main() -> None:
         labels,
         probabilities,
         rule,
-        splits["test"],
-        args.test_metrics,
-        args.validation_metrics,
-        args.plots_dir,
-        args.report_dir,
+        splits,
+        EvaluationOutputs.from_args(args),
+        bootstrap,
     )
     log.info("baseline test macro F1 %.4f (tuned %.4f)", metrics["f1_macro"], metrics["tuned"]["f1_macro"])
 

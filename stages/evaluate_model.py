@@ -1,5 +1,6 @@
-"""Stage 5, evaluate: test and validation metrics (argmax and the model's tuned decision rule), plot data
-(confusion matrix, precision-recall curves) and an error-analysis report for the fine-tuned transformer.
+"""Stage 5, evaluate: test and validation metrics (argmax and the model's tuned decision rule) with 95% bootstrap
+intervals on test, plot data (confusion matrix, precision-recall curves), every row's prediction and an
+error-analysis report for the fine-tuned transformer.
 
 (Not named evaluate.py: that would shadow the `evaluate` library for anything that probes for it.)
 """
@@ -8,11 +9,12 @@ import argparse
 
 from hatespeech.cli import run_stage
 from hatespeech.decision import DecisionRule
-from hatespeech.evaluation import write_evaluation
+from hatespeech.evaluation import Bootstrap, EvaluationOutputs, write_evaluation
 from hatespeech.files import load_params
 from hatespeech.inference import evaluate_split
 from hatespeech.modeling import load_classifier, load_tokenizer
 from hatespeech.splitting import read_splits
+from hatespeech.stats import BootstrapConfig
 from hatespeech.threads import set_torch_threads
 from hatespeech.tokenization import load_tokenized
 
@@ -22,12 +24,11 @@ def main() -> None:
     parser.add_argument("--model-dir", required=True)
     parser.add_argument("--data", required=True, help="tokenized splits")
     parser.add_argument("--splits", required=True, help="split parquet files (for the tweet texts)")
-    parser.add_argument("--test-metrics", required=True)
-    parser.add_argument("--validation-metrics", required=True)
-    parser.add_argument("--plots-dir", required=True, help="confusion records and precision-recall curves")
-    parser.add_argument("--report-dir", required=True, help="error analysis (Markdown) and misclassified tweets")
+    EvaluationOutputs.add_arguments(parser)
     args = parser.parse_args()
-    batch_size = int(load_params()["evaluate"]["batch_size"])
+    params = load_params()
+    batch_size = int(params["evaluate"]["batch_size"])
+    bootstrap = Bootstrap(BootstrapConfig.from_params(params.get("bootstrap")), int(params["base"]["seed"]))
 
     set_torch_threads()
     tokenizer, model = load_tokenizer(args.model_dir), load_classifier(args.model_dir)
@@ -40,11 +41,9 @@ def main() -> None:
         labels,
         probabilities,
         DecisionRule.load(args.model_dir),
-        read_splits(args.splits)["test"],
-        args.test_metrics,
-        args.validation_metrics,
-        args.plots_dir,
-        args.report_dir,
+        read_splits(args.splits),
+        EvaluationOutputs.from_args(args),
+        bootstrap,
     )
 
 

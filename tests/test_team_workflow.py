@@ -128,3 +128,19 @@ def test_markdown_comparison_of_two_commits(pushed):
     assert "| metric | HEAD~1 | HEAD | change |" in report
     assert "| metrics/test.json: f1_macro |" in report
     assert "| train.learning_rate | 0.0030 | 1e-06 |" in report
+
+
+def test_comparison_tests_each_models_change_from_predictions_on_the_remote(pushed):
+    """A fresh clone has no cache: the predictions of both commits come from the DVC remote."""
+    mate = clone(pushed, "reviewer")
+    report = run([sys.executable, "-m", "hatespeech.compare", "HEAD~1", "HEAD"], cwd=mate).stdout
+    section = report[report.index("### Is the change real?") :]
+    transformer = section[section.index("**transformer**") : section.index("**baseline**")]
+    baseline = section[section.index("**baseline**") :]
+    assert "| metric | old | new | change | 95% interval | p | significant at 5%? |" in transformer
+    assert "| f1_macro |" in transformer and "McNemar:" in transformer
+    # Only a train param changed: the baseline's predictions are the same rows, the same labels.
+    for metric in ("accuracy", "f1_weighted", "f1_macro", "f1_hate_speech"):
+        row = next(line for line in baseline.splitlines() if line.startswith(f"| {metric} |"))
+        assert row.endswith("| +0.0000 | +0.0000 to +0.0000 | 1 | no |"), row
+    assert "0 tweets only `new` gets right, 0 only `old`; p = 1." in baseline
