@@ -10,7 +10,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # e.g. PROFILE=profiles/seed-bert-base.yaml (the seed notebook's setting: the Hub and bert-base-uncased).
 PROFILE ?=
 
-.PHONY: setup run test test-fast lint experiments clean-venv
+.PHONY: setup run cv test test-fast lint experiments clean-venv
 
 setup: $(VENV)/.installed
 
@@ -27,6 +27,9 @@ ifeq ($(strip $(PROFILE)),)
 else
 	args=$$($(BIN)/python -m hatespeech.profile "$(PROFILE)") && eval "dvc exp run $$args"
 endif
+
+cv: setup  ## k-fold cross-validation of both models (cv/dvc.yaml, settings in cv/params.yaml): metrics/cv.json
+	dvc repro cv/dvc.yaml
 
 test: setup  ## the test suite, offline, on a tiny model the tests build
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pandas as pd
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from hatespeech import LABELS, PipelineError
 from hatespeech.data import LABEL, TEXT, class_counts, read_table
@@ -101,6 +101,28 @@ def _check_table(frame: pd.DataFrame) -> None:
         raise SplitError("the dataset has no rows")
 
 
+def _groups(frame: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
+    """Each row's near-duplicate key, and one row per key with its most common label (lowest id on a tie)."""
+    keys = frame[TEXT].map(near_duplicate_key)
+    votes = pd.crosstab(keys.rename("key"), frame[LABEL])  # rows sorted by key: deterministic
+    return keys, pd.DataFrame({"key": votes.index, LABEL: votes.idxmax(axis=1).to_numpy()})
+
+
+def _assign(frame: pd.DataFrame, keys: pd.Series, parts: dict[str, pd.DataFrame], summary: str) -> dict:
+    """The rows of ``frame`` split as their near-duplicate groups are in ``parts``; every class in every split."""
+    split_of_key = {key: name for name, part in parts.items() for key in part["key"]}
+    assignment = keys.map(split_of_key)
+    splits = {name: frame[assignment == name].reset_index(drop=True) for name in SPLITS}
+    for name, part in splits.items():
+        for label, count in class_counts(part[LABEL]).items():
+            if count == 0:  # stratification rounds a small class down to nothing in a small split
+                raise SplitError(
+                    f"no rows of class '{label}' in the {name} split: too few to stratify; add data or "
+                    f"change split.validation_size / split.test_size; {summary}"
+                )
+    return splits
+
+
 def split_dataset(
     frame: pd.DataFrame, validation_size: float = 0.1, test_size: float = 0.1, seed: int = 42
 ) -> dict[str, pd.DataFrame]:
@@ -112,28 +134,40 @@ def split_dataset(
     """
     _check_sizes(validation_size, test_size)
     _check_table(frame)
-    keys = frame[TEXT].map(near_duplicate_key)
-    votes = pd.crosstab(keys.rename("key"), frame[LABEL])  # rows sorted by key: deterministic
-    groups = pd.DataFrame({"key": votes.index, LABEL: votes.idxmax(axis=1).to_numpy()})
+    keys, groups = _groups(frame)
     summary = _per_class(groups, frame)
     _check_every_class_can_reach_every_split(groups, summary)
     rest, test = _stratified(groups, test_size, seed, "test", summary)
     train, validation = _stratified(rest, validation_size / (1 - test_size), seed, "validation", summary)
+    return _assign(frame, keys, {"train": train, "validation": validation, "test": test}, summary)
 
-    split_of_key = {
-        **dict.fromkeys(train["key"], "train"),
-        **dict.fromkeys(validation["key"], "validation"),
-        **dict.fromkeys(test["key"], "test"),
-    }
-    assignment = keys.map(split_of_key)
-    splits = {name: frame[assignment == name].reset_index(drop=True) for name in SPLITS}
-    for name, part in splits.items():
-        for label, count in class_counts(part[LABEL]).items():
-            if count == 0:  # stratification rounds a small class down to nothing in a small split
-                raise SplitError(
-                    f"no rows of class '{label}' in the {name} split: too few to stratify; add data or "
-                    f"change split.validation_size / split.test_size; {summary}"
-                )
+
+def kfold_splits(
+    frame: pd.DataFrame, folds: int = 5, validation_size: float = 0.1, seed: int = 42
+) -> list[dict[str, pd.DataFrame]]:
+    """``folds`` train/validation/test splits for k-fold cross-validation, with :func:`split_dataset`'s rules.
+
+    The near-duplicate groups are dealt into ``folds`` stratified folds; fold i is the test split of split i,
+    and ``validation_size`` of all rows is then held out of the others for validation (where each training
+    run picks its epoch and decision rule). Every row is in exactly one test split.
+    """
+    if folds < 2:
+        raise SplitError(f"cross-validation needs at least 2 folds, got {folds}")
+    _check_sizes(validation_size, 1 / folds)
+    _check_table(frame)
+    keys, groups = _groups(frame)
+    summary = _per_class(groups, frame)
+    tweets = class_counts(groups[LABEL])
+    short = [name for name in LABELS if tweets[name] < folds]
+    if short:
+        raise SplitError(f"too few distinct tweets of {_classes(short)} for {folds} folds; {summary}")
+    dealer = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    splits = []
+    for fold, (rest_index, test_index) in enumerate(dealer.split(groups, groups[LABEL])):
+        rest = groups.iloc[rest_index]
+        train, validation = _stratified(rest, validation_size * folds / (folds - 1), seed, "validation", summary)
+        parts = {"train": train, "validation": validation, "test": groups.iloc[test_index]}
+        splits.append(_assign(frame, keys, parts, f"fold {fold}; {summary}"))
     return splits
 
 

@@ -27,6 +27,8 @@ PROJECT_FILES = (
     "stages",
     "hatespeech",
     "profiles",
+    "cv/dvc.yaml",  # the cross-validation pipeline, without this checkout's cv/dvc.lock
+    "cv/params.yaml",
     ".dvcignore",
     "data/hate_speech_offensive",
 )
@@ -50,19 +52,22 @@ def make_project(dest: Path, source: str, checkpoint: str, train: dict | None = 
         if path.is_dir():
             shutil.copytree(path, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
         elif path.exists():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, dest / name)
-    params = yaml.safe_load((dest / "params.yaml").read_text())
-    params["download"]["source"] = source
-    params["model"]["checkpoint"] = checkpoint
-    params["train"].update(TINY_TRAIN if train is None else train)
-    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    for params_file in (dest / "params.yaml", dest / "cv" / "params.yaml"):  # the main pipeline, cross-validation
+        params = yaml.safe_load(params_file.read_text())
+        if "download" in params:
+            params["download"]["source"] = source
+        params["model"]["checkpoint"] = checkpoint
+        params["train"].update(TINY_TRAIN if train is None else train)
+        params_file.write_text(yaml.safe_dump(params, sort_keys=False))
     return dest
 
 
-def set_params(project: Path, section: str, **values) -> None:
-    params = yaml.safe_load((project / "params.yaml").read_text())
+def set_params(project: Path, section: str, params_file: str = "params.yaml", **values) -> None:
+    params = yaml.safe_load((project / params_file).read_text())
     params[section].update(values)
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (project / params_file).write_text(yaml.safe_dump(params, sort_keys=False))
 
 
 def tool_env() -> dict[str, str]:
@@ -100,8 +105,8 @@ def git(project: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def ran_stages(result: subprocess.CompletedProcess) -> list[str]:
-    """The stages a `dvc repro` / `dvc exp run` actually ran, in order."""
-    return re.findall(r"Running stage '(\w+)'", result.stdout + result.stderr)
+    """The stages a `dvc repro` / `dvc exp run` actually ran, in order (``cv/dvc.yaml:train@0`` for another file's)."""
+    return re.findall(r"Running stage '([^']+)'", result.stdout + result.stderr)
 
 
 def init_repo(project: Path) -> None:

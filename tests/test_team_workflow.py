@@ -50,7 +50,7 @@ def test_teammate_clone_and_pull_gets_identical_artifacts(pushed):
     mine, theirs = tree_hashes(pushed.project, *folders), tree_hashes(mate, *folders)
     assert "models/model/model.safetensors" in mine and "data/tokenized/dataset_dict.json" in mine
     assert theirs == mine
-    assert "Data and pipelines are up to date" in dvc(mate, "status").stdout
+    assert "Data and pipelines are up to date" in dvc(mate, "status", "dvc.yaml").stdout
     assert ran_stages(dvc(mate, "repro")) == []
 
 

@@ -1,0 +1,146 @@
+"""Cross-validation: the folds (unit), the summary (unit), and cv/dvc.yaml run by real DVC on the tiny model,
+killed after its first trained fold and resumed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import yaml
+from helpers import ROOT, dvc, init_repo, make_project, ran_stages, set_params, tool_env
+
+from hatespeech import LABEL, LABELS, TEXT, PipelineError
+from hatespeech.crossval import fold_ids, summarize
+from hatespeech.data import load_source
+from hatespeech.splitting import SplitError, kfold_splits, near_duplicate_key
+from hatespeech.testing import make_rows, write_csv
+
+
+@pytest.fixture(scope="module")
+def frame(tmp_path_factory):
+    path = write_csv(tmp_path_factory.mktemp("cv") / "labeled_data.csv", make_rows(400))
+    return load_source(str(path)).frame
+
+
+def test_every_row_is_tested_once_and_near_duplicates_stay_together(frame):
+    splits = kfold_splits(frame, folds=5, validation_size=0.1, seed=1)
+    assert len(splits) == 5
+    tested = sorted(text for split in splits for text in split["test"][TEXT])
+    assert tested == sorted(frame[TEXT])
+    for split in splits:
+        assert sum(len(part) for part in split.values()) == len(frame)
+        keys = {name: set(part[TEXT].map(near_duplicate_key)) for name, part in split.items()}
+        assert not keys["train"] & keys["test"] and not keys["train"] & keys["validation"]
+        assert not keys["validation"] & keys["test"]
+        for part in split.values():
+            assert set(part[LABEL]) == {0, 1, 2}
+        assert 0.07 < len(split["validation"]) / len(frame) < 0.13  # validation_size of all rows
+
+
+def test_folds_are_seeded(frame):
+    first, again = kfold_splits(frame, 3, 0.1, seed=7), kfold_splits(frame, 3, 0.1, seed=7)
+    other = kfold_splits(frame, 3, 0.1, seed=8)
+    assert all(a["test"].equals(b["test"]) for a, b in zip(first, again))
+    assert not all(a["test"].equals(b["test"]) for a, b in zip(first, other))
+
+
+def test_too_few_tweets_of_a_class_for_k_folds_is_a_clear_error(frame):
+    keys = frame[TEXT].map(near_duplicate_key)
+    four_hateful = keys[frame[LABEL] == 0].unique()[:4]
+    small = frame[(frame[LABEL] != 0) | keys.isin(four_hateful)]
+    with pytest.raises(SplitError, match="too few distinct tweets of class 'hate_speech' for 5 folds"):
+        kfold_splits(small, 5, 0.1, 0)
+    with pytest.raises(SplitError, match="at least 2 folds"):
+        kfold_splits(frame, 1, 0.1, 0)
+
+
+@pytest.mark.parametrize("folds", [[0, 2], [1, 2, 3], [0], "5", None])
+def test_fold_list_must_be_0_to_k_minus_1(folds):
+    with pytest.raises(PipelineError, match="cv.folds must list"):
+        fold_ids({"cv": {"folds": folds}})
+    assert fold_ids({"cv": {"folds": [0, 1, 2]}}) == [0, 1, 2]
+
+
+def test_summary_is_mean_and_sample_standard_deviation():
+    def metrics(value):
+        summary = dict.fromkeys(("accuracy", "precision_weighted", "recall_weighted", "f1_weighted", "f1_macro"), value)
+        return {**summary, "per_class": {name: {"f1": value / 2} for name in LABELS}}
+
+    summary = summarize([metrics(0.7), metrics(0.8), metrics(0.9)])
+    assert summary["mean"]["f1_macro"] == pytest.approx(0.8)
+    assert summary["std"]["f1_macro"] == pytest.approx(np.std([0.7, 0.8, 0.9], ddof=1))
+    assert summary["mean"]["f1_hate_speech"] == pytest.approx(0.4)
+    assert summary["per_fold"]["fold_2"]["accuracy"] == 0.9
+
+
+def test_cv_params_are_the_main_params_but_for_the_cpu_sized_keys():
+    """cv/params.yaml copies params.yaml (its stage scripts read one params file): the copy must not drift."""
+    main = yaml.safe_load((ROOT / "params.yaml").read_text())
+    cv = yaml.safe_load((ROOT / "cv/params.yaml").read_text())
+    assert set(cv) == set(main) - {"download"} | {"cv"}
+    allowed = {("train", "epochs"), ("split", "test_size")}  # CPU-sized; test splits are the folds
+    for section, values in main.items():
+        if section == "download":
+            continue
+        for key, value in values.items():
+            if (section, key) not in allowed:
+                assert cv[section].get(key) == value, f"cv/params.yaml {section}.{key} differs from params.yaml"
+        assert set(cv[section]) <= set(values), section
+
+
+@pytest.mark.e2e
+def test_cv_pipeline_runs_every_fold_resumes_after_a_kill_and_then_runs_nothing(tmp_path, tiny_model):
+    data = write_csv(tmp_path / "labeled_data.csv", make_rows())
+    project = make_project(tmp_path / "repo", str(data), str(tiny_model))
+    set_params(project, "cv", "cv/params.yaml", folds=[0, 1, 2])
+    init_repo(project)
+
+    # Killed (SIGKILL, the whole process group) once the first fold's training is done and locked.
+    lock = project / "cv/dvc.lock"
+    command = [sys.executable, "-m", "dvc", "repro", "cv/dvc.yaml"]
+    killed = subprocess.Popen(
+        command,
+        cwd=project,
+        env=tool_env(),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 600
+
+    def first_fold_trained() -> bool:
+        return lock.exists() and "train@0:" in lock.read_text()
+
+    while not first_fold_trained() and killed.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert killed.poll() is None, "dvc repro ended before it could be killed"
+    os.killpg(killed.pid, signal.SIGKILL)
+    killed.wait()
+    assert not (project / "metrics/cv.json").exists()
+
+    resumed = dvc(project, "repro", "cv/dvc.yaml")
+    stages = ran_stages(resumed)
+    assert "cv/dvc.yaml:train@0" not in stages and "cv/dvc.yaml:tokenize@0" not in stages
+    assert {"cv/dvc.yaml:train@1", "cv/dvc.yaml:train@2", "cv/dvc.yaml:summary"} <= set(stages)
+    assert {f"cv/dvc.yaml:{stage}@{fold}" for stage in ("evaluate", "baseline") for fold in range(3)} <= set(stages)
+    assert "download" not in stages and "train" not in stages  # nothing of the main pipeline but its data
+
+    summary = json.loads((project / "metrics/cv.json").read_text())
+    assert summary["folds"] == 3
+    for model in ("transformer", "baseline"):
+        assert set(summary[model]["per_fold"]) == {"fold_0", "fold_1", "fold_2"}
+        values = [fold["f1_macro"] for fold in summary[model]["per_fold"].values()]
+        assert summary[model]["mean"]["f1_macro"] == pytest.approx(np.mean(values), abs=1e-6)
+        assert summary[model]["std"]["f1_macro"] == pytest.approx(np.std(values, ddof=1), abs=1e-6)
+    tests = [json.loads((project / f"cv/results/fold{i}/baseline/test.json").read_text()) for i in range(3)]
+    assert sum(t["examples"] for t in tests) == len(load_source(str(data)).frame)  # every row tested once
+
+    assert ran_stages(dvc(project, "repro", "cv/dvc.yaml")) == []
+    main_run = ran_stages(dvc(project, "repro"))  # the default `dvc repro`: the main pipeline, not cv/
+    assert "train" in main_run and not [stage for stage in main_run if stage.startswith("cv/")]
