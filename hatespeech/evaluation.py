@@ -10,8 +10,10 @@ import hashlib
 import html
 import json
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -141,9 +143,48 @@ def _cell(text: str, limit: int = 180) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def error_report(title: str, metrics: dict, errors: list[dict], examples_per_confusion: int = 3, top: int = 15) -> str:
+Explainer = Callable[[Sequence[str]], list[dict[str, Any]]]  # texts -> explanations (hatespeech.explain)
+EXPLAINED_MISTAKES = 10  # hate-speech mistakes the report explains: one forward pass per token each
+
+
+def top_tokens(explanation: dict[str, Any], count: int = 5) -> list[tuple[str, float]]:
+    """The ``count`` tokens that pushed hardest towards the label, strongest first (ties: text order)."""
+    tokens = [(t["token"], t["score"]) for t in explanation["tokens"] if t["score"] > 0]
+    return sorted(tokens, key=lambda item: -item[1])[:count]
+
+
+def _hate_speech_mistakes(shown: list[dict], explain: Explainer, limit: int = EXPLAINED_MISTAKES) -> list[str]:
+    """A section naming, for the hate-speech mistakes the report lists, the tokens that drove each label."""
+    mistakes = [e for e in shown if "hate_speech" in (e["label"], e["predicted"])]
+    mistakes = list({e["text"]: e for e in mistakes}.values())[:limit]  # listed twice: explained once
+    lines = [
+        "## Why: the tokens behind the hate-speech mistakes above",
+        "",
+        "Occlusion (hatespeech/explain.py): each token's score is how much the probability of the predicted "
+        "label drops when the token is masked; the five strongest are listed.",
+        "",
+        "| label | predicted | tokens that pushed towards the prediction | tweet |",
+        "|---|---|---|---|",
+    ]
+    if not mistakes:
+        return [*lines[:2], "No hate-speech mistake is listed above.", ""]
+    for error, explanation in zip(mistakes, explain([e["text"] for e in mistakes])):
+        tokens = ", ".join(f"`{token}` {score:.2f}" for token, score in top_tokens(explanation)) or "—"
+        lines.append(f"| {error['label']} | {error['predicted']} | {tokens} | {_cell(error['text'], 120)} |")
+    return [*lines, ""]
+
+
+def error_report(
+    title: str,
+    metrics: dict,
+    errors: list[dict],
+    examples_per_confusion: int = 3,
+    top: int = 15,
+    explain: Explainer | None = None,
+) -> str:
     """A Markdown error analysis: class support and scores, the top confusions with example tweets, and the
-    tweets the model is most confidently wrong about (``errors`` as from :func:`misclassified`)."""
+    tweets the model is most confidently wrong about (``errors`` as from :func:`misclassified`); with
+    ``explain``, the tokens behind the hate-speech mistakes it lists."""
     tuned = metrics["tuned"]
     lines = [
         f"# Error analysis: {title}",
@@ -172,11 +213,13 @@ def error_report(title: str, metrics: dict, errors: list[dict], examples_per_con
     lines += ["", "## Top confusions", ""]
     if not confusions:
         lines.append("No test tweet is misclassified.")
+    shown: list[dict] = []
     for (actual, predicted), count in confusions.most_common():
         lines += [f"### {actual} → {predicted}: {count} tweets", "", "| confidence | tweet |", "|---:|---|"]
         examples = [e for e in errors if (e["label"], e["predicted"]) == (actual, predicted)][:examples_per_confusion]
         lines += [f"| {e['confidence']:.3f} | {_cell(e['text'])} |" for e in examples]
         lines.append("")
+        shown += examples
     lines += [
         f"## The {min(top, len(errors))} most confident mistakes",
         "",
@@ -184,7 +227,9 @@ def error_report(title: str, metrics: dict, errors: list[dict], examples_per_con
         "|---|---|---:|---|",
     ]
     lines += [f"| {e['label']} | {e['predicted']} | {e['confidence']:.3f} | {_cell(e['text'])} |" for e in errors[:top]]
-    return "\n".join(lines) + "\n"
+    if explain is not None:
+        lines += ["", *_hate_speech_mistakes(shown + errors[:top], explain)]
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 PREDICTION_COLUMNS = ("split", "row", "text_id", "label", "predicted", "predicted_tuned")
@@ -237,9 +282,10 @@ def write_evaluation(
     texts: dict[str, pd.DataFrame],
     outputs: EvaluationOutputs,
     bootstrap: Bootstrap,
+    explain: Explainer | None = None,
 ) -> dict:
     """Write every evaluation output for one model; ``labels``/``probabilities``/``texts`` hold the test and
-    validation splits. Returns the test metrics."""
+    validation splits; ``explain`` adds token explanations to the error analysis. Returns the test metrics."""
     metrics = split_report(labels["test"], probabilities["test"], rule, bootstrap)
     write_json(outputs.validation_metrics, split_report(labels["validation"], probabilities["validation"], rule))
     predictions = rule.predict(probabilities["test"])
@@ -251,7 +297,8 @@ def write_evaluation(
                 plots / f"pr_{name}.json", precision_recall_records(labels["test"], probabilities["test"], class_id)
             )
     with atomic_output(outputs.report_dir, directory=True) as report:
-        (report / "error_analysis.md").write_text(error_report(title, metrics, errors), encoding="utf-8")
+        analysis = error_report(title, metrics, errors, explain=explain)
+        (report / "error_analysis.md").write_text(analysis, encoding="utf-8")
         lines = (json.dumps(row, ensure_ascii=False) + "\n" for row in errors)
         (report / "misclassified_test.jsonl").write_text("".join(lines), encoding="utf-8")
     with atomic_output(outputs.predictions) as table:

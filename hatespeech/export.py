@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from hatespeech import LABEL, PipelineError
+from hatespeech.card import CARD_FILE
 from hatespeech.decision import DecisionRule, macro_f1, softmax
 from hatespeech.inference import (
     OnnxBackend,
@@ -26,7 +27,7 @@ from hatespeech.paths import METADATA_FILE, ONNX_FILES, RULE_FILE
 log = logging.getLogger(__name__)
 
 # Copied next to the ONNX files so the directory is self-contained: tokenizer, label map, decision rule.
-SIDE_FILES = ("config.json", RULE_FILE, METADATA_FILE)
+SIDE_FILES = ("config.json", RULE_FILE, METADATA_FILE, CARD_FILE)  # the model card too, when the model has one
 # Parity targets on the test split: argmax agreement with PyTorch, and the largest macro-F1 difference.
 MIN_AGREEMENT = {"onnx": 0.999, "onnx-int8": 0.99}
 MAX_F1_DIFFERENCE = 0.01

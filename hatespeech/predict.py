@@ -6,10 +6,13 @@
     python -m hatespeech.predict --file tweets.csv --column tweet                  # a CSV column
     python -m hatespeech.predict --file tweets.jsonl                               # JSON lines with "text"
     python -m hatespeech.predict --backend onnx-int8 --file tweets.txt             # the export stage's int8 model
+    python -m hatespeech.predict --explain "some tweet"                            # which tokens drove the label
 
 Each line is {"text", "label", "score", "scores"}: the label the model's decision rule picks, its
-probability, and the probability of every class. Input is read and written in chunks (length-sorted
-batches inside each chunk), so memory stays flat on files of any size.
+probability, and the probability of every class; with --explain also "explanation", each token's occlusion
+score (how much the label's probability drops without it; one forward pass per token: hatespeech.explain).
+Input is read and written in chunks (length-sorted batches inside each chunk), so memory stays flat on files
+of any size.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import IO, Any
 
 from hatespeech import PipelineError
 from hatespeech.cli import fail
+from hatespeech.explain import DEFAULT_MAX_TOKENS
 from hatespeech.inference import DEFAULT_BATCH_SIZE
 from hatespeech.paths import MODEL_DIR, ONNX_DIR
 from hatespeech.texts import check_text
@@ -128,16 +132,23 @@ def stream_predictions(
     batch_size: int = DEFAULT_BATCH_SIZE,
     chunk_size: int = 4096,
     progress: IO[str] | None = None,
+    explain_tokens: int = 0,
 ) -> int:
     """Write one JSON line per text to ``out``, in the input order; returns how many were written.
 
     Texts are length-sorted within chunks of ``chunk_size``: large enough that batches hold texts of
     similar length, small enough that memory stays flat. After the first chunk, a progress line goes
-    to ``progress`` after each chunk.
+    to ``progress`` after each chunk. ``explain_tokens`` > 0 adds each text's explanation (that many tokens).
     """
     done, started = 0, time.perf_counter()
     for chunk in chunks(texts, chunk_size):
-        for text, result in zip(chunk, classifier.predict(chunk, batch_size)):
+        results = classifier.predict(chunk, batch_size)
+        if explain_tokens:
+            from hatespeech.explain import explain_classifier
+
+            explanations = explain_classifier(classifier, chunk, explain_tokens, batch_size)
+            results = [{**result, "explanation": e} for result, e in zip(results, explanations)]
+        for text, result in zip(chunk, results):
             out.write(json.dumps({"text": text, **result}, ensure_ascii=False) + "\n")
         out.flush()
         done += len(chunk)
@@ -175,13 +186,20 @@ def main(argv: list[str] | None = None) -> int:
         help="inference threads (default: $HATESPEECH_THREADS, else the cores other processes leave free)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument("--explain", action="store_true", help="add each text's token scores (occlusion; slower)")
+    parser.add_argument(
+        "--explain-max-tokens",
+        type=int,
+        default=DEFAULT_MAX_TOKENS,
+        help="with --explain: tokens scored per text, the first ones (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
 
     try:
         from hatespeech.inference import Classifier, resolve_backend
 
-        if min(args.batch_size, args.chunk_size, args.threads or 1) < 1:
-            raise PipelineError("--batch-size, --chunk-size and --threads must be at least 1")
+        if min(args.batch_size, args.chunk_size, args.threads or 1, args.explain_max_tokens) < 1:
+            raise PipelineError("--batch-size, --chunk-size, --threads and --explain-max-tokens must be at least 1")
         backend = resolve_backend(args.backend)
         classifier = Classifier(
             args.model or DEFAULT_MODEL[backend], backend, threads=args.threads, precision=args.precision
@@ -190,7 +208,10 @@ def main(argv: list[str] | None = None) -> int:
         progress = None if args.quiet else sys.stderr
 
         def run(texts: Iterable[str], name: str) -> None:
-            stream_predictions(classifier, checked(texts, name), sys.stdout, args.batch_size, args.chunk_size, progress)
+            explain_tokens = args.explain_max_tokens if args.explain else 0
+            stream_predictions(
+                classifier, checked(texts, name), sys.stdout, args.batch_size, args.chunk_size, progress, explain_tokens
+            )
 
         if args.file:
             try:

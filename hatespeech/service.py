@@ -3,7 +3,9 @@
     HATESPEECH_MODEL_DIR=models/model uvicorn --factory hatespeech.service:create_app --host 127.0.0.1 --port 8000
 
 Endpoints: ``POST /predict`` with ``{"texts": [...]}`` returns ``{"predictions": [{label, score, scores}, ...]}``
-in the order given; ``GET /health``; ``GET /model`` (label map, decision rule, training metadata, test metrics).
+in the order given (``"explain": true`` adds each text's token scores, see :mod:`hatespeech.explain`);
+``GET /`` a demo page; ``GET /health``; ``GET /model`` (label map, decision rule, training metadata, test
+metrics); ``GET /model/card`` the model card.
 
 Settings come from the environment (see :class:`ServiceConfig`). The model is loaded once, when the app is
 created. Requests are answered by one worker thread that groups the texts of concurrent requests into
@@ -26,12 +28,15 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from starlette.requests import ClientDisconnect
 
 from hatespeech import PipelineError
+from hatespeech.card import CARD_FILE
 from hatespeech.cli import fail
 from hatespeech.config import from_env
+from hatespeech.demo import form_texts, render_page
+from hatespeech.explain import DEFAULT_MAX_TEXTS, DEFAULT_MAX_TOKENS, explain_classifier
 from hatespeech.inference import DEFAULT_BATCH_SIZE, Classifier, resolve_backend
 from hatespeech.paths import METADATA_FILE, MODEL_DIR, TEST_METRICS
 from hatespeech.texts import InvalidText, check_text
@@ -52,15 +57,19 @@ class ServiceConfig:
     max_wait_ms: float = 5.0  # how long the worker waits for more requests to fill a micro-batch
     threads: int | None = None  # inference threads; None: the cores other processes leave free (hatespeech/threads.py)
     precision: str | None = None  # torch backend: fp32 | bf16; None: $HATESPEECH_PRECISION, else fp32
+    explain_max_texts: int = DEFAULT_MAX_TEXTS  # texts per request that ask for explanations (one pass per token)
+    explain_max_tokens: int = DEFAULT_MAX_TOKENS  # tokens scored per explained text
 
     @classmethod
     def from_env(cls, **overrides: Any) -> ServiceConfig:
         return from_env(cls, "HATESPEECH_", **overrides)
 
     def validate(self) -> None:
-        if min(self.max_texts, self.max_chars, self.batch_size, self.threads or 1) < 1 or self.max_wait_ms < 0:
+        sizes = (self.max_texts, self.max_chars, self.batch_size, self.threads or 1, self.explain_max_texts)
+        if min(*sizes, self.explain_max_tokens) < 1 or self.max_wait_ms < 0:
             raise PipelineError(
-                "max_texts, max_chars, batch_size and threads must be at least 1, max_wait_ms not negative"
+                "max_texts, max_chars, batch_size, threads, explain_max_texts and explain_max_tokens must be at "
+                "least 1, max_wait_ms not negative"
             )
 
 
@@ -72,14 +81,17 @@ class RequestError(Exception):
         self.status = status
 
 
-def max_body_bytes(max_texts: int, max_chars: int) -> int:
-    """The largest body a valid request can have: every character escaped as \\uXXXX, plus the JSON around."""
+def max_body_bytes(max_texts: int, max_chars: int, form: bool = False) -> int:
+    """The largest body a valid request can have: every character escaped as \\uXXXX, plus the JSON around
+    (``form``: the demo page's form, every character percent-encoded as up to 4 UTF-8 bytes of %XX each)."""
+    if form:
+        return max_texts * (12 * max_chars + 6) + 64
     return max_texts * (6 * max_chars + 4) + 64
 
 
-async def read_body(request: Request, max_texts: int, max_chars: int) -> bytes:
+async def read_body(request: Request, max_texts: int, max_chars: int, form: bool = False) -> bytes:
     """The request body; one larger than any valid request is refused without reading it all."""
-    limit = max_body_bytes(max_texts, max_chars)
+    limit = max_body_bytes(max_texts, max_chars, form)
     declared = request.headers.get("content-length", "")
     size = int(declared) if declared.isdigit() else 0
     body = bytearray()
@@ -103,8 +115,14 @@ async def read_body(request: Request, max_texts: int, max_chars: int) -> bytes:
     return bytes(body)
 
 
-def parse_texts(body: bytes, max_texts: int, max_chars: int) -> list[str]:
-    """The ``texts`` of a /predict body, or a :class:`RequestError` naming the problem."""
+@dataclass(frozen=True)
+class PredictRequest:
+    texts: list[str]
+    explain: bool = False
+
+
+def parse_request(body: bytes, max_texts: int, max_chars: int) -> PredictRequest:
+    """The texts (and explain flag) of a /predict body, or a :class:`RequestError` naming the problem."""
     try:
         payload = json.loads(body)
     except ValueError as exc:  # bad UTF-8 or JSON, or a number past Python's integer-string conversion limit
@@ -115,7 +133,19 @@ def parse_texts(body: bytes, max_texts: int, max_chars: int) -> list[str]:
         raise RequestError(422, 'the body must be a JSON object: {"texts": ["...", ...]}')
     if "texts" not in payload:
         raise RequestError(422, 'missing field "texts": send {"texts": ["...", ...]}')
-    texts = payload["texts"]
+    explain = payload.get("explain", False)
+    if not isinstance(explain, bool):
+        raise RequestError(422, f'"explain" must be true or false, got {json.dumps(explain)[:40]}')
+    return PredictRequest(check_texts(payload["texts"], max_texts, max_chars), explain)
+
+
+def parse_texts(body: bytes, max_texts: int, max_chars: int) -> list[str]:
+    """The ``texts`` of a /predict body, or a :class:`RequestError` naming the problem."""
+    return parse_request(body, max_texts, max_chars).texts
+
+
+def check_texts(texts: Any, max_texts: int, max_chars: int) -> list[str]:
+    """``texts`` if it is a list of 1..max_texts valid strings of at most ``max_chars``; else a RequestError."""
     if not isinstance(texts, list):
         raise RequestError(422, f'"texts" must be a list of strings, got {type(texts).__name__}')
     if not texts:
@@ -149,6 +179,7 @@ class MicroBatcher:
         self.classifier, self.batch_size, self.max_wait_s = classifier, batch_size, max_wait_s
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="micro-batcher", daemon=True)
+        self.model_lock = threading.Lock()  # one computation on the model at a time: batches, explanations
 
     def start(self) -> None:
         self._thread.start()
@@ -199,6 +230,10 @@ class MicroBatcher:
                 return
 
     def _answer(self, group: list[tuple[list[str], Future]]) -> None:
+        with self.model_lock:
+            self._answer_locked(group)
+
+    def _answer_locked(self, group: list[tuple[list[str], Future]]) -> None:
         try:
             results = self.classifier.predict([t for texts, _ in group for t in texts], self.batch_size)
         except Exception:  # noqa: BLE001 (isolated below: one request at a time)
@@ -255,9 +290,12 @@ _PREDICT_BODY = {
                 "schema": {
                     "type": "object",
                     "required": ["texts"],
-                    "properties": {"texts": {"type": "array", "items": {"type": "string"}, "minItems": 1}},
+                    "properties": {
+                        "texts": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                        "explain": {"type": "boolean", "default": False, "description": "add token scores"},
+                    },
                 },
-                "example": {"texts": ["have a lovely weekend", "another tweet"]},
+                "example": {"texts": ["have a lovely weekend", "another tweet"], "explain": False},
             }
         },
     }
@@ -300,15 +338,63 @@ def build_app(config: ServiceConfig, classifier: Classifier | None = None) -> Fa
     async def bad_request(request: Request, exc: RequestError) -> JSONResponse:
         return JSONResponse(status_code=exc.status, content={"detail": str(exc)})
 
+    def explain_locked(texts: list[str]) -> list[dict[str, Any]]:
+        with batcher.model_lock:  # the batcher's worker uses the model too
+            return explain_classifier(classifier, texts, config.explain_max_tokens, config.batch_size)
+
+    async def answer(request: PredictRequest) -> list[dict[str, Any]]:
+        """/predict's work, shared with the demo page: predictions, and explanations if asked for."""
+        if request.explain and len(request.texts) > config.explain_max_texts:
+            raise RequestError(
+                413,
+                f"explanations are limited to {config.explain_max_texts} texts per request, got "
+                f"{len(request.texts)}: send fewer texts, or leave out explain",
+            )
+        try:
+            predictions = await asyncio.wrap_future(batcher.submit(request.texts))
+            if request.explain:
+                explanations = await asyncio.to_thread(explain_locked, request.texts)
+                predictions = [{**p, "explanation": e} for p, e in zip(predictions, explanations)]
+        except Exception as exc:  # noqa: BLE001 (this request alone failed: the batcher isolated it)
+            raise RequestError(500, f"prediction failed: {type(exc).__name__}: {exc}") from exc
+        return predictions
+
     @app.post("/predict", openapi_extra=_PREDICT_BODY)
     async def predict(request: Request) -> dict[str, Any]:
         body = await read_body(request, config.max_texts, config.max_chars)
-        texts = parse_texts(body, config.max_texts, config.max_chars)
+        return {"predictions": await answer(parse_request(body, config.max_texts, config.max_chars))}
+
+    limits = {
+        "max_texts": config.max_texts,
+        "max_chars": config.max_chars,
+        "explain_max_texts": config.explain_max_texts,
+    }
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def demo() -> HTMLResponse:
+        return HTMLResponse(render_page(limits))
+
+    @app.post("/", response_class=HTMLResponse, include_in_schema=False)
+    async def demo_form(request: Request) -> HTMLResponse:
+        texts: list[str] = []
+        explain = False
         try:
-            predictions = await asyncio.wrap_future(batcher.submit(texts))
-        except Exception as exc:  # noqa: BLE001 (this request alone failed: the batcher isolated it)
-            raise RequestError(500, f"prediction failed: {type(exc).__name__}: {exc}") from exc
-        return {"predictions": predictions}
+            body = await read_body(request, config.max_texts, config.max_chars, form=True)
+            texts, explain = form_texts(body)
+            predictions = await answer(PredictRequest(check_texts(texts, config.max_texts, config.max_chars), explain))
+        except PipelineError as exc:
+            return HTMLResponse(render_page(limits, texts, explain=explain, error=str(exc)), status_code=400)
+        except RequestError as exc:
+            return HTMLResponse(render_page(limits, texts, explain=explain, error=str(exc)), status_code=exc.status)
+        return HTMLResponse(render_page(limits, texts, predictions, explain))
+
+    @app.get("/model/card", response_class=PlainTextResponse)
+    async def model_card() -> PlainTextResponse:
+        """The model card (README.md) of the served model directory, as Markdown."""
+        path = classifier.model_dir / CARD_FILE
+        if not path.is_file():
+            raise RequestError(404, f"{classifier.model_dir} has no model card ({CARD_FILE})")
+        return PlainTextResponse(path.read_text(encoding="utf-8"), media_type="text/markdown; charset=utf-8")
 
     @app.api_route("/health", methods=["GET", "HEAD"])
     async def health() -> JSONResponse:

@@ -1,6 +1,6 @@
 """Stage 5, evaluate: test and validation metrics (argmax and the model's tuned decision rule) with 95% bootstrap
 intervals on test, plot data (confusion matrix, precision-recall curves), every row's prediction and an
-error-analysis report for the fine-tuned transformer.
+error-analysis report (with the tokens behind its hate-speech mistakes) for the fine-tuned transformer.
 
 (Not named evaluate.py: that would shadow the `evaluate` library for anything that probes for it.)
 """
@@ -10,6 +10,7 @@ import argparse
 from hatespeech.cli import run_stage
 from hatespeech.decision import DecisionRule
 from hatespeech.evaluation import Bootstrap, EvaluationOutputs, write_evaluation
+from hatespeech.explain import model_explainer
 from hatespeech.files import load_params
 from hatespeech.inference import evaluate_split
 from hatespeech.modeling import load_classifier, load_tokenizer
@@ -36,14 +37,16 @@ def main() -> None:
     labels, probabilities = {}, {}
     for split in ("test", "validation"):
         labels[split], probabilities[split] = evaluate_split(model, tokenizer, tokenized[split], batch_size)
+    rule = DecisionRule.load(args.model_dir)
     write_evaluation(
         "fine-tuned transformer",
         labels,
         probabilities,
-        DecisionRule.load(args.model_dir),
+        rule,
         read_splits(args.splits),
         EvaluationOutputs.from_args(args),
         bootstrap,
+        model_explainer(model, tokenizer, rule, batch_size),
     )
 
 

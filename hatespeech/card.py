@@ -1,0 +1,290 @@
+"""The model card: a Hugging Face README.md (YAML metadata, then sections) written from the run's own files,
+so it is regenerated on every run and never edited by hand.
+
+What it states comes from the training metadata, the decision rule, the test metrics of the model and the
+baseline, their paired comparison and the error analysis; the limitations from the literature are fixed text
+(with references), the figures that back them are this run's.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hatespeech import LABELS, PipelineError
+from hatespeech.paths import METADATA_FILE, RULE_FILE
+
+CARD_FILE = "README.md"  # where the Hugging Face Hub and `huggingface_hub.ModelCard` look for it
+DATASET_ID = "tdavidson/hate_speech_offensive"
+
+
+def git_revision(cwd: str | Path = ".") -> str:
+    """The commit the pipeline ran at (``-dirty``: with uncommitted changes), or "unknown" outside git."""
+    try:
+        result = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--abbrev=12"], cwd=cwd, capture_output=True, text=True
+        )
+    except OSError:
+        return "unknown"
+    return result.stdout.strip() if result.returncode == 0 and result.stdout.strip() else "unknown"
+
+
+def read_json(path: Path, what: str) -> Any:
+    """A JSON input of the card; a missing or broken one is a :class:`PipelineError` naming ``what`` it is."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PipelineError(f"{path} not found: the model card needs the {what}") from None
+    except ValueError as exc:
+        raise PipelineError(f"{path} is not valid JSON ({what}): {exc}") from exc
+
+
+def card_metadata(test: Mapping[str, Any], checkpoint: str) -> dict[str, Any]:
+    """The YAML block: what the Hub indexes (language, licence, dataset, task) and the test metrics."""
+    metrics = [
+        {"type": "accuracy", "name": "Accuracy", "value": test["accuracy"]},
+        {"type": "f1", "name": "Weighted F1", "value": test["f1_weighted"], "args": {"average": "weighted"}},
+        {"type": "precision", "name": "Weighted precision", "value": test["precision_weighted"]},
+        {"type": "recall", "name": "Weighted recall", "value": test["recall_weighted"]},
+        {"type": "f1", "name": "Macro F1", "value": test["f1_macro"], "args": {"average": "macro"}},
+        *({"type": "f1", "name": f"F1 ({name})", "value": test["per_class"][name]["f1"]} for name in LABELS),
+    ]
+    metadata: dict[str, Any] = {
+        "language": ["en"],
+        "license": "mit",
+        "library_name": "transformers",
+        "pipeline_tag": "text-classification",
+        "tags": ["hate-speech", "offensive-language", "bert", "dvc"],
+        "datasets": [DATASET_ID],
+        "metrics": ["accuracy", "f1", "precision", "recall"],
+    }
+    if not checkpoint.startswith(("package:", "/", ".", "~")) and not Path(checkpoint).exists():
+        metadata["base_model"] = checkpoint  # a Hub id; a local or packaged encoder has none to link
+    metadata["model-index"] = [
+        {
+            "name": "hate-speech-classifier",
+            "results": [
+                {
+                    "task": {"type": "text-classification", "name": "Text classification"},
+                    "dataset": {"type": DATASET_ID, "name": "hate_speech_offensive (test split of this pipeline)"},
+                    "metrics": metrics,
+                }
+            ],
+        }
+    ]
+    return metadata
+
+
+def _interval(block: Mapping[str, Any], key: str) -> str:
+    bounds = (block.get("ci95") or {}).get(key)
+    return f"{bounds['low']:.3f}–{bounds['high']:.3f}" if bounds else "—"
+
+
+def _results_table(test: Mapping[str, Any], baseline: Mapping[str, Any]) -> list[str]:
+    rows = [("accuracy", "accuracy"), ("weighted F1", "f1_weighted"), ("macro F1", "f1_macro")]
+    rows += [(f"F1 {name}", f"f1_{name}") for name in LABELS]
+
+    def value(block: Mapping[str, Any], key: str) -> float:
+        if key.startswith("f1_") and key[3:] in LABELS:
+            return float(block["per_class"][key[3:]]["f1"])
+        return float(block[key])
+
+    lines = [
+        "| metric | this model | 95% interval | TF-IDF + logistic regression baseline | 95% interval |",
+        "|---|---:|---|---:|---|",
+    ]
+    for label, key in rows:
+        lines.append(
+            f"| {label} | {value(test, key):.4f} | {_interval(test, key)} | "
+            f"{value(baseline, key):.4f} | {_interval(baseline, key)} |"
+        )
+    return lines
+
+
+def _per_class_table(test: Mapping[str, Any]) -> list[str]:
+    lines = ["| class | support | precision | recall | F1 |", "|---|---:|---:|---:|---:|"]
+    for name in LABELS:
+        scores = test["per_class"][name]
+        cells = [str(scores["support"]), *(f"{scores[key]:.4f}" for key in ("precision", "recall", "f1"))]
+        lines.append(f"| {name} | {' | '.join(cells)} |")
+    return lines
+
+
+def _comparison_lines(comparison: Mapping[str, Any]) -> list[str]:
+    argmax = comparison["argmax"]
+    lines = []
+    for key, label in (("f1_macro", "macro F1"), ("f1_hate_speech", "hate-speech F1"), ("accuracy", "accuracy")):
+        entry = argmax[key]
+        verdict = "a real difference" if entry["p_value"] < 0.05 else "not distinguishable from luck"
+        lines.append(
+            f"- {label}: {entry['difference']:+.4f} (95% interval {entry['low']:+.4f} to {entry['high']:+.4f}, "
+            f"paired bootstrap p = {entry['p_value']:.3g}): {verdict} at the 5% level."
+        )
+    test = argmax["mcnemar"]
+    lines.append(
+        f"- McNemar's test: {test['transformer_only_correct']} test tweets only this model gets right, "
+        f"{test['baseline_only_correct']} only the baseline; p = {test['p_value']:.3g}."
+    )
+    return lines
+
+
+def _confusions(errors: list[dict[str, Any]]) -> Counter:
+    return Counter((e["label"], e["predicted"]) for e in errors)
+
+
+def read_errors(report_dir: Path) -> list[dict[str, Any]]:
+    """The evaluate stage's misclassified test tweets (reports/transformer/misclassified_test.jsonl)."""
+    path = report_dir / "misclassified_test.jsonl"
+    if not path.is_file():
+        raise PipelineError(f"{path} not found: the model card needs the evaluate stage's error analysis")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def model_card(
+    training: Mapping[str, Any],
+    rule: Mapping[str, Any],
+    test: Mapping[str, Any],
+    baseline: Mapping[str, Any],
+    comparison: Mapping[str, Any],
+    errors: list[dict[str, Any]],
+    revision: str,
+) -> str:
+    """The card's Markdown (YAML metadata block first)."""
+    checkpoint = str(training.get("checkpoint", "unknown"))
+    params = training.get("params", {})
+    train = params.get("train", {})
+    hate = test["per_class"]["hate_speech"]
+    confusions = _confusions(errors)
+    hate_missed = sum(count for (actual, _), count in confusions.items() if actual == "hate_speech")
+    hate_as_offensive = confusions.get(("hate_speech", "offensive_language"), 0)
+    flagged_wrongly = sum(
+        count for (actual, predicted), count in confusions.items() if actual == "neither" and predicted != "neither"
+    )
+    offsets = ", ".join(f"{name} {value:+.1f}" for name, value in rule.get("offsets", {}).items())
+    settings = ", ".join(
+        f"{key} {train[key]:g}" if isinstance(train[key], float) else f"{key} {train[key]}"
+        for key in ("epochs", "batch_size", "learning_rate", "weight_decay", "warmup_steps", "class_weights")
+        if key in train
+    )
+    lines = [
+        "---",
+        yaml.safe_dump(card_metadata(test, checkpoint), sort_keys=False, allow_unicode=True).rstrip(),
+        "---",
+        "",
+        "# Hate speech / offensive language / neither: a fine-tuned BERT-family tweet classifier",
+        "",
+        "This card is written by the pipeline's `card` stage from this run's files (training metadata, test "
+        "metrics, error analysis); it is regenerated on every run. Do not edit it by hand.",
+        "",
+        "## What it is",
+        "",
+        "- **Task**: classify an English tweet as `hate_speech`, `offensive_language` or `neither` "
+        "(the three classes of Davidson et al., 2017).",
+        f"- **Fine-tuned from**: `{checkpoint}`.",
+        f"- **Training data**: the `{DATASET_ID}` tweets (labeled_data.csv), split 80/10/10 by class with "
+        f"near-duplicate tweets kept in one split; tokenized data sha256 `{training.get('data_sha256', 'unknown')}`.",
+        f"- **Training**: {settings}; seed {training.get('seed', 'unknown')}; the epoch with the best validation "
+        f"{train.get('metric_for_best_model', 'f1_macro')} is kept.",
+        f"- **Pipeline revision**: `{revision}` (git).",
+        "",
+        "## How to use",
+        "",
+        "```python",
+        "from transformers import pipeline",
+        "",
+        'classify = pipeline("text-classification", model="models/model")',
+        "classify([\"have a lovely weekend\"])  # [{'label': 'neither', 'score': ...}]",
+        "```",
+        "",
+        "`transformers.pipeline` returns the argmax label. The project's own `hatespeech-predict` and HTTP service "
+        "apply the decision rule below as well.",
+        "",
+        "## Results on the test split",
+        "",
+        f"{test['examples']} test tweets, argmax predictions; 95% intervals from "
+        "1,000 bootstrap resamples of the test tweets.",
+        "",
+        *_results_table(test, baseline),
+        "",
+        "Per class (this model):",
+        "",
+        *_per_class_table(test),
+        "",
+        "This model against the baseline, on the same test tweets:",
+        "",
+        *_comparison_lines(comparison),
+        "",
+        "## Decision rule",
+        "",
+        f"The saved rule ({rule.get('kind', 'argmax')}) adds per-class offsets to the log-probabilities "
+        f"({offsets or 'none'}), chosen on the validation split to maximise "
+        f"{rule.get('objective', 'f1_macro')}"
+        + (
+            f" ({rule['before']:.4f} → {rule['after']:.4f} on validation)."
+            if rule.get("before") is not None and rule.get("after") is not None
+            else "."
+        )
+        + " The metrics above are argmax; the rule's test figures are in `metrics/test.json` under `tuned`.",
+        "",
+        "## Intended uses",
+        "",
+        "- Research on hate speech and offensive language detection, and as a reproducible baseline to compare "
+        "new models with on this dataset.",
+        "- A first-pass filter that ranks tweets for **human** review in content moderation, where a person makes "
+        "the decision and the model's errors (below) are known to the reviewers.",
+        "",
+        "## Out of scope",
+        "",
+        "- Automatic removal, suspension or any decision about a person without human review.",
+        "- Text that is not an English tweet: other languages, long documents, other platforms' conventions.",
+        "- Judging whether a *person* is hateful, or measuring the prevalence of hate speech in a population: the "
+        "training sample was collected with a hate-speech lexicon and is not representative of Twitter.",
+        "",
+        "## Limitations and bias",
+        "",
+        "- **The labels are judgements of crowd workers**: each tweet was coded by at least three CrowdFlower "
+        "workers and takes the majority label; they disagreed on many tweets, and what they called hateful or "
+        "merely offensive reflects their reading, not a legal or platform definition.",
+        f"- **Hate speech is the smallest and hardest class**: {hate['support']} of the {test['examples']} test "
+        f"tweets. This model's hate-speech F1 is {hate['f1']:.2f} "
+        f"(95% interval {_interval(test, 'f1_hate_speech')}); of the hate-speech test tweets it gets wrong "
+        f"({hate_missed}), {hate_as_offensive} are called offensive language. Hateful and offensive tweets share "
+        "much of their vocabulary, and the model leans on words more than on who is targeted and how.",
+        f"- **Harmless tweets can be flagged**: {flagged_wrongly} test tweets labelled `neither` were predicted "
+        "offensive or hateful. The evaluate stage's error analysis (reports/transformer/error_analysis.md) lists "
+        "the most confident mistakes of every kind, with the tokens that drove each hate-speech one.",
+        "- **Dialect bias**: Davidson et al. (2017) themselves, and later Davidson, Bhattacharya & Weber (2019) and "
+        "Sap et al. (2019), found that models trained on this data flag tweets written in African-American "
+        "English as offensive or hateful more often than other tweets. This model was trained on the same labels "
+        "and should be assumed to carry the same bias; it has not been audited for it.",
+        "- **Time and place**: the tweets are from 2017 and earlier; slang, slurs and targets change.",
+        "",
+        "## References",
+        "",
+        "- Davidson, Warmsley, Macy & Weber (2017). Automated Hate Speech Detection and the Problem of Offensive "
+        "Language. ICWSM. https://arxiv.org/abs/1703.04009",
+        "- Davidson, Bhattacharya & Weber (2019). Racial Bias in Hate Speech and Abusive Language Detection "
+        "Datasets. Workshop on Abusive Language Online. https://arxiv.org/abs/1905.12516",
+        "- Sap, Card, Gabriel, Choi & Smith (2019). The Risk of Racial Bias in Hate Speech Detection. ACL. "
+        "https://aclanthology.org/P19-1163/",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def parse_card(text: str) -> tuple[dict[str, Any], str]:
+    """(the YAML metadata, the Markdown body) of a model card."""
+    if not text.startswith("---\n"):
+        raise PipelineError("a model card starts with a YAML block between '---' lines")
+    block, _, body = text[4:].partition("\n---\n")
+    return yaml.safe_load(block), body
+
+
+def read_training(model_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The trained model directory's training metadata and decision rule."""
+    return read_json(model_dir / METADATA_FILE, "training metadata"), read_json(model_dir / RULE_FILE, "decision rule")

