@@ -55,4 +55,4 @@ def test_default_paths_are_where_dvc_yaml_writes():
     metrics = {str(next(iter(m))) for s in stages.values() for m in s.get("metrics", [])}
     assert paths.MODEL_DIR in outs and paths.ONNX_DIR in outs
     assert paths.TEST_METRICS in metrics
-    assert f"--model-dir {paths.MODEL_DIR}" in stages["train"]["cmd"]
+    assert f"--out {paths.MODEL_DIR}" in stages["card"]["cmd"]  # the published model: trained + its card
