@@ -73,7 +73,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> Simp
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> SimpleNamespace:
     """The tiny BERT fine-tuned on synthetic tweets (seconds), with its tokenized splits saved to disk:
-    what the train and tokenize stages would leave in models/model and data/tokenized."""
+    what the train and tokenize stages would leave in models/trained and data/tokenized."""
     from helpers import TINY_TRAIN
 
     from hatespeech.data import load_source

@@ -27,6 +27,19 @@ from hatespeech.testing import (  # noqa: F401  (the tests import these from her
 )
 
 
+@contextlib.contextmanager
+def service_client(classifier, metrics_dir: Path, **settings) -> Iterator:
+    """FastAPI's TestClient on the app serving an already loaded ``classifier``; ``settings``: ServiceConfig fields
+    (the test metrics file is absent: ``metrics_dir`` holds none)."""
+    from fastapi.testclient import TestClient
+
+    from hatespeech.service import ServiceConfig, create_app
+
+    config = ServiceConfig(model_dir=str(classifier.model_dir), metrics=str(metrics_dir / "none.json"), **settings)
+    with TestClient(create_app(config, classifier)) as client:
+        yield client
+
+
 def make_run(*variables: str) -> list[str]:
     """`make run` with this interpreter's environment, which is already set up (-o: do not reinstall it)."""
     venv = Path(sys.prefix)

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
+from helpers import service_client
 
 from hatespeech import LABELS
 from hatespeech.demo import form_texts
@@ -15,7 +15,6 @@ from hatespeech.evaluation import top_tokens
 from hatespeech.explain import explain_classifier, explain_texts
 from hatespeech.inference import Classifier
 from hatespeech.predict import main as predict_main
-from hatespeech.service import ServiceConfig, create_app
 
 TEXTS = ["zorgon blapper the snerk", "have a sunny weekend in my garden", "dang frick lol"]
 
@@ -69,14 +68,9 @@ def test_scores_are_the_drop_in_the_labels_probability():
 
 @pytest.fixture(scope="module")
 def client(classifier, tmp_path_factory):
-    config = ServiceConfig(
-        model_dir=str(classifier.model_dir),
-        metrics=str(tmp_path_factory.mktemp("m") / "none.json"),
-        max_texts=5,
-        max_chars=200,
-        explain_max_texts=2,
-    )
-    with TestClient(create_app(config, classifier)) as test_client:
+    with service_client(
+        classifier, tmp_path_factory.mktemp("m"), max_texts=5, max_chars=200, explain_max_texts=2
+    ) as test_client:
         yield test_client
 
 

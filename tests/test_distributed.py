@@ -25,8 +25,8 @@ def test_train_stage_with_two_processes(tmp_path, csv_file, tiny_model, launcher
     assert "launching 2 processes" in result.stderr and result.stderr.count("launching") == 1  # children never relaunch
     # Both ranks trained (DDP), and only rank 0 wrote: one model directory, one set of curves, no leftovers.
     assert result.stderr.count("kept epoch") == 1
-    model_dir = project / "models/model"
-    assert sorted(p.name for p in project.joinpath("models").iterdir()) == ["model"]
+    model_dir = project / "models/trained"
+    assert sorted(p.name for p in project.joinpath("models").iterdir()) == ["trained"]
     args = json.loads((model_dir / "training_args.json").read_text())
     assert args["per_device_train_batch_size"] == 4
     assert result.stderr.count("training on 2 process(es): global batch 8 = 4 per device") == 2  # one per rank

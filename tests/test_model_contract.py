@@ -28,7 +28,7 @@ def test_a_model_trained_with_max_length_64_is_served_with_64(csv_file: Path, ti
     for stage in ("download", "split", "tokenize", "train"):
         result = run_script(project, *stage_command(stage))
         assert result.returncode == 0, result.stderr
-    model_dir = project / paths.MODEL_DIR
+    model_dir = project / "models/trained"  # the train stage's output (the card stage publishes it as models/model)
     assert json.loads((project / "metrics" / "token_lengths.json").read_text())["max_length"] == 64
     assert json.loads((model_dir / "tokenizer_config.json").read_text())["model_max_length"] == 64
 

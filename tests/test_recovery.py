@@ -57,7 +57,7 @@ def outputs(project: Path) -> dict[str, bytes]:
     files = [
         project / "metrics/test.json",
         project / "metrics/validation.json",
-        project / "models/model/decision_rule.json",
+        project / "models/trained/decision_rule.json",
     ]
     # The training-loss curve is left out: the Trainer's first loss log after a resume averages only the
     # steps since the resume. Validation curves, the model and every prediction must match.
@@ -81,7 +81,7 @@ def test_two_clean_runs_are_identical(tokenized_project, uninterrupted):
     assert first.keys() == second.keys() and len(first) >= 5
     for name in first:
         assert first[name] == second[name], f"{name} differs between two runs with the same seed"
-    model = "models/model/model.safetensors"
+    model = "models/trained/model.safetensors"
     assert (uninterrupted / model).read_bytes() == (again / model).read_bytes()
     assert not (uninterrupted / "checkpoints").exists() or not any((uninterrupted / "checkpoints").rglob("*"))
 
@@ -99,12 +99,12 @@ def test_killed_run_resumes_and_ends_where_an_uninterrupted_one_does(tokenized_p
         time.sleep(0.005)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    assert not (project / "models/model").exists(), "the run finished before it could be killed"
-    assert list((project / "models").glob(".model.*.tmp")), "the killed run left its temporary output"
+    assert not (project / "models/trained").exists(), "the run finished before it could be killed"
+    assert list((project / "models").glob(".trained.*.tmp")), "the killed run left its temporary output"
 
     resumed = train_and_evaluate(project)
     assert "resuming from" in resumed.stderr and "checkpoint-" in resumed.stderr
-    assert not list((project / "models").glob(".model.*.tmp"))  # the killed run's leftovers are gone
+    assert not list((project / "models").glob(".trained.*.tmp"))  # the killed run's leftovers are gone
     expected, got = outputs(uninterrupted), outputs(project)
     for name in expected:
         assert got[name] == expected[name], f"{name} differs after resuming"

@@ -1,5 +1,6 @@
 """`main` carries the reference run of the default `make run`: its dvc.lock and git-tracked metrics. A change
-to params.yaml or to a stage's command must carry a new lock (and metrics) from a fresh run."""
+to params.yaml or to a stage's command must carry a new lock (and metrics) from a fresh run. The same holds
+for the cross-validation run's cv/dvc.lock and metrics/cv.json."""
 
 from __future__ import annotations
 
@@ -52,7 +53,10 @@ def test_lock_has_the_current_command_params_and_deps(name):
     assert {out["path"] for out in locked["outs"]} == outs
 
 
-@pytest.mark.parametrize("metrics", ["metrics/test.json", "metrics/baseline_test.json", "metrics/onnx_parity.json"])
+METRICS = ["metrics/test.json", "metrics/baseline_test.json", "metrics/comparison.json", "metrics/onnx_parity.json"]
+
+
+@pytest.mark.parametrize("metrics", METRICS)
 def test_committed_metrics_are_the_locked_ones(metrics):
     locked = {out["path"]: out["md5"] for stage in LOCK.values() for out in stage["outs"]}
     assert hashlib.md5((ROOT / metrics).read_bytes()).hexdigest() == locked[metrics]
@@ -64,3 +68,25 @@ def test_stale_params_are_caught():
     changed["train"]["epochs"] += 1
     assert stale_params("train", changed) == ["train"]
     assert stale_params("tokenize", changed) == [] and stale_params("download", changed) == []
+
+
+def test_cross_validation_lock_matches_its_code_params_and_metrics():
+    """`dvc status cv/dvc.yaml` may only miss data (a clone has none of the uncached CV outputs): any changed
+    code, params, command or metrics file means cv/dvc.lock is not the run of the committed pipeline."""
+    import json
+
+    from helpers import dvc, git
+
+    status = json.loads(dvc(ROOT, "status", "cv/dvc.yaml", "--json").stdout or "{}")
+    tracked = set(git(ROOT, "ls-files").stdout.split())  # code, params, metrics/cv.json: a clone has them
+    problems = []
+    for stage, changes in status.items():
+        for change in changes:
+            if not isinstance(change, dict):
+                problems.append(f"{stage}: {change}")  # "changed command", "always changed"
+                continue
+            for kind, entries in change.items():
+                for path, state in (entries or {}).items():
+                    if state != "deleted" or path in tracked:
+                        problems.append(f"{stage}: {kind} {path}: {state}")
+    assert problems == []

@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from helpers import running_service
+from helpers import running_service, service_client
 
 from hatespeech import LABELS, PipelineError
 from hatespeech.decision import DecisionRule
@@ -151,13 +151,7 @@ def test_predict_bad_input_is_a_clear_error(trained_model, tmp_path, capsys, nam
 
 @pytest.fixture(scope="module")
 def client(classifier, tmp_path_factory):
-    config = ServiceConfig(
-        model_dir=str(classifier.model_dir),
-        metrics=str(tmp_path_factory.mktemp("m") / "none.json"),
-        max_texts=5,
-        max_chars=1000,
-    )
-    with TestClient(create_app(config, classifier)) as test_client:
+    with service_client(classifier, tmp_path_factory.mktemp("m"), max_texts=5, max_chars=1000) as test_client:
         yield test_client
 
 
