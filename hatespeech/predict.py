@@ -30,7 +30,7 @@ from typing import IO, Any
 
 from hatespeech import PipelineError
 from hatespeech.cli import fail
-from hatespeech.explain import DEFAULT_MAX_TOKENS
+from hatespeech.explain import DEFAULT_MAX_TOKENS, explain_classifier
 from hatespeech.inference import DEFAULT_BATCH_SIZE
 from hatespeech.paths import MODEL_DIR, ONNX_DIR
 from hatespeech.texts import check_text
@@ -144,8 +144,6 @@ def stream_predictions(
     for chunk in chunks(texts, chunk_size):
         results = classifier.predict(chunk, batch_size)
         if explain_tokens:
-            from hatespeech.explain import explain_classifier
-
             explanations = explain_classifier(classifier, chunk, explain_tokens, batch_size)
             results = [{**result, "explanation": e} for result, e in zip(results, explanations)]
         for text, result in zip(chunk, results):

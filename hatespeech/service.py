@@ -382,10 +382,9 @@ def build_app(config: ServiceConfig, classifier: Classifier | None = None) -> Fa
             body = await read_body(request, config.max_texts, config.max_chars, form=True)
             texts, explain = form_texts(body)
             predictions = await answer(PredictRequest(check_texts(texts, config.max_texts, config.max_chars), explain))
-        except PipelineError as exc:
-            return HTMLResponse(render_page(limits, texts, explain=explain, error=str(exc)), status_code=400)
-        except RequestError as exc:
-            return HTMLResponse(render_page(limits, texts, explain=explain, error=str(exc)), status_code=exc.status)
+        except (PipelineError, RequestError) as exc:  # a form that is not UTF-8 (400), or what /predict refuses
+            status = exc.status if isinstance(exc, RequestError) else 400
+            return HTMLResponse(render_page(limits, texts, explain=explain, error=str(exc)), status_code=status)
         return HTMLResponse(render_page(limits, texts, predictions, explain))
 
     @app.get("/model/card", response_class=PlainTextResponse)
