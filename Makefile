@@ -10,7 +10,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # e.g. PROFILE=profiles/seed-bert-base.yaml (the seed notebook's setting: the Hub and bert-base-uncased).
 PROFILE ?=
 
-.PHONY: setup run cv test test-fast lint experiments clean-venv
+.PHONY: setup run cv sweep test test-fast lint experiments clean-venv
 
 setup: $(VENV)/.installed
 
@@ -31,6 +31,12 @@ endif
 cv: setup  ## k-fold cross-validation of both models (cv/dvc.yaml, settings in cv/params.yaml): metrics/cv.json
 	dvc repro cv/dvc.yaml
 
+# The experiments of a sweep file, queued and run one at a time in the background (`dvc queue`).
+SWEEP ?= sweep.yaml
+
+sweep: setup  ## queue SWEEP's experiments (dvc exp run --queue) and start a worker; compare: make experiments SORT=val_f1_macro
+	$(BIN)/python -m hatespeech.sweep "$(SWEEP)"
+
 test: setup  ## the test suite, offline, on a tiny model the tests build
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
 
@@ -42,8 +48,11 @@ lint: setup  ## ruff (lint and format) and mypy, as CI runs them
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-experiments: setup  ## dvc exp show in 120 columns: params that differ, test accuracy, weighted/macro F1, hate F1
-	$(BIN)/python -m hatespeech.compare --experiments
+# A metric to order `make experiments` by, best first: val_f1_macro, accuracy, f1_weighted, f1_macro, f1_hate.
+SORT ?=
+
+experiments: setup  ## dvc exp show in 120 columns: changed params, validation macro F1, test accuracy, weighted/macro F1, hate F1
+	$(BIN)/python -m hatespeech.compare --experiments $(if $(SORT),--sort-by "$(SORT)")
 
 clean-venv:
 	rm -rf $(VENV)

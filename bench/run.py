@@ -39,6 +39,7 @@ TARGETS = {
     "f1_macro_gap": 0.01,  # at most, |default - static-short| on the same short run
     "tokenize_s": 5.0,  # at most
     "noop_repro_s": 2.0,  # at most
+    "bf16_speedup": 1.4,  # at least, on hardware with bf16 (AVX512-BF16 / AMX CPUs, GPUs)
 }
 
 # Sizes per mode: (training examples, untimed warm-up steps, timed steps of static padding to the limit, repeats).
@@ -103,7 +104,9 @@ def serving_rows(model_dir: Path | None, onnx_dir: Path | None, texts: list[str]
     return {"status": "ok", "model_dir": str(model_dir), "texts": len(texts), "result": result}
 
 
-def check_targets(training: dict[str, Any], stages: dict[str, Any], pipeline: dict[str, Any]) -> list[dict[str, Any]]:
+def check_targets(
+    training: dict[str, Any], precision: dict[str, Any], stages: dict[str, Any], pipeline: dict[str, Any]
+) -> list[dict[str, Any]]:
     rows = {row["role"]: row for row in training["variants"]}
     short, longest = rows["static_short"], rows["static_max"]
     gap = training["f1_macro_gaps"]["default_vs_static_short"]
@@ -129,6 +132,8 @@ def check_targets(training: dict[str, Any], stages: dict[str, Any], pipeline: di
         ),
         ("no-op dvc repro (s)", pipeline["noop_repro_s"], "<=", TARGETS["noop_repro_s"]),
     ]
+    if precision["native_bf16"]:  # emulated bf16 is slower by design: no target where the hardware lacks it
+        checks.append(("bf16 ÷ fp32 training samples/s", precision["bf16_speedup"], ">=", TARGETS["bf16_speedup"]))
     return [
         {"target": name, "value": value, "goal": f"{op} {goal}", "met": value >= goal if op == ">=" else value <= goal}
         for name, value, op, goal in checks
@@ -194,6 +199,7 @@ def render(report: dict[str, Any]) -> str:
         "macro F1 gap, same batches (padding alone): {dynamic_vs_static_short:.4f}; "
         "default vs static (padding and order): {default_vs_static_short:.4f}".format(**training["f1_macro_gaps"]),
         "",
+        *precision_lines(report["precision"]),
         f"Data stages: {stages['rows']:,} rows, median of {stages['repeats']}",
         table(
             ["stage", "stage time (s)", "process wall (s)"],
@@ -231,6 +237,28 @@ def render(report: dict[str, Any]) -> str:
         ),
     ]
     return "\n".join(out)
+
+
+def precision_lines(precision: dict[str, Any]) -> list[str]:
+    native = precision["native_bf16"]
+    return [
+        f"Training precision: the default variant in fp32 and with bf16 autocast, same batches "
+        f"({'bf16 in hardware' if native else 'no bf16 hardware: bf16 emulated, timed on a few steps only'})",
+        table(
+            ["precision", "steps", "samples/s", "test macro F1"],
+            [
+                [r["name"], r["steps_timed"], r["samples_per_s"], r["test"]["f1_macro"] if "test" in r else "—"]
+                for r in precision["rows"]
+            ],
+        ),
+        f"bf16 ÷ fp32 samples/s: {precision['bf16_speedup']:.2f}×"
+        + (
+            f"; macro F1 difference {precision['f1_macro_difference']:+.4f}"
+            if precision["f1_macro_difference"] is not None
+            else ""
+        ),
+        "",
+    ]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -322,7 +350,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         time_noop_pipeline,
         tiny_inputs,
     )
-    from bench.throughput import training_benchmark
+    from bench.throughput import precision_benchmark, training_benchmark
     from hatespeech.data import TEXT
 
     transformers.logging.set_verbosity_error()  # also turns off the Trainer's progress bars
@@ -352,6 +380,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         config = train_config(args.batch_size)
         training = training_benchmark(tokenized, model, config, workdir, args.seed, examples, warmup, static_max_steps)
         phases.done("training")
+
+        print("[bench] training precision: fp32 vs bf16 autocast", flush=True)
+        precision = precision_benchmark(
+            tokenized, model, config, workdir, args.seed, examples, warmup, static_max_steps
+        )
+        phases.done("precision")
 
         print("[bench] no-op dvc repro and dvc status", flush=True)
         if args.project is not None:
@@ -383,10 +417,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "machine": machine,
         "model": str(model),
         "training": training,
+        "precision": precision,
         "data_stages": stages,
         "pipeline": pipeline,
         "inference": inference,
-        "targets": check_targets(training, stages, pipeline),
+        "targets": check_targets(training, precision, stages, pipeline),
     }
     write_report(args.out, report, render(report))
     return report

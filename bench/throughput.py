@@ -25,7 +25,7 @@ from bench.errors import BenchError
 from hatespeech.inference import evaluate_split
 from hatespeech.metrics import classification_metrics
 from hatespeech.modeling import load_classifier, load_tokenizer
-from hatespeech.training import TrainConfig, train_classifier
+from hatespeech.training import TrainConfig, cpu_has_bf16, train_classifier
 
 
 @dataclass(frozen=True)
@@ -140,8 +140,10 @@ def run_variant(
     seed: int,
     warmup_steps: int,
     evaluate_test: bool,
+    precision: str = "auto",
 ) -> dict[str, Any]:
-    """Train one epoch over ``data["train"]`` with ``variant``; return its throughput (and test metrics)."""
+    """Train one epoch over ``data["train"]`` with ``variant`` in ``precision`` (``train.mixed_precision``);
+    return its throughput (and test metrics)."""
     tokenizer = load_tokenizer(checkpoint)
     train = data["train"] if variant.pad_to is None else pad_examples(data["train"], tokenizer, variant.pad_to)
     timer = StepTimer()
@@ -153,7 +155,7 @@ def run_variant(
             data["validation"],
             checkpoint,
             # No mid-epoch checkpoints: their saving would land inside timed steps.
-            replace(config, group_by_length=variant.group_by_length, checkpoint_steps=0),
+            replace(config, group_by_length=variant.group_by_length, checkpoint_steps=0, mixed_precision=precision),
             model_out=model_out,
             checkpoint_dir=workdir / f"checkpoints-{variant.name}",
             seed=seed,
@@ -261,4 +263,62 @@ def training_benchmark(
             # default also groups by length, so the order of the tweets differs: padding plus ordering.
             "default_vs_static_short": round(abs(f1["default"] - f1["static_short"]), 6),
         },
+    }
+
+
+def precision_benchmark(
+    tokenized: Any,
+    checkpoint: str,
+    config: TrainConfig,
+    workdir: Path,
+    seed: int,
+    examples: int,
+    warmup_steps: int,
+    emulated_steps: int,
+    validation_examples: int = 64,
+) -> dict[str, Any]:
+    """The default variant trained in fp32 and with bf16 autocast, on the same batches, one epoch each.
+
+    Where the CPU lacks bf16 hardware (no AVX512-BF16 or AMX, and no GPU) bf16 is emulated and many times
+    slower: it then runs only ``warmup_steps + emulated_steps`` steps, enough for a rate, and no test score.
+    """
+    batch = config.batch_size
+    usable = min(examples, len(tokenized["train"])) // batch * batch
+    subset = tokenized["train"].shuffle(seed=seed).select(range(usable)).flatten_indices()
+    data = {
+        "train": subset,
+        "validation": tokenized["validation"].select(range(min(validation_examples, len(tokenized["validation"])))),
+        "test": tokenized["test"],
+    }
+    native = torch.cuda.is_available() or cpu_has_bf16()
+    short_run = replace(config, epochs=1, warmup_steps=max(1, usable // batch // 10))
+    rows = []
+    for precision in ("fp32", "bf16"):
+        variant = Variant(precision, f"default-{precision}", None, True, f"params.yaml's batching, {precision}")
+        variant_data = data
+        if precision == "bf16" and not native:
+            variant_data = {**data, "train": subset.select(range(min(usable, (warmup_steps + emulated_steps) * batch)))}
+        row = run_variant(
+            variant,
+            variant_data,
+            checkpoint,
+            short_run,
+            workdir,
+            seed,
+            warmup_steps,
+            evaluate_test=native or precision == "fp32",
+            precision=precision,
+        )
+        rows.append(row)
+    fp32, bf16 = rows
+    return {
+        "method": "train_classifier with train.mixed_precision fp32, then bf16 (autocast), same examples and order",
+        "native_bf16": native,
+        "batch_size": batch,
+        "examples": usable,
+        "rows": rows,
+        "bf16_speedup": round(bf16["samples_per_s"] / fp32["samples_per_s"], 3),
+        "f1_macro_difference": (
+            round(bf16["test"]["f1_macro"] - fp32["test"]["f1_macro"], 6) if "test" in bf16 else None
+        ),
     }

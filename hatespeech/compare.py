@@ -3,9 +3,10 @@ the experiments as a table that fits a 120-column terminal (`make experiments`).
 
     python -m hatespeech.compare main           # main against the workspace
     python -m hatespeech.compare main my-branch # two revisions (branches, tags, commits, experiments)
-    python -m hatespeech.compare --experiments  # `dvc exp show`, narrowed: params that differ, four test metrics
+    python -m hatespeech.compare --experiments  # `dvc exp show`, narrowed: params that differ, five metrics
+    python -m hatespeech.compare --experiments --sort-by val_f1_macro  # best validation macro F1 first
 
-Where both revisions' predictions can be loaded (the evaluate and baseline stages' cached
+Where both revisions' predictions can be loaded (the evaluate, baseline and ensemble stages' cached
 predictions/*.parquet, from the local cache or the DVC remote), each model's change is also tested: a
 paired bootstrap of the test rows (95% interval and p-value of each metric's change) and McNemar's test.
 """
@@ -26,9 +27,9 @@ from hatespeech import PipelineError
 from hatespeech.cli import fail
 from hatespeech.evaluation import Bootstrap, compare_predictions, read_predictions, select_predictions
 from hatespeech.files import load_params
-from hatespeech.paths import TEST_METRICS
+from hatespeech.paths import TEST_METRICS, VALIDATION_METRICS
 from hatespeech.profile import flatten
-from hatespeech.stats import INTERVAL_KEY, BootstrapConfig
+from hatespeech.stats import INTERVAL_KEY
 
 
 def dvc_json(*args: str) -> Any:
@@ -44,13 +45,16 @@ def dvc_diff(kind: str, old: str, new: str | None) -> dict[str, dict[str, dict[s
     return dvc_json(kind, "diff", old, *([new] if new else []))
 
 
-# The comparison most runs need: the transformer's test metrics (argmax), hate speech being the hard class.
+# The comparison most runs need: validation macro F1 (what a sweep picks by) and the transformer's test
+# metrics (argmax), hate speech being the hard class.
 EXPERIMENT_METRICS = (
-    ("accuracy", "accuracy"),
-    ("f1_weighted", "f1_weighted"),
-    ("f1_macro", "f1_macro"),
-    ("f1_hate", "per_class.hate_speech.f1"),
+    ("val_f1_macro", VALIDATION_METRICS, "f1_macro"),
+    ("accuracy", TEST_METRICS, "accuracy"),
+    ("f1_weighted", TEST_METRICS, "f1_weighted"),
+    ("f1_macro", TEST_METRICS, "f1_macro"),
+    ("f1_hate", TEST_METRICS, "per_class.hate_speech.f1"),
 )
+SORTABLE = tuple(label for label, _, _ in EXPERIMENT_METRICS)
 
 
 def _file_data(data: dict, kind: str, path: str) -> dict[str, Any] | None:
@@ -58,8 +62,18 @@ def _file_data(data: dict, kind: str, path: str) -> dict[str, Any] | None:
     return flatten(found["data"]) if found.get("data") else None
 
 
-def experiment_rows(shown: list[dict]) -> list[tuple[str, dict[str, Any] | None, dict[str, Any] | None]]:
-    """(name, flat params, flat test metrics) per commit of ``dvc exp show --json`` and per experiment under it."""
+def _metrics(data: dict) -> dict[str, Any]:
+    """The table's metrics of one row, by label; a file DVC could not read leaves its labels out."""
+    values = {}
+    for label, path, key in EXPERIMENT_METRICS:
+        found = _file_data(data, "metrics", path)
+        if found is not None and key in found:
+            values[label] = found[key]
+    return values
+
+
+def experiment_rows(shown: list[dict]) -> list[tuple[str, dict[str, Any] | None, dict[str, Any]]]:
+    """(name, flat params, metrics by label) per commit of ``dvc exp show --json`` and per experiment under it."""
     rows = []
     for commit in shown:
         name = commit.get("name") or (commit["rev"] if commit["rev"] == "workspace" else commit["rev"][:7])
@@ -67,34 +81,33 @@ def experiment_rows(shown: list[dict]) -> list[tuple[str, dict[str, Any] | None,
         for experiment in commit.get("experiments") or []:
             run = experiment["revs"][0]
             rows.append((f"└─ {experiment.get('name') or run['rev'][:7]}", run.get("data") or {}))
-    return [
-        (name, _file_data(data, "params", "params.yaml"), _file_data(data, "metrics", TEST_METRICS))
-        for name, data in rows
-    ]
+    return [(name, _file_data(data, "params", "params.yaml"), _metrics(data)) for name, data in rows]
 
 
-def experiments_table(shown: list[dict], width: int = 120) -> str:
-    """A fixed-width table: experiment, the params whose values differ between rows, four test metrics."""
+def experiments_table(shown: list[dict], width: int = 120, sort_by: str | None = None) -> str:
+    """A fixed-width table: experiment, the params whose values differ between rows, five metrics; with
+    ``sort_by`` (a metric label) the rows are ordered best first, rows without that metric last."""
     rows = experiment_rows(shown)
+    if sort_by is not None:
+        if sort_by not in SORTABLE:
+            raise PipelineError(f"cannot sort by '{sort_by}': choose one of {', '.join(SORTABLE)}")
+        rows.sort(key=lambda row: -row[2][sort_by] if sort_by in row[2] else float("inf"))
     keys = sorted({key for _, params, _ in rows if params for key in params})
     changed = [key for key in keys if len({json.dumps((p or {}).get(key)) for _, p, _ in rows if p is not None}) > 1]
     name_width = max([10, *(len(name) for name, _, _ in rows)])
-    metric_width = max(len(label) for label, _ in EXPERIMENT_METRICS) + 1
-    params_width = max(20, width - name_width - len(EXPERIMENT_METRICS) * (metric_width + 1) - 2)
+    metric_width = max(len(label) for label in SORTABLE) + 1
+    params_width = max(20, width - name_width - len(SORTABLE) * (metric_width + 1) - 2)
 
     def fit(text: str) -> str:
         return text if len(text) <= params_width else text[: params_width - 1] + "…"
 
     header = f"{'experiment':<{name_width}}  {'changed params':<{params_width}}" + "".join(
-        f" {label:>{metric_width}}" for label, _ in EXPERIMENT_METRICS
+        f" {label:>{metric_width}}" for label in SORTABLE
     )
     lines = [header, "-" * len(header)]
     for name, params, metrics in rows:
         settings = ", ".join(f"{key}={params.get(key)}" for key in changed) if params else "(no params)"
-        cells = "".join(
-            f" {_value(metrics.get(key)) if metrics and key in metrics else '!':>{metric_width}}"
-            for _, key in EXPERIMENT_METRICS
-        )
+        cells = "".join(f" {_value(metrics[label]) if label in metrics else '!':>{metric_width}}" for label in SORTABLE)
         lines.append(f"{name:<{name_width}}  {fit(settings):<{params_width}}{cells}")
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
@@ -140,8 +153,12 @@ def markdown_report(metrics: dict, params: dict, old: str, new: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-# Each model's per-row predictions, as the evaluate and baseline stages write them (dvc.yaml's outs).
-PREDICTION_FILES = {"transformer": "predictions/transformer.parquet", "baseline": "predictions/baseline.parquet"}
+# Each model's per-row predictions, as the evaluate, baseline and ensemble stages write them (dvc.yaml's outs).
+PREDICTION_FILES = {
+    "transformer": "predictions/transformer.parquet",
+    "baseline": "predictions/baseline.parquet",
+    "ensemble": "predictions/ensemble.parquet",
+}
 SIGNIFICANCE_METRICS = ("accuracy", "f1_weighted", "f1_macro", "f1_hate_speech")
 SIGNIFICANCE_LEVEL = 0.05
 
@@ -200,9 +217,7 @@ def significance_report(old: str, new: str | None, bootstrap: Bootstrap) -> list
 
 
 def _bootstrap_settings() -> Bootstrap:
-    params = load_params() if Path("params.yaml").is_file() else {}
-    seed = int((params.get("base") or {}).get("seed", 0))
-    return Bootstrap(BootstrapConfig.from_params(params.get("bootstrap")), seed)
+    return Bootstrap.from_params(load_params() if Path("params.yaml").is_file() else {})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -211,12 +226,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("new", nargs="?", help="revision to compare (default: the workspace)")
     parser.add_argument("--experiments", action="store_true", help="list the experiments of HEAD as a table instead")
     parser.add_argument("-A", "--all-commits", action="store_true", help="with --experiments: of every commit")
+    parser.add_argument("--sort-by", choices=SORTABLE, help="with --experiments: best first by this metric")
     args = parser.parse_args(argv)
     if args.experiments == bool(args.old):
         parser.error("give a revision to compare, or --experiments")
     try:
         if args.experiments:
-            sys.stdout.write(experiments_table(dvc_json("exp", "show", *(["-A"] if args.all_commits else []))))
+            shown = dvc_json("exp", "show", *(["-A"] if args.all_commits else []))
+            sys.stdout.write(experiments_table(shown, sort_by=args.sort_by))
             return 0
         metrics = dvc_diff("metrics", args.old, args.new)
         params = dvc_diff("params", args.old, args.new)

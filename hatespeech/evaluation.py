@@ -59,6 +59,12 @@ class Bootstrap:
     config: BootstrapConfig
     seed: int
 
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> Bootstrap:
+        """From a whole params.yaml: its ``bootstrap`` section (defaults if absent) and ``base.seed``."""
+        seed = int((params.get("base") or {}).get("seed", 0))
+        return cls(BootstrapConfig.from_params(params.get("bootstrap")), seed)
+
 
 def _scored(labels: np.ndarray, predictions: np.ndarray, bootstrap: Bootstrap | None) -> dict:
     metrics = classification_metrics(labels, predictions)
@@ -245,6 +251,11 @@ def select_predictions(table: pd.DataFrame, source: str, split: str = "test") ->
 
 def read_predictions(path: str | Path, split: str = "test") -> pd.DataFrame:
     return select_predictions(read_table(path), str(path), split)
+
+
+def class_probabilities(predictions: pd.DataFrame) -> np.ndarray:
+    """The ``p_<class>`` columns of a predictions table, as an (examples, classes) array in LABELS order."""
+    return predictions[[f"p_{name}" for name in LABELS]].to_numpy(dtype=np.float64)
 
 
 def compare_predictions(

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ["download", "split", "tokenize", "train", "evaluate", "baseline", "compare", "card", "export"]
+STAGES = ["download", "split", "tokenize", "train", "evaluate", "baseline", "compare", "ensemble", "card", "export"]
 PROJECT_FILES = (
     "dvc.yaml",
     "params.yaml",

@@ -23,7 +23,7 @@ from hatespeech.modeling import load_classifier, load_tokenizer
 log = logging.getLogger(__name__)
 
 CLASS_WEIGHTS = ("none", "balanced", "sqrt")
-MIXED_PRECISION = ("auto", "bf16", "fp16", "no")
+MIXED_PRECISION = ("auto", "bf16", "fp16", "fp32", "no")  # "no" is fp32's older spelling
 
 
 @dataclass(frozen=True)
@@ -42,10 +42,12 @@ class TrainConfig:
     group_by_length: bool = True
     logging_steps: int = 50
     gradient_accumulation_steps: int = 1
-    mixed_precision: str = "auto"  # auto (bf16 where the GPU has it, else fp16; none on CPU) | bf16 | fp16 | no
+    mixed_precision: str = "auto"  # auto: bf16 where the hardware has it (GPU, or CPU with AVX512-BF16/AMX) | ...
     nproc: int = 1  # processes (GPUs) on this node; more than 1 re-launches the stage under `launcher`
     launcher: str = "torchrun"  # torchrun | accelerate
     soft_labels: bool = False  # train on the annotators' vote shares instead of the majority label
+    focal_gamma: float = 0.0  # focal loss: down-weight examples the model already gets right; 0 = cross-entropy
+    label_smoothing: float = 0.0  # move this share of each target to a uniform distribution over the classes
     checkpoint_steps: int = 500  # also checkpoint every N optimizer steps (0: at epoch ends only), for resuming
     keep_checkpoints: bool = False  # keep checkpoints/ after a completed run (they are never DVC outputs)
     threads: int | None = None  # CPU threads; None: the cores other processes leave free (hatespeech/threads.py)
@@ -86,6 +88,10 @@ class TrainConfig:
             raise PipelineError(
                 f"train.threads must be at least 1 (or null: chosen from the free cores), got {self.threads}"
             )
+        if self.focal_gamma < 0:
+            raise PipelineError(f"train.focal_gamma must be 0 (cross-entropy) or more, got {self.focal_gamma}")
+        if not 0 <= self.label_smoothing < 1:
+            raise PipelineError(f"train.label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if self.checkpoint_steps < 0:
             raise PipelineError(f"train.checkpoint_steps must be 0 or more, got {self.checkpoint_steps}")
 
@@ -104,19 +110,29 @@ def class_weights(labels: np.ndarray, mode: str) -> torch.Tensor | None:
     return torch.tensor(weights, dtype=torch.float32)
 
 
-def classification_loss(weights: torch.Tensor | None):
+def classification_loss(weights: torch.Tensor | None, focal_gamma: float = 0.0, label_smoothing: float = 0.0):
     """A Trainer ``compute_loss_func``: cross-entropy, optionally class-weighted, against hard labels
-    (class ids) or soft labels (rows of class probabilities), normalized like the built-in loss."""
+    (class ids) or soft labels (rows of class probabilities), normalized like the built-in loss.
+
+    ``label_smoothing`` mixes each target with the uniform distribution; ``focal_gamma`` > 0 makes it the focal
+    loss of Lin et al. (2017): each class term is scaled by (1 - p)^gamma, so confidently right examples (most
+    of them offensive tweets) count less and the hard ones, hate speech among them, count more.
+    """
 
     def compute(
         outputs: Any, labels: torch.Tensor, num_items_in_batch: int | torch.Tensor | None = None
     ) -> torch.Tensor:
         logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
+        classes = logits.shape[-1]
         log_probs = torch.nn.functional.log_softmax(logits.float(), dim=-1)
         soft = labels.dim() == 2
-        targets = labels.float() if soft else torch.nn.functional.one_hot(labels, logits.shape[-1]).float()
+        targets = labels.float() if soft else torch.nn.functional.one_hot(labels, classes).float()
+        if label_smoothing:
+            targets = targets * (1 - label_smoothing) + label_smoothing / classes
         if weights is not None:
             targets = targets * weights.to(logits.device)
+        if focal_gamma:
+            log_probs = log_probs * (1 - log_probs.exp()) ** focal_gamma
         losses = -(targets * log_probs).sum(dim=-1)
         # The Trainer expects a sum over the whole (accumulated) batch divided by its item count; it counts
         # the non-ignored label entries, which for soft labels is one per class.
@@ -124,7 +140,7 @@ def classification_loss(weights: torch.Tensor | None):
         if num_items_in_batch is None:
             denominator = labels.shape[0]
         else:
-            denominator = num_items_in_batch / logits.shape[-1] if soft else num_items_in_batch
+            denominator = num_items_in_batch / classes if soft else num_items_in_batch
         return losses.sum() / denominator
 
     return compute
@@ -149,12 +165,42 @@ def compute_metrics(eval_prediction: Any) -> dict[str, float]:
     return summary_metrics(np.asarray(labels), np.asarray(logits).argmax(axis=-1))
 
 
-def _mixed_precision(mode: str) -> dict[str, Any]:
-    if mode == "no" or not torch.cuda.is_available():
-        return {}  # CPU training stays in fp32
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bf16 in hardware (AVX512-BF16 or AMX). Without it, bf16 autocast is emulated
+    and many times slower than fp32 (measured: docs/experiments.md)."""
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu's own CPUID checks
+    if all(hasattr(torch.cpu, name) for name in probes):
+        return any(getattr(torch.cpu, name)() for name in probes)
+    try:  # older torch: the kernel's CPU flags (Linux)
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(mode: str) -> str:
+    """``train.mixed_precision`` -> what this machine trains in: bf16, fp16 or fp32."""
+    cuda = torch.cuda.is_available()
     if mode == "auto":
-        mode = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return {mode: True}
+        if cuda:
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return "bf16" if cpu_has_bf16() else "fp32"
+    if mode == "no":
+        return "fp32"
+    if mode == "fp16" and not cuda:
+        raise PipelineError("train.mixed_precision fp16 needs a CUDA GPU: use auto, bf16 or fp32 on a CPU")
+    if mode == "bf16" and not cuda and not cpu_has_bf16():
+        log.warning("bf16 on a CPU without AVX512-BF16 or AMX is emulated: expect training many times slower")
+    return mode
+
+
+def _mixed_precision(mode: str) -> dict[str, Any]:
+    precision = resolve_precision(mode)
+    log.info("training precision: %s (train.mixed_precision %s)", precision, mode)
+    if precision == "fp32":
+        return {}
+    # The Trainer takes bf16 without a GPU only when told the run is on the CPU.
+    return {precision: True} if torch.cuda.is_available() else {precision: True, "use_cpu": True}
 
 
 @dataclass
@@ -312,7 +358,7 @@ def train_classifier(
     if config.early_stopping_patience > 0:
         all_callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     # Soft labels need the loss below; the built-in one would read float label rows as multi-label targets.
-    custom_loss = weights is not None or config.soft_labels
+    custom_loss = weights is not None or config.soft_labels or config.focal_gamma or config.label_smoothing
     trainer = Trainer(
         model=model,
         args=args,
@@ -321,7 +367,9 @@ def train_classifier(
         processing_class=tokenizer,
         data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=compute_metrics,
-        compute_loss_func=classification_loss(weights) if custom_loss else None,
+        compute_loss_func=(
+            classification_loss(weights, config.focal_gamma, config.label_smoothing) if custom_loss else None
+        ),
         callbacks=all_callbacks,
     )
     output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)

@@ -12,7 +12,6 @@ from hatespeech.decision import RuleConfig, fit_decision_rule
 from hatespeech.evaluation import Bootstrap, EvaluationOutputs, write_evaluation
 from hatespeech.files import atomic_output, load_params
 from hatespeech.splitting import read_splits
-from hatespeech.stats import BootstrapConfig
 
 log = logging.getLogger("hatespeech")
 
@@ -27,7 +26,7 @@ def main() -> None:
     config = BaselineConfig.from_params(params["baseline"])
     rule_config = RuleConfig.from_params(params.get("decision_rule") or {})
     seed = int(params["base"]["seed"])
-    bootstrap = Bootstrap(BootstrapConfig.from_params(params.get("bootstrap")), seed)
+    bootstrap = Bootstrap.from_params(params)
 
     splits = read_splits(args.splits)
     model = train_baseline(splits["train"], config, seed=seed)

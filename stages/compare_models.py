@@ -8,7 +8,6 @@ import logging
 from hatespeech.cli import run_stage
 from hatespeech.evaluation import Bootstrap, compare_predictions, read_predictions
 from hatespeech.files import load_params, write_json
-from hatespeech.stats import BootstrapConfig
 
 log = logging.getLogger("hatespeech")
 
@@ -20,7 +19,7 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="comparison metrics (JSON)")
     args = parser.parse_args()
     params = load_params()
-    bootstrap = Bootstrap(BootstrapConfig.from_params(params.get("bootstrap")), int(params["base"]["seed"]))
+    bootstrap = Bootstrap.from_params(params)
 
     comparison = compare_predictions(
         read_predictions(args.reference), read_predictions(args.candidate), bootstrap, ("baseline", "transformer")

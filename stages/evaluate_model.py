@@ -15,7 +15,6 @@ from hatespeech.files import load_params
 from hatespeech.inference import evaluate_split
 from hatespeech.modeling import load_classifier, load_tokenizer
 from hatespeech.splitting import read_splits
-from hatespeech.stats import BootstrapConfig
 from hatespeech.threads import set_torch_threads
 from hatespeech.tokenization import load_tokenized
 
@@ -29,7 +28,7 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params()
     batch_size = int(params["evaluate"]["batch_size"])
-    bootstrap = Bootstrap(BootstrapConfig.from_params(params.get("bootstrap")), int(params["base"]["seed"]))
+    bootstrap = Bootstrap.from_params(params)
 
     set_torch_threads()
     tokenizer, model = load_tokenizer(args.model_dir), load_classifier(args.model_dir)

@@ -71,7 +71,16 @@ def test_quick_benchmark_writes_a_complete_report(csv_file: Path, tiny_model: Pa
     # No trained model is given, so the inference rows are left out with a reason (bench/serving.py or not).
     assert report["inference"]["status"] == "not available" and report["inference"]["reason"]
 
-    assert len(report["targets"]) == 5
+    # fp32 vs bf16 autocast on the same batches; without bf16 hardware bf16 is timed on a few steps, unscored.
+    precision = report["precision"]
+    fp32, bf16 = precision["rows"]
+    assert (fp32["name"], bf16["name"]) == ("default-fp32", "default-bf16")
+    assert fp32["samples_per_s"] > 0 and bf16["samples_per_s"] > 0 and fp32["test"]["f1_macro"] > 0
+    assert precision["bf16_speedup"] == pytest.approx(bf16["samples_per_s"] / fp32["samples_per_s"], rel=1e-2)
+    assert ("test" in bf16) == precision["native_bf16"] == (precision["f1_macro_difference"] is not None)
+    assert "bf16 ÷ fp32 samples/s" in result.stdout
+
+    assert len(report["targets"]) == 5 + precision["native_bf16"]
     assert all(isinstance(t["met"], bool) and t["value"] >= 0 for t in report["targets"])
 
     # The printed table names every variant and every target.

@@ -1,5 +1,8 @@
 """The Markdown comparison of two revisions (the dvc side is covered in test_team_workflow.py)."""
 
+import pytest
+
+from hatespeech import PipelineError
 from hatespeech.compare import markdown_report
 
 
@@ -31,15 +34,16 @@ def test_nothing_changed():
     assert "No metric changed." in report and "No param changed." in report
 
 
-def _run(name, rev, params, metrics):
+def _run(name, rev, params, metrics, validation=None):
+    files = {"metrics/test.json": metrics, "metrics/validation.json": validation}
     data = {
         "params": {"params.yaml": {"data": params}},
-        "metrics": {"metrics/test.json": {"data": metrics}} if metrics else {},
+        "metrics": {path: {"data": values} for path, values in files.items() if values},
     }
     return {"rev": rev, "name": name, "data": data}
 
 
-def test_experiments_table_shows_changed_params_and_four_metrics_in_120_columns():
+def test_experiments_table_shows_changed_params_and_five_metrics_in_120_columns():
     from hatespeech.compare import experiments_table
 
     base = {"train": {"epochs": 4, "learning_rate": 5e-05}, "base": {"seed": 42}}
@@ -50,14 +54,20 @@ def test_experiments_table_shows_changed_params_and_four_metrics_in_120_columns(
         "per_class": {"hate_speech": {"f1": 0.5303}},
     }
     shown = [
-        _run(None, "workspace", base, metrics),
+        _run(None, "workspace", base, metrics, validation={"f1_macro": 0.7729}),
         {
             **_run("main", "a" * 40, base, None),  # main before its first run: no metrics
             "experiments": [
                 {
                     "name": "lr-2e5",
                     "revs": [
-                        _run("lr-2e5", "b" * 40, {**base, "train": {"epochs": 4, "learning_rate": 2e-05}}, metrics)
+                        _run(
+                            "lr-2e5",
+                            "b" * 40,
+                            {**base, "train": {"epochs": 4, "learning_rate": 2e-05}},
+                            {**metrics, "f1_macro": 0.79},
+                            validation={"f1_macro": 0.7801},
+                        )
                     ],
                 }
             ],
@@ -66,9 +76,16 @@ def test_experiments_table_shows_changed_params_and_four_metrics_in_120_columns(
     table = experiments_table(shown)
     lines = table.splitlines()
     assert all(len(line) <= 120 for line in lines)
-    assert lines[0].split()[-4:] == ["accuracy", "f1_weighted", "f1_macro", "f1_hate"]
+    assert lines[0].split()[-5:] == ["val_f1_macro", "accuracy", "f1_weighted", "f1_macro", "f1_hate"]
     workspace, main, experiment = lines[2:]
-    assert workspace.startswith("workspace") and workspace.split()[-4:] == ["0.9097", "0.9102", "0.7838", "0.5303"]
-    assert main.startswith("main") and main.split()[-4:] == ["!"] * 4
+    assert workspace.startswith("workspace")
+    assert workspace.split()[-5:] == ["0.7729", "0.9097", "0.9102", "0.7838", "0.5303"]
+    assert main.startswith("main") and main.split()[-5:] == ["!"] * 5
     assert "lr-2e5" in experiment and "train.learning_rate=2e-05" in experiment
     assert "train.epochs" not in table and "base.seed" not in table  # unchanged params are left out
+
+    # Sorted by validation macro F1: the experiment first, the row without metrics last.
+    ordered = experiments_table(shown, sort_by="val_f1_macro").splitlines()[2:]
+    assert [line.split()[0] for line in ordered] == ["└─", "workspace", "main"]
+    with pytest.raises(PipelineError, match="cannot sort by 'loss'"):
+        experiments_table(shown, sort_by="loss")

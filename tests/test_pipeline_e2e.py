@@ -43,7 +43,7 @@ def test_second_repro_runs_nothing(pipeline):
 
 
 def test_changing_a_train_param_reruns_only_train_and_what_uses_the_model(pipeline):
-    assert sorted(ran_stages(pipeline.train_change)) == ["card", "compare", "evaluate", "export", "train"]
+    assert sorted(ran_stages(pipeline.train_change)) == ["card", "compare", "ensemble", "evaluate", "export", "train"]
 
 
 def test_editing_inference_code_makes_only_the_stages_that_run_it_stale(pipeline):

@@ -61,7 +61,7 @@ def test_run_cache_restores_a_trained_stage_instead_of_training(pushed):
     result = dvc(mate, "repro", "--pull")
     assert "Stage 'train' is cached - skipping run, checking out outputs" in result.stdout
     # No training; what follows it may rerun (seconds): the run cache does not carry git-tracked outputs.
-    assert set(ran_stages(result)) <= {"evaluate", "compare", "card", "export"}
+    assert set(ran_stages(result)) <= {"evaluate", "compare", "ensemble", "card", "export"}
     first_run_metrics = git(pushed.project, "show", f"{pushed.first_commit}:metrics/test.json").stdout
     assert (mate / "metrics/test.json").read_text() == first_run_metrics
     assert (mate / "models/model/model.safetensors").is_file()
@@ -80,7 +80,7 @@ def test_experiments_and_a_queued_sweep_show_up_with_metrics(pushed):
     lab = clone(pushed, "lab")
     dvc(lab, "pull")
     single = dvc(lab, "exp", "run", "-n", "lr-2e-3", "-S", "train.learning_rate=0.002")
-    assert sorted(ran_stages(single)) == ["card", "compare", "evaluate", "export", "train"]
+    assert sorted(ran_stages(single)) == ["card", "compare", "ensemble", "evaluate", "export", "train"]
     dvc(lab, "exp", "run", "--queue", "-S", "train.learning_rate=0.001,0.004")
     dvc(lab, "exp", "run", "--run-all")
 
@@ -138,11 +138,37 @@ def test_comparison_tests_each_models_change_from_predictions_on_the_remote(push
     report = run([sys.executable, "-m", "hatespeech.compare", "HEAD~1", "HEAD"], cwd=mate).stdout
     section = report[report.index("### Is the change real?") :]
     transformer = section[section.index("**transformer**") : section.index("**baseline**")]
-    baseline = section[section.index("**baseline**") :]
+    baseline = section[section.index("**baseline**") : section.index("**ensemble**")]
     assert "| metric | old | new | change | 95% interval | p | significant at 5%? |" in transformer
+    assert "| f1_macro |" in section[section.index("**ensemble**") :]  # the third model, tested the same way
     assert "| f1_macro |" in transformer and "McNemar:" in transformer
     # Only a train param changed: the baseline's predictions are the same rows, the same labels.
     for metric in ("accuracy", "f1_weighted", "f1_macro", "f1_hate_speech"):
         row = next(line for line in baseline.splitlines() if line.startswith(f"| {metric} |"))
         assert row.endswith("| +0.0000 | +0.0000 to +0.0000 | 1 | no |"), row
     assert "0 tweets only `new` gets right, 0 only `old`; p = 1." in baseline
+
+
+def test_make_sweep_queues_a_file_of_experiments_and_ranks_them_by_validation(pushed):
+    lab = clone(pushed, "sweep-lab")
+    dvc(lab, "pull")
+    (lab / "tiny-sweep.yaml").write_text(
+        "target: evaluate\n"
+        "experiments:\n"
+        "  too-small: {train: {learning_rate: 1.0e-6}}\n"  # HEAD's: learns nothing
+        "  learns: {train: {learning_rate: 3.0e-3}}\n"
+    )
+    result = run([sys.executable, "-m", "hatespeech.sweep", "tiny-sweep.yaml", "--wait", "--poll", "2"], cwd=lab)
+    assert result.returncode == 0, result.stderr
+    table = result.stdout[result.stdout.index("experiment ") :].splitlines()
+    rows = [line for line in table[2:] if line.startswith("└─")]
+    assert [row.split()[1] for row in rows] == ["learns", "too-small"]
+
+    shown = json.loads(dvc(lab, "exp", "show", "--json").stdout)
+    validation = {
+        experiment["name"]: experiment["revs"][0]["data"]["metrics"]["metrics/validation.json"]["data"]["f1_macro"]
+        for commit in shown
+        for experiment in commit.get("experiments") or []
+    }
+    assert validation["learns"] > validation["too-small"]
+    assert "train.learning_rate=0.003" in " ".join(rows)  # the params it changed are in the table

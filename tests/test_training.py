@@ -13,7 +13,14 @@ from hatespeech import PipelineError
 from hatespeech.data import load_source
 from hatespeech.splitting import split_dataset
 from hatespeech.tokenization import tokenize_splits
-from hatespeech.training import TrainConfig, class_weights, classification_loss, train_classifier, with_soft_labels
+from hatespeech.training import (
+    TrainConfig,
+    class_weights,
+    classification_loss,
+    resolve_precision,
+    train_classifier,
+    with_soft_labels,
+)
 
 
 def test_config_defaults_are_the_seed_notebooks():
@@ -36,6 +43,9 @@ def test_config_coerces_yaml_1_1_strings():
         ({"batch_size": 2.5}, "must be a whole number"),
         ({"group_by_length": "yes"}, "must be true or false"),
         ({"learning_rate": "fast"}, "bad train parameter"),
+        ({"focal_gamma": -1}, "train.focal_gamma must be 0"),
+        ({"label_smoothing": 1.0}, "train.label_smoothing must be in [0, 1)"),
+        ({"mixed_precision": "int8"}, "train.mixed_precision must be one of"),
     ],
 )
 def test_bad_config_is_a_clear_error(params, message):
@@ -67,6 +77,36 @@ def test_weighted_loss_matches_cross_entropy():
     assert weighted.item() > plain.item()  # the first, up-weighted example has a real loss
 
 
+def test_focal_loss_and_label_smoothing_follow_their_definitions():
+    logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3], [-1.0, 3.0, 0.0]])
+    labels = torch.tensor([0, 2, 1])
+    outputs = {"logits": logits}
+    log_p = torch.log_softmax(logits, dim=-1)[torch.arange(3), labels]
+    focal = classification_loss(None, focal_gamma=2.0)(outputs, labels).item()
+    assert focal == pytest.approx((-((1 - log_p.exp()) ** 2) * log_p).mean().item(), rel=1e-6)
+    plain = classification_loss(None)(outputs, labels).item()
+    assert focal < plain  # every term shrinks; the confident, right ones most
+    assert classification_loss(None, focal_gamma=0.0)(outputs, labels).item() == plain
+    smoothed = classification_loss(None, label_smoothing=0.1)(outputs, labels).item()
+    expected = torch.nn.functional.cross_entropy(logits, labels, label_smoothing=0.1).item()
+    assert smoothed == pytest.approx(expected, rel=1e-6)
+    weights = torch.tensor([3.0, 1.0, 1.0])
+    weighted_focal = classification_loss(weights, focal_gamma=2.0)(outputs, labels, num_items_in_batch=3).item()
+    assert weighted_focal == pytest.approx((-((1 - log_p.exp()) ** 2) * log_p * weights[labels]).sum().item() / 3)
+
+
+def test_precision_is_fp32_on_a_cpu_without_bf16(monkeypatch):
+    import hatespeech.training as training
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(training, "cpu_has_bf16", lambda: False)
+    assert [resolve_precision(mode) for mode in ("auto", "fp32", "no", "bf16")] == ["fp32", "fp32", "fp32", "bf16"]
+    with pytest.raises(PipelineError, match="fp16 needs a CUDA GPU"):
+        resolve_precision("fp16")
+    monkeypatch.setattr(training, "cpu_has_bf16", lambda: True)  # AVX512-BF16 or AMX
+    assert resolve_precision("auto") == "bf16"
+
+
 def test_tiny_training_run_learns_and_saves_safetensors(csv_file, tiny_model, tmp_path):
     splits = split_dataset(load_source(str(csv_file)).frame, 0.1, 0.1, seed=0)
     tokenized, _ = tokenize_splits(splits, str(tiny_model), max_length=32)
@@ -84,6 +124,27 @@ def test_tiny_training_run_learns_and_saves_safetensors(csv_file, tiny_model, tm
     config_json = json.loads((out / "config.json").read_text())
     assert config_json["id2label"] == {"0": "hate_speech", "1": "offensive_language", "2": "neither"}
     assert json.loads((out / "training_args.json").read_text())["train_sampling_strategy"] == "group_by_length"
+
+
+def test_focal_bf16_training_run(csv_file, tiny_model, tmp_path):
+    """bf16 autocast on the CPU (emulated here unless the CPU has AVX512-BF16/AMX) with the focal loss trains."""
+    splits = split_dataset(load_source(str(csv_file)).frame, 0.1, 0.1, seed=0)
+    tokenized, _ = tokenize_splits(splits, str(tiny_model), max_length=32)
+    params = {**TINY_TRAIN, "mixed_precision": "bf16", "focal_gamma": 2.0, "label_smoothing": 0.05}
+    out = tmp_path / "model"
+    out.mkdir()
+    result = train_classifier(
+        tokenized["train"],
+        tokenized["validation"],
+        str(tiny_model),
+        TrainConfig.from_params(params),
+        out,
+        tmp_path / "ckpt",
+        seed=0,
+    )
+    assert result.best_metric > 0.5
+    args = json.loads((out / "training_args.json").read_text())
+    assert args["bf16"] is True and args["fp16"] is False
 
 
 def test_soft_label_loss_is_cross_entropy_against_vote_shares():

@@ -1,0 +1,70 @@
+"""Ensemble stage: a weighted average of the transformer's and the baseline's class probabilities. The weight
+(and then the decision rule) is chosen on the validation split; the test split is scored once, into outputs
+of the same shape as the two models' (metrics with intervals, plot data, predictions, error analysis)."""
+
+import argparse
+import logging
+
+from hatespeech import LABEL
+from hatespeech.cli import run_stage
+from hatespeech.decision import RuleConfig, fit_decision_rule
+from hatespeech.ensemble import EnsembleConfig, check_rows, choose_weight, combine
+from hatespeech.evaluation import Bootstrap, EvaluationOutputs, class_probabilities, read_predictions, write_evaluation
+from hatespeech.files import load_params, write_json
+from hatespeech.splitting import read_splits
+
+log = logging.getLogger("hatespeech")
+SPLITS = ("test", "validation")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--transformer", required=True, help="the transformer's predictions (parquet)")
+    parser.add_argument("--baseline", required=True, help="the baseline's predictions (parquet)")
+    parser.add_argument("--splits", required=True, help="split parquet files (for the tweet texts)")
+    parser.add_argument("--choice", required=True, help="the weight chosen and every weight's validation score")
+    EvaluationOutputs.add_arguments(parser)
+    args = parser.parse_args()
+    params = load_params()
+    config = EnsembleConfig.from_params(params.get("ensemble"))
+    rule_config = RuleConfig.from_params(params.get("decision_rule") or {})
+
+    texts = read_splits(args.splits)
+    probabilities, labels = {}, {}
+    for split in SPLITS:
+        members = {
+            name: read_predictions(path, split)
+            for name, path in (("transformer", args.transformer), ("baseline", args.baseline))
+        }
+        for name, table in members.items():
+            check_rows(table, texts[split], f"{name} predictions ({split})")
+        labels[split] = texts[split][LABEL].to_numpy()
+        probabilities[split] = {name: class_probabilities(table) for name, table in members.items()}
+
+    val = probabilities["validation"]
+    choice = choose_weight(labels["validation"], val["transformer"], val["baseline"], config)
+    weight = choice.transformer_weight
+    log.info(
+        "transformer weight %.2f: validation macro F1 %.4f (transformer alone %.4f, baseline alone %.4f)",
+        weight,
+        choice.validation_f1_macro[weight],
+        choice.validation_f1_macro[1.0],
+        choice.validation_f1_macro[0.0],
+    )
+    combined = {split: combine(p["transformer"], p["baseline"], weight) for split, p in probabilities.items()}
+    rule = fit_decision_rule(combined["validation"], labels["validation"], rule_config)
+    write_json(args.choice, choice.to_json())
+    metrics = write_evaluation(
+        f"ensemble (transformer weight {weight:.2f}, baseline {1 - weight:.2f})",
+        labels,
+        combined,
+        rule,
+        texts,
+        EvaluationOutputs.from_args(args),
+        Bootstrap.from_params(params),
+    )
+    log.info("ensemble test macro F1 %.4f (tuned %.4f)", metrics["f1_macro"], metrics["tuned"]["f1_macro"])
+
+
+if __name__ == "__main__":
+    run_stage("ensemble", main)
