@@ -23,8 +23,9 @@ from hatespeech.profile import apply_profile, read_profile
 from hatespeech.threads import choose_threads
 
 # Training throughput on the reference machine (2-core AMD EPYC VM, torch 2.13.0 CPU, batch 16), samples per
-# second by model.checkpoint: the default's is the whole train stage of the reference `make run` (67,414
-# samples in 1,801 s, per-epoch validation and checkpoints included); bert-base's is the benchmark harness's
+# second by model.checkpoint: the default's is the whole train stage of the reference runs (per-epoch
+# validation and checkpoints included): 67,414 samples in 1,801 s at batch 16, 25,232 in 676 s (37.3/s) at
+# batch 32 (the default since issue #17); bert-base's is the benchmark harness's
 # rate for training steps alone (docs/performance.md), so its estimate is a lower bound.
 CPU_REFERENCE_CORES = 2
 CPU_SAMPLES_PER_SECOND = {DEFAULT_CHECKPOINT: 37.4, "bert-base-uncased": 4.6}

@@ -17,7 +17,7 @@ def test_the_shipped_sweep_becomes_one_queue_command_per_experiment():
     commands = sweep.commands(load_params(ROOT / "params.yaml"))
     assert len(commands) == len(sweep.experiments) >= 4
     first = commands[0]
-    assert first[:6] == ["exp", "run", "--queue", "-n", "e2", "evaluate"] and first[6:] == ["-S", "train.epochs=2"]
+    assert first[:8] == ["exp", "run", "--queue", "-n", "e2", "evaluate", "-S", "train.epochs=2"]
     flat = [" ".join(command) for command in commands]
     # The knobs, each a param: epochs, learning rate, soft labels, a loss aimed at the hard class.
     for setting in ("train.soft_labels=true", "train.learning_rate=0.0001", "train.focal_gamma=2.0"):
