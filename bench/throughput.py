@@ -182,6 +182,35 @@ def run_variant(
     return result
 
 
+def short_run_data(
+    tokenized: Any, config: TrainConfig, seed: int, examples: int, warmup_steps: int, validation_examples: int
+) -> tuple[dict[str, Any], TrainConfig]:
+    """The examples every variant trains on (whole batches of a seeded shuffle, at most ``examples``), a small
+    validation set, the test split, and the one-epoch config they train with."""
+    batch = config.batch_size
+    train = tokenized["train"]
+    usable = min(examples, len(train)) // batch * batch  # whole batches only: every timed step has `batch` samples
+    steps = usable // batch
+    if steps <= warmup_steps:
+        raise BenchError(
+            f"{usable} training examples make {steps} steps of {batch}: need more than the {warmup_steps} warm-up steps"
+        )
+    data = {
+        # Materialized (no index mapping), as the padded copies are: rows read equally fast in every variant.
+        "train": train.shuffle(seed=seed).select(range(usable)).flatten_indices(),
+        # Only used to pick the best epoch, and a one-epoch run has one: a small set keeps evaluation cheap.
+        "validation": tokenized["validation"].select(range(min(validation_examples, len(tokenized["validation"])))),
+        "test": tokenized["test"],
+    }
+    # params.yaml's warm-up is longer than this whole run: scale it to a tenth of the run.
+    return data, replace(config, epochs=1, warmup_steps=max(1, steps // 10))
+
+
+def first_steps(data: dict[str, Any], batch: int, steps: int) -> dict[str, Any]:
+    """``data`` with its training examples cut to the first ``steps`` batches (for variants too slow to run all)."""
+    return {**data, "train": data["train"].select(range(min(len(data["train"]), steps * batch)))}
+
+
 def training_benchmark(
     tokenized: Any,
     checkpoint: str,
@@ -199,31 +228,14 @@ def training_benchmark(
     examples of the same subset: its steps all cost the same whatever the tweets, so a per-step rate needs
     few of them. The others run the whole subset; static-short and default are then scored on the test split.
     """
-    batch = config.batch_size
-    train = tokenized["train"]
-    usable = min(examples, len(train)) // batch * batch  # whole batches only: every timed step has `batch` samples
-    steps = usable // batch
-    if steps <= warmup_steps:
-        raise BenchError(
-            f"{usable} training examples make {steps} steps of {batch}: need more than the {warmup_steps} warm-up steps"
-        )
-    # Materialized (no index mapping), as the padded copies are: rows read equally fast in every variant.
-    subset = train.shuffle(seed=seed).select(range(usable)).flatten_indices()
-    data = {
-        "train": subset,
-        # Only used to pick the best epoch, and a one-epoch run has one: a small set keeps evaluation cheap.
-        "validation": tokenized["validation"].select(range(min(validation_examples, len(tokenized["validation"])))),
-        "test": tokenized["test"],
-    }
-    # params.yaml's warm-up (500 steps) is longer than this whole run: scale it to a tenth of the run.
-    short_run = replace(config, epochs=1, warmup_steps=max(1, steps // 10))
+    data, short_run = short_run_data(tokenized, config, seed, examples, warmup_steps, validation_examples)
+    batch, usable = config.batch_size, len(data["train"])
     static_max, static_short = static_lengths(checkpoint)
     rows = []
     for variant in variants(static_max, static_short):
         variant_data = data
         if variant.role == "static_max":
-            few = min(usable, (warmup_steps + static_max_steps) * batch)
-            variant_data = {**data, "train": subset.select(range(few))}
+            variant_data = first_steps(data, batch, warmup_steps + static_max_steps)
         rows.append(
             run_variant(
                 variant,
@@ -282,22 +294,15 @@ def precision_benchmark(
     Where the CPU lacks bf16 hardware (no AVX512-BF16 or AMX, and no GPU) bf16 is emulated and many times
     slower: it then runs only ``warmup_steps + emulated_steps`` steps, enough for a rate, and no test score.
     """
-    batch = config.batch_size
-    usable = min(examples, len(tokenized["train"])) // batch * batch
-    subset = tokenized["train"].shuffle(seed=seed).select(range(usable)).flatten_indices()
-    data = {
-        "train": subset,
-        "validation": tokenized["validation"].select(range(min(validation_examples, len(tokenized["validation"])))),
-        "test": tokenized["test"],
-    }
+    data, short_run = short_run_data(tokenized, config, seed, examples, warmup_steps, validation_examples)
+    batch, usable = config.batch_size, len(data["train"])
     native = torch.cuda.is_available() or cpu_has_bf16()
-    short_run = replace(config, epochs=1, warmup_steps=max(1, usable // batch // 10))
     rows = []
     for precision in ("fp32", "bf16"):
         variant = Variant(precision, f"default-{precision}", None, True, f"params.yaml's batching, {precision}")
         variant_data = data
         if precision == "bf16" and not native:
-            variant_data = {**data, "train": subset.select(range(min(usable, (warmup_steps + emulated_steps) * batch)))}
+            variant_data = first_steps(data, batch, warmup_steps + emulated_steps)
         row = run_variant(
             variant,
             variant_data,

@@ -31,18 +31,23 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def read_profile(path: str) -> dict[str, Any]:
-    """A profile file: a YAML mapping of overrides, in params.yaml's shape."""
+def read_yaml_mapping(path: str, kind: str, shape: str) -> dict[str, Any]:
+    """A YAML file that must hold a mapping (``shape`` says which, for the error); empty means ``{}``."""
     try:
         with open(path, encoding="utf-8") as handle:
-            profile = yaml.safe_load(handle) or {}
+            loaded = yaml.safe_load(handle) or {}
     except OSError as exc:
-        raise PipelineError(f"cannot read the profile {path}: {exc.strerror}") from exc
+        raise PipelineError(f"cannot read the {kind} {path}: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
-        raise PipelineError(f"the profile {path} is not valid YAML: {exc}") from exc
-    if not isinstance(profile, dict):
-        raise PipelineError(f"the profile {path} must be a mapping of params.yaml sections")
-    return profile
+        raise PipelineError(f"the {kind} {path} is not valid YAML: {exc}") from exc
+    if not isinstance(loaded, dict):
+        raise PipelineError(f"the {kind} {path} must be {shape}")
+    return loaded
+
+
+def read_profile(path: str) -> dict[str, Any]:
+    """A profile file: a YAML mapping of overrides, in params.yaml's shape."""
+    return read_yaml_mapping(path, "profile", "a mapping of params.yaml sections")
 
 
 def check_keys(profile: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:

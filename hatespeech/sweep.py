@@ -18,13 +18,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from hatespeech import PipelineError
 from hatespeech.cli import fail
 from hatespeech.compare import dvc_json, experiments_table
 from hatespeech.files import load_params
-from hatespeech.profile import set_param_args
+from hatespeech.profile import read_yaml_mapping, set_param_args
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # what git accepts in the experiment's ref name
 
@@ -43,20 +41,13 @@ class Sweep:
 
 
 def read_sweep(path: str) -> Sweep:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            spec = yaml.safe_load(handle) or {}
-    except OSError as exc:
-        raise PipelineError(f"cannot read the sweep file {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise PipelineError(f"the sweep file {path} is not valid YAML: {exc}") from exc
-    unknown = sorted(set(spec) - {"target", "experiments"}) if isinstance(spec, dict) else []
-    experiments = spec.get("experiments") if isinstance(spec, dict) else None
+    shape = "a mapping with 'experiments' (name: overrides) and optionally 'target'"
+    spec = read_yaml_mapping(path, "sweep file", shape)
+    unknown = sorted(set(spec) - {"target", "experiments"})
+    experiments = spec.get("experiments")
     if unknown or not isinstance(experiments, dict) or not experiments:
-        raise PipelineError(
-            f"the sweep file {path} must be a mapping with 'experiments' (name: overrides) and optionally "
-            f"'target'{'; unknown: ' + ', '.join(unknown) if unknown else ''}"
-        )
+        extra = f"; unknown: {', '.join(unknown)}" if unknown else ""
+        raise PipelineError(f"the sweep file {path} must be {shape}{extra}")
     for name, overrides in experiments.items():
         if not NAME.match(str(name)):
             raise PipelineError(f"experiment name '{name}' in {path}: use letters, digits, '.', '_' and '-'")
