@@ -64,12 +64,9 @@ def _file_data(data: dict, kind: str, path: str) -> dict[str, Any] | None:
 
 def _metrics(data: dict) -> dict[str, Any]:
     """The table's metrics of one row, by label; a file DVC could not read leaves its labels out."""
-    values = {}
-    for label, path, key in EXPERIMENT_METRICS:
-        found = _file_data(data, "metrics", path)
-        if found is not None and key in found:
-            values[label] = found[key]
-    return values
+    paths = dict.fromkeys(path for _, path, _ in EXPERIMENT_METRICS)  # each file flattened once
+    files = {path: _file_data(data, "metrics", path) or {} for path in paths}
+    return {label: files[path][key] for label, path, key in EXPERIMENT_METRICS if key in files[path]}
 
 
 def experiment_rows(shown: list[dict]) -> list[tuple[str, dict[str, Any] | None, dict[str, Any]]]:

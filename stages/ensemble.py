@@ -7,9 +7,16 @@ import logging
 
 from hatespeech import LABEL
 from hatespeech.cli import run_stage
+from hatespeech.data import read_table
 from hatespeech.decision import RuleConfig, fit_decision_rule
 from hatespeech.ensemble import EnsembleConfig, check_rows, choose_weight, combine
-from hatespeech.evaluation import Bootstrap, EvaluationOutputs, class_probabilities, read_predictions, write_evaluation
+from hatespeech.evaluation import (
+    Bootstrap,
+    EvaluationOutputs,
+    class_probabilities,
+    select_predictions,
+    write_evaluation,
+)
 from hatespeech.files import load_params, write_json
 from hatespeech.splitting import read_splits
 
@@ -30,12 +37,11 @@ def main() -> None:
     rule_config = RuleConfig.from_params(params.get("decision_rule") or {})
 
     texts = read_splits(args.splits)
+    paths = {"transformer": args.transformer, "baseline": args.baseline}
+    tables = {name: read_table(path) for name, path in paths.items()}  # each file read once, both splits from it
     probabilities, labels = {}, {}
     for split in SPLITS:
-        members = {
-            name: read_predictions(path, split)
-            for name, path in (("transformer", args.transformer), ("baseline", args.baseline))
-        }
+        members = {name: select_predictions(tables[name], path, split) for name, path in paths.items()}
         for name, table in members.items():
             check_rows(table, texts[split], f"{name} predictions ({split})")
         labels[split] = texts[split][LABEL].to_numpy()
