@@ -21,11 +21,11 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	touch $@
 
 run: setup  ## the whole pipeline: params.yaml's defaults (shipped data, packaged MiniLM), or PROFILE's overrides
-	$(BIN)/python -m hatespeech.preflight $(if $(PROFILE),--profile "$(PROFILE)")
+	$(BIN)/python -m hatespeech.workflow.preflight $(if $(PROFILE),--profile "$(PROFILE)")
 ifeq ($(strip $(PROFILE)),)
 	dvc repro
 else
-	args=$$($(BIN)/python -m hatespeech.profile "$(PROFILE)") && eval "dvc exp run $$args"
+	args=$$($(BIN)/python -m hatespeech.workflow.overrides "$(PROFILE)") && eval "dvc exp run $$args"
 endif
 
 cv: setup  ## k-fold cross-validation of both models (cv/dvc.yaml, settings in cv/params.yaml): metrics/cv.json
@@ -35,7 +35,7 @@ cv: setup  ## k-fold cross-validation of both models (cv/dvc.yaml, settings in c
 SWEEP ?= sweep.yaml
 
 sweep: setup  ## queue SWEEP's experiments (dvc exp run --queue) and start a worker; compare: make experiments SORT=val_f1_macro
-	$(BIN)/python -m hatespeech.sweep "$(SWEEP)"
+	$(BIN)/python -m hatespeech.workflow.sweep "$(SWEEP)"
 
 test: setup  ## the test suite, offline, on a tiny model the tests build
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
@@ -52,7 +52,7 @@ lint: setup  ## ruff (lint and format) and mypy, as CI runs them
 SORT ?=
 
 experiments: setup  ## dvc exp show in 120 columns: changed params, validation macro F1, test accuracy, weighted/macro F1, hate F1
-	$(BIN)/python -m hatespeech.compare --experiments $(if $(SORT),--sort-by "$(SORT)")
+	$(BIN)/python -m hatespeech.workflow.compare --experiments $(if $(SORT),--sort-by "$(SORT)")
 
 clean-venv:
 	rm -rf $(VENV)

@@ -12,7 +12,7 @@ Three settings, each measured idle and beside a competitor, in one run:
 
 Every measurement is a fresh process (the OpenMP wait policy is fixed when torch loads): the train stage's
 ``train_classifier`` on the same length-grouped batches, timed per optimizer step, then the trained model
-classifying the test tweets through :class:`hatespeech.inference.Classifier`. The competitor is another
+classifying the test tweets through :class:`hatespeech.model.inference.Classifier`. The competitor is another
 PyTorch process with torch's defaults doing matrix products (``--competitor python``: a one-thread busy loop).
 The report gives each figure and its share of the same setting's idle figure.
 """
@@ -103,9 +103,9 @@ def measure(project: str, model: str, examples: int, warmup: int, texts: int, ma
 
     from bench.throughput import StepTimer
     from hatespeech import TEXT
-    from hatespeech.inference import Classifier
+    from hatespeech.model.inference import Classifier
+    from hatespeech.model.training import TrainConfig, train_classifier
     from hatespeech.threads import set_torch_threads
-    from hatespeech.training import TrainConfig, train_classifier
 
     class StopAfter(TrainerCallback):  # a starved setting must not hold the benchmark for minutes
         def __init__(self) -> None:

@@ -24,8 +24,8 @@ from bench.errors import BenchError
 from bench.report import cpu_model, table, write_report
 from hatespeech import PipelineError
 from hatespeech.cli import run_cli
-from hatespeech.files import load_params
-from hatespeech.modeling import check_checkpoint
+from hatespeech.io import load_params
+from hatespeech.model.loading import check_checkpoint
 from hatespeech.threads import usable_cpus
 
 # torch, transformers and the benchmark's modules are imported once the options are checked (seconds of start-up).
@@ -77,7 +77,7 @@ def machine_info() -> dict[str, Any]:
 
 def train_config(batch_size: int) -> Any:
     """params.yaml's train section, as `make run` trains, at ``batch_size``."""
-    from hatespeech.training import TrainConfig
+    from hatespeech.model.training import TrainConfig
 
     params = dict(load_params(ROOT / "params.yaml")["train"])
     params["batch_size"] = batch_size
@@ -351,7 +351,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         tiny_inputs,
     )
     from bench.throughput import precision_benchmark, training_benchmark
-    from hatespeech.data import TEXT
+    from hatespeech.data.sources import TEXT
 
     transformers.logging.set_verbosity_error()  # also turns off the Trainer's progress bars
     transformers.utils.logging.disable_progress_bar()  # and those of loading and saving weights

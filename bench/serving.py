@@ -4,7 +4,7 @@
     python -m bench.serving --model models/model --data ../shared/data/hate_speech_offensive/labeled_data.csv
 
 Rows: transformers ``pipeline("text-classification")`` called one text at a time; the same pipeline
-with batches; this project's :class:`~hatespeech.inference.Classifier` (length-sorted batches) on
+with batches; this project's :class:`~hatespeech.model.inference.Classifier` (length-sorted batches) on
 PyTorch fp32 (the default), PyTorch bf16 (only on CPUs that multiply bf16 in hardware) and ONNX Runtime
 fp32 and int8. Each path is warmed up, then timed on every text once per round, paths in turn (three
 rounds by default; the report gives medians); each row also gives its argmax agreement with PyTorch
@@ -36,7 +36,7 @@ from typing import Any
 
 from bench.report import cpu_model
 from hatespeech.cli import run_cli
-from hatespeech.inference import DEFAULT_BATCH_SIZE
+from hatespeech.model.inference import DEFAULT_BATCH_SIZE
 from hatespeech.paths import MODEL_DIR, ONNX_DIR
 
 DEFAULT_TEXTS = "data/split/test.parquet"
@@ -150,8 +150,8 @@ def run_serving_benchmark(
     import torch
     from transformers import pipeline
 
-    from hatespeech.export import export_onnx
-    from hatespeech.inference import Classifier, native_cpu_bf16
+    from hatespeech.model.inference import Classifier, native_cpu_bf16
+    from hatespeech.serving.export import export_onnx
 
     texts = list(texts[:QUICK_TEXTS] if quick else texts)
     if not texts:
@@ -298,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", help="write the report as JSON here")
     args = parser.parse_args(argv)
-    from hatespeech.files import write_json
+    from hatespeech.io import write_json
 
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")

@@ -1,6 +1,6 @@
 """Training throughput of four padding/sampling variants, timed inside the project's own Trainer run.
 
-Each variant is one call of :func:`hatespeech.training.train_classifier` (the train stage's code: the same
+Each variant is one call of :func:`hatespeech.model.training.train_classifier` (the train stage's code: the same
 model loading, ``DataCollatorWithPadding``, Trainer, sampler and mixed precision) on the same examples.
 A :class:`StepTimer` callback timestamps the end of every optimizer step and a forward pre-hook counts
 each training batch's tokens, so the figures are of real Trainer steps, data loading included.
@@ -22,10 +22,10 @@ import torch
 from transformers import TrainerCallback
 
 from bench.errors import BenchError
-from hatespeech.inference import evaluate_split
 from hatespeech.metrics import classification_metrics
-from hatespeech.modeling import load_classifier, load_tokenizer
-from hatespeech.training import TrainConfig, cpu_has_bf16, train_classifier
+from hatespeech.model.inference import evaluate_split
+from hatespeech.model.loading import load_classifier, load_tokenizer
+from hatespeech.model.training import TrainConfig, cpu_has_bf16, train_classifier
 
 
 @dataclass(frozen=True)
@@ -254,7 +254,7 @@ def training_benchmark(
     f1 = {role: row["test"]["f1_macro"] for role, row in by_role.items() if "test" in row}
     return {
         "method": (
-            "hatespeech.training.train_classifier (the train stage's Trainer run), one epoch per variant; "
+            "hatespeech.model.training.train_classifier (the train stage's Trainer run), one epoch per variant; "
             "a callback times each optimizer step, data loading included; the first warm-up steps are not timed"
         ),
         "batch_size": batch,

@@ -6,12 +6,12 @@ import argparse
 import logging
 
 from hatespeech import LABEL, TEXT
-from hatespeech.baseline import BaselineConfig, predict_proba, save_baseline, train_baseline
 from hatespeech.cli import run_stage
-from hatespeech.decision import RuleConfig, fit_decision_rule
-from hatespeech.evaluation import Bootstrap, EvaluationOutputs, write_evaluation
-from hatespeech.files import atomic_output, load_params
-from hatespeech.splitting import read_splits
+from hatespeech.data.splitting import read_splits
+from hatespeech.evaluation.evaluate import Bootstrap, EvaluationOutputs, write_evaluation
+from hatespeech.io import atomic_output, load_params
+from hatespeech.model.baseline import BaselineConfig, predict_proba, save_baseline, train_baseline
+from hatespeech.model.decision import RuleConfig, fit_decision_rule
 
 log = logging.getLogger("hatespeech")
 

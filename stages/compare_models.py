@@ -6,8 +6,8 @@ import argparse
 import logging
 
 from hatespeech.cli import run_stage
-from hatespeech.evaluation import Bootstrap, compare_predictions, read_predictions
-from hatespeech.files import load_params, write_json
+from hatespeech.evaluation.evaluate import Bootstrap, compare_predictions, read_predictions
+from hatespeech.io import load_params, write_json
 
 log = logging.getLogger("hatespeech")
 

@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 
 from hatespeech.cli import run_stage
-from hatespeech.crossval import fold_ids
-from hatespeech.data import read_table, write_table
-from hatespeech.files import atomic_output, load_params, write_json
-from hatespeech.splitting import kfold_splits, split_stats
+from hatespeech.data.sources import read_table, write_table
+from hatespeech.data.splitting import kfold_splits, split_stats
+from hatespeech.evaluation.crossval import fold_ids
+from hatespeech.io import atomic_output, load_params, write_json
 
 
 def main() -> None:

@@ -3,8 +3,8 @@
 import argparse
 
 from hatespeech.cli import run_stage
-from hatespeech.data import LABEL, class_counts, load_source, stratified_sample, write_table
-from hatespeech.files import atomic_output, load_params, sha256_file, write_json
+from hatespeech.data.sources import LABEL, class_counts, load_source, stratified_sample, write_table
+from hatespeech.io import atomic_output, load_params, sha256_file, write_json
 
 
 def main() -> None:

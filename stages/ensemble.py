@@ -7,18 +7,18 @@ import logging
 
 from hatespeech import LABEL
 from hatespeech.cli import run_stage
-from hatespeech.data import read_table
-from hatespeech.decision import RuleConfig, fit_decision_rule
-from hatespeech.ensemble import EnsembleConfig, check_rows, choose_weight, combine
-from hatespeech.evaluation import (
+from hatespeech.data.sources import read_table
+from hatespeech.data.splitting import read_splits
+from hatespeech.evaluation.evaluate import (
     Bootstrap,
     EvaluationOutputs,
     class_probabilities,
     select_predictions,
     write_evaluation,
 )
-from hatespeech.files import load_params, write_json
-from hatespeech.splitting import read_splits
+from hatespeech.io import load_params, write_json
+from hatespeech.model.decision import RuleConfig, fit_decision_rule
+from hatespeech.model.ensemble import EnsembleConfig, check_rows, choose_weight, combine
 
 log = logging.getLogger("hatespeech")
 SPLITS = ("test", "validation")

@@ -8,15 +8,15 @@ error-analysis report (with the tokens behind its hate-speech mistakes) for the 
 import argparse
 
 from hatespeech.cli import run_stage
-from hatespeech.decision import DecisionRule
-from hatespeech.evaluation import Bootstrap, EvaluationOutputs, write_evaluation
-from hatespeech.explain import model_explainer
-from hatespeech.files import load_params
-from hatespeech.inference import evaluate_split
-from hatespeech.modeling import load_classifier, load_tokenizer
-from hatespeech.splitting import read_splits
+from hatespeech.data.splitting import read_splits
+from hatespeech.data.tokenization import load_tokenized
+from hatespeech.evaluation.evaluate import Bootstrap, EvaluationOutputs, write_evaluation
+from hatespeech.evaluation.explain import model_explainer
+from hatespeech.io import load_params
+from hatespeech.model.decision import DecisionRule
+from hatespeech.model.inference import evaluate_split
+from hatespeech.model.loading import load_classifier, load_tokenizer
 from hatespeech.threads import set_torch_threads
-from hatespeech.tokenization import load_tokenized
 
 
 def main() -> None:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from hatespeech import PipelineError
 from hatespeech.cli import run_stage
-from hatespeech.export import export_onnx, parity_report
-from hatespeech.files import atomic_output, write_json
-from hatespeech.modeling import check_checkpoint
-from hatespeech.tokenization import load_tokenized
+from hatespeech.data.tokenization import load_tokenized
+from hatespeech.io import atomic_output, write_json
+from hatespeech.model.loading import check_checkpoint
+from hatespeech.serving.export import export_onnx, parity_report
 
 
 def main() -> None:

@@ -6,9 +6,9 @@ import argparse
 import shutil
 from pathlib import Path
 
-from hatespeech.card import CARD_FILE, git_revision, model_card, read_errors, read_json, read_training
 from hatespeech.cli import run_stage
-from hatespeech.files import atomic_output
+from hatespeech.io import atomic_output
+from hatespeech.serving.card import CARD_FILE, git_revision, model_card, read_errors, read_json, read_training
 
 
 def main() -> None:

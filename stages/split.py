@@ -4,9 +4,9 @@ import argparse
 from pathlib import Path
 
 from hatespeech.cli import run_stage
-from hatespeech.data import read_table, write_table
-from hatespeech.files import atomic_output, load_params, write_json
-from hatespeech.splitting import split_dataset, split_stats
+from hatespeech.data.sources import read_table, write_table
+from hatespeech.data.splitting import split_dataset, split_stats
+from hatespeech.io import atomic_output, load_params, write_json
 
 
 def main() -> None:

@@ -6,9 +6,9 @@
 import argparse
 
 from hatespeech.cli import run_stage
-from hatespeech.files import atomic_output, load_params, write_json
-from hatespeech.splitting import read_splits
-from hatespeech.tokenization import tokenize_splits
+from hatespeech.data.splitting import read_splits
+from hatespeech.data.tokenization import tokenize_splits
+from hatespeech.io import atomic_output, load_params, write_json
 
 
 def main() -> None:

@@ -14,14 +14,20 @@ from dataclasses import asdict
 from pathlib import Path
 
 from hatespeech.cli import run_stage
-from hatespeech.decision import RuleConfig
-from hatespeech.distributed import is_launched, is_main_process, relaunch
-from hatespeech.files import atomic_output, load_params, sha256_tree, write_json
+from hatespeech.data.tokenization import load_tokenized
+from hatespeech.io import atomic_output, load_params, sha256_tree, write_json
+from hatespeech.model.decision import RuleConfig
+from hatespeech.model.distributed import is_launched, is_main_process, relaunch
+from hatespeech.model.tracking import write_training_curves
+from hatespeech.model.training import (
+    TrainConfig,
+    TrainResult,
+    prepare_checkpoints,
+    remove_checkpoints,
+    train_classifier,
+)
 from hatespeech.paths import METADATA_FILE
 from hatespeech.threads import set_torch_threads
-from hatespeech.tokenization import load_tokenized
-from hatespeech.tracking import write_training_curves
-from hatespeech.training import TrainConfig, TrainResult, prepare_checkpoints, remove_checkpoints, train_classifier
 
 log = logging.getLogger("hatespeech")
 RESUME_ENV = "HATESPEECH_RESUME_FROM"  # the launcher's parent process picks the checkpoint for all ranks

@@ -76,10 +76,10 @@ def trained_model(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) ->
     what the train and tokenize stages would leave in models/trained and data/tokenized."""
     from helpers import TINY_TRAIN
 
-    from hatespeech.data import load_source
-    from hatespeech.splitting import split_dataset
-    from hatespeech.tokenization import tokenize_splits
-    from hatespeech.training import TrainConfig, train_classifier
+    from hatespeech.data.sources import load_source
+    from hatespeech.data.splitting import split_dataset
+    from hatespeech.data.tokenization import tokenize_splits
+    from hatespeech.model.training import TrainConfig, train_classifier
 
     root = tmp_path_factory.mktemp("trained")
     data = write_csv(root / "labeled_data.csv", make_rows())

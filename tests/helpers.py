@@ -33,7 +33,7 @@ def service_client(classifier, metrics_dir: Path, **settings) -> Iterator:
     (the test metrics file is absent: ``metrics_dir`` holds none)."""
     from fastapi.testclient import TestClient
 
-    from hatespeech.service import ServiceConfig, create_app
+    from hatespeech.serving.service import ServiceConfig, create_app
 
     config = ServiceConfig(model_dir=str(classifier.model_dir), metrics=str(metrics_dir / "none.json"), **settings)
     with TestClient(create_app(config, classifier)) as client:
@@ -53,7 +53,7 @@ def uvicorn_command(port: int) -> list[str]:
         "-m",
         "uvicorn",
         "--factory",
-        "hatespeech.service:create_app",
+        "hatespeech.serving.service:create_app",
         "--host",
         "127.0.0.1",
         "--port",

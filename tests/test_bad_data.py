@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 
 from hatespeech import LABELS
 from hatespeech.cli import EXIT_BAD_INPUT, run_stage
-from hatespeech.data import SCHEMA
-from hatespeech.splitting import SPLITS, near_duplicate_key
+from hatespeech.data.sources import SCHEMA
+from hatespeech.data.splitting import SPLITS, near_duplicate_key
 
 # Enough examples to matter, derandomized so that CI runs the same examples every time; no example
 # database, so nothing is written into the checkout.

@@ -10,7 +10,7 @@ import pytest
 from helpers import make_project, run_script, stage_command
 
 from hatespeech import PipelineError
-from hatespeech.baseline import BaselineConfig, load_baseline, normalize_tweet, predict_proba
+from hatespeech.model.baseline import BaselineConfig, load_baseline, normalize_tweet, predict_proba
 
 DOWNLOAD, SPLIT, BASELINE = (stage_command(name) for name in ("download", "split", "baseline"))
 

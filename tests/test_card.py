@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from hatespeech import LABELS, PipelineError
-from hatespeech.card import card_metadata, model_card, parse_card, read_errors, read_training
-from hatespeech.decision import DecisionRule
-from hatespeech.evaluation import Bootstrap, compare_predictions, split_report
-from hatespeech.stats import BootstrapConfig
+from hatespeech.evaluation.evaluate import Bootstrap, compare_predictions, split_report
+from hatespeech.evaluation.stats import BootstrapConfig
+from hatespeech.model.decision import DecisionRule
+from hatespeech.serving.card import card_metadata, model_card, parse_card, read_errors, read_training
 
 
 def _metrics(seed: int) -> tuple[np.ndarray, np.ndarray]:

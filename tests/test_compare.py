@@ -3,7 +3,7 @@
 import pytest
 
 from hatespeech import PipelineError
-from hatespeech.compare import markdown_report
+from hatespeech.workflow.compare import markdown_report
 
 
 def test_changed_metrics_and_params_become_table_rows():
@@ -44,7 +44,7 @@ def _run(name, rev, params, metrics, validation=None):
 
 
 def test_experiments_table_shows_changed_params_and_five_metrics_in_120_columns():
-    from hatespeech.compare import experiments_table
+    from hatespeech.workflow.compare import experiments_table
 
     base = {"train": {"epochs": 4, "learning_rate": 5e-05}, "base": {"seed": 42}}
     metrics = {

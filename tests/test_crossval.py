@@ -16,9 +16,9 @@ import yaml
 from helpers import ROOT, dvc, init_repo, make_project, ran_stages, set_params, tool_env
 
 from hatespeech import LABEL, LABELS, TEXT, PipelineError
-from hatespeech.crossval import fold_ids, summarize
-from hatespeech.data import load_source
-from hatespeech.splitting import SplitError, kfold_splits, near_duplicate_key
+from hatespeech.data.sources import load_source
+from hatespeech.data.splitting import SplitError, kfold_splits, near_duplicate_key
+from hatespeech.evaluation.crossval import fold_ids, summarize
 from hatespeech.testing import make_rows, write_csv
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from hatespeech.data import SCHEMA, DataError, is_file_source, load_hub, load_source, parse_authors_csv
+from hatespeech.data.sources import SCHEMA, DataError, is_file_source, load_hub, load_source, parse_authors_csv
 from hatespeech.testing import HEADER, make_rows
 
 
@@ -120,7 +120,7 @@ def test_source_kind(source, is_file):
 
 
 def test_written_table_round_trips(tmp_path, csv_file):
-    from hatespeech.data import read_table, write_table
+    from hatespeech.data.sources import read_table, write_table
 
     frame = load_source(str(csv_file)).frame
     write_table(frame, tmp_path / "t.parquet")

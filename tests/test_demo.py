@@ -10,11 +10,11 @@ import pytest
 from helpers import service_client
 
 from hatespeech import LABELS
-from hatespeech.demo import form_texts
-from hatespeech.evaluation import top_tokens
-from hatespeech.explain import explain_classifier, explain_texts
-from hatespeech.inference import Classifier
-from hatespeech.predict import main as predict_main
+from hatespeech.evaluation.evaluate import top_tokens
+from hatespeech.evaluation.explain import explain_classifier, explain_texts
+from hatespeech.model.inference import Classifier
+from hatespeech.serving.page import form_texts
+from hatespeech.serving.predict import main as predict_main
 
 TEXTS = ["zorgon blapper the snerk", "have a sunny weekend in my garden", "dang frick lol"]
 

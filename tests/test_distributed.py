@@ -7,7 +7,7 @@ import json
 import pytest
 from helpers import TINY_TRAIN, make_project, run_script, stage_command
 
-from hatespeech.inference import Classifier
+from hatespeech.model.inference import Classifier
 
 DOWNLOAD, SPLIT, TOKENIZE, TRAIN = (stage_command(name) for name in ("download", "split", "tokenize", "train"))
 

@@ -10,7 +10,7 @@ import pytest
 from helpers import make_project, run_script, set_params, stage_command
 
 from hatespeech import PipelineError
-from hatespeech.ensemble import EnsembleConfig, check_rows, choose_weight, combine
+from hatespeech.model.ensemble import EnsembleConfig, check_rows, choose_weight, combine
 
 DOWNLOAD, SPLIT, BASELINE, ENSEMBLE = (stage_command(name) for name in ("download", "split", "baseline", "ensemble"))
 
@@ -56,7 +56,7 @@ def test_ties_keep_the_transformer_alone():
 
 
 def test_rows_must_be_the_splits_tweets_in_order():
-    from hatespeech.evaluation import text_id
+    from hatespeech.evaluation.evaluate import text_id
 
     texts = pd.DataFrame({"text": ["a", "b"]})
     table = pd.DataFrame({"text_id": [text_id("a"), text_id("b")]})

@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from helpers import ROOT, make_project, run_script, stage_command
 
 from hatespeech import LABELS, PipelineError
-from hatespeech.decision import DecisionRule
-from hatespeech.inference import Classifier
-from hatespeech.predict import main as predict_main
-from hatespeech.service import ServiceConfig, create_app
+from hatespeech.model.decision import DecisionRule
+from hatespeech.model.inference import Classifier
+from hatespeech.serving.predict import main as predict_main
+from hatespeech.serving.service import ServiceConfig, create_app
 
 EXPORT = stage_command("export")
 TEXTS = ["zorgon blapper the", "sunny garden coffee lol", "dang frick my", "kravix", "what a puppy today"]
@@ -121,7 +121,7 @@ def test_bf16_applies_to_the_torch_backend_only(exported):
 
 def test_serving_benchmark_report_structure(exported):
     from bench.serving import run_serving_benchmark
-    from hatespeech.inference import DEFAULT_BATCH_SIZE, native_cpu_bf16
+    from hatespeech.model.inference import DEFAULT_BATCH_SIZE, native_cpu_bf16
 
     report = run_serving_benchmark(exported.project / "models/model", exported.onnx, TEXTS * 10, quick=True)
     assert report["texts"] == 32 and report["quick"] is True and report["batch_size"] == DEFAULT_BATCH_SIZE

@@ -20,8 +20,8 @@ LONG_TEXT = " ".join(["sunny garden coffee"] * 60)  # 180 words: past 64 tokens,
 def test_a_model_trained_with_max_length_64_is_served_with_64(csv_file: Path, tiny_model: Path, tmp_path: Path):
     from transformers import pipeline
 
-    from hatespeech.inference import Classifier
-    from hatespeech.service import ServiceConfig, create_app
+    from hatespeech.model.inference import Classifier
+    from hatespeech.serving.service import ServiceConfig, create_app
 
     project = make_project(tmp_path / "p", str(csv_file), str(tiny_model), train={**TINY_TRAIN, "epochs": 1})
     set_params(project, "tokenize", max_length=64)

@@ -11,9 +11,9 @@ import pytest
 from helpers import ROOT, STAGES, dvc, init_repo, make_project, make_run, ran_stages, run
 
 from hatespeech import LABELS
-from hatespeech.data import SHIPPED_DATA, class_counts, load_source
-from hatespeech.files import load_params
-from hatespeech.modeling import DEFAULT_CHECKPOINT, check_checkpoint, load_tokenizer
+from hatespeech.data.sources import SHIPPED_DATA, class_counts, load_source
+from hatespeech.io import load_params
+from hatespeech.model.loading import DEFAULT_CHECKPOINT, check_checkpoint, load_tokenizer
 
 PARAMS = load_params(ROOT / "params.yaml")
 
@@ -46,7 +46,7 @@ def test_packaged_model_resolves_to_a_bert_directory_offline():
 
 
 def test_a_missing_package_is_a_clear_error():
-    from hatespeech.modeling import ModelError
+    from hatespeech.model.loading import ModelError
 
     with pytest.raises(ModelError, match="no installed Python package 'no_such_package_xyz'"):
         check_checkpoint("package:no_such_package_xyz/model")

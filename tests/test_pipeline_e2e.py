@@ -47,7 +47,7 @@ def test_changing_a_train_param_reruns_only_train_and_what_uses_the_model(pipeli
 
 
 def test_editing_inference_code_makes_only_the_stages_that_run_it_stale(pipeline):
-    """hatespeech/inference.py runs in evaluate and export (after train): `dvc status` names those two only."""
+    """hatespeech/model/inference.py runs in evaluate and export (after train): `dvc status` names those two only."""
     module = pipeline.project / "hatespeech" / "inference.py"
     original = module.read_text()
     try:
@@ -132,7 +132,7 @@ def test_saved_model_answers_through_transformers_pipeline(pipeline):
 def test_predict_command_reads_arguments_stdin_and_files(pipeline, tmp_path):
     model = str(pipeline.project / "models/model")
     texts = ["zorgon blapper the", "sunny garden coffee", "dang frick lol"]
-    command = [sys.executable, "-m", "hatespeech.predict", "--model", model]
+    command = [sys.executable, "-m", "hatespeech.serving.predict", "--model", model]
 
     from_args = run([*command, *texts], cwd=tmp_path)
     from_stdin = run(command, cwd=tmp_path, input="\n".join(texts) + "\n")
@@ -149,7 +149,9 @@ def test_predict_command_reads_arguments_stdin_and_files(pipeline, tmp_path):
 
 def test_predict_with_unknown_model_is_a_clear_error(tmp_path):
     result = run(
-        [sys.executable, "-m", "hatespeech.predict", "--model", str(tmp_path / "nope"), "hi"], tmp_path, check=False
+        [sys.executable, "-m", "hatespeech.serving.predict", "--model", str(tmp_path / "nope"), "hi"],
+        tmp_path,
+        check=False,
     )
     assert result.returncode == 2 and "model directory not found" in result.stderr
 

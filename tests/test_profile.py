@@ -10,7 +10,7 @@ import yaml
 from helpers import ROOT, run
 
 from hatespeech import PipelineError
-from hatespeech.profile import flatten, set_param_args
+from hatespeech.workflow.overrides import flatten, set_param_args
 
 
 def test_flatten():
@@ -41,7 +41,7 @@ def test_unknown_key_is_refused():
 
 
 def test_shipped_profile_only_sets_existing_params():
-    result = run([sys.executable, "-m", "hatespeech.profile", "profiles/seed-bert-base.yaml"], cwd=ROOT)
+    result = run([sys.executable, "-m", "hatespeech.workflow.overrides", "profiles/seed-bert-base.yaml"], cwd=ROOT)
     args = shlex.split(result.stdout)
     assert args[0::2] == ["-S"] * (len(args) // 2) and len(args) >= 2
     params = flatten(yaml.safe_load((ROOT / "params.yaml").read_text()))
@@ -49,7 +49,7 @@ def test_shipped_profile_only_sets_existing_params():
 
 
 def test_params_read_floats_as_dvc_writes_them(tmp_path):
-    from hatespeech.files import load_params
+    from hatespeech.io import load_params
 
     (tmp_path / "params.yaml").write_text("train:\n  learning_rate: 8e-05\n  epochs: 4\n  name: 1e5x\n")
     assert load_params(tmp_path / "params.yaml")["train"] == {"learning_rate": 8e-05, "epochs": 4, "name": "1e5x"}

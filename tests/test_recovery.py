@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from helpers import TINY_TRAIN, make_project, run_script, set_params, stage_command, tool_env
 
-from hatespeech.training import COMPLETE_MARKER, latest_checkpoint, prepare_checkpoints
+from hatespeech.model.training import COMPLETE_MARKER, latest_checkpoint, prepare_checkpoints
 
 DOWNLOAD, SPLIT, TOKENIZE, TRAIN, EVALUATE = (
     stage_command(name) for name in ("download", "split", "tokenize", "train", "evaluate")

@@ -23,10 +23,10 @@ from helpers import free_port, running_service, tool_env, uvicorn_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hatespeech.inference import Classifier
-from hatespeech.predict import main as predict_main
-from hatespeech.service import MicroBatcher, parse_texts
-from hatespeech.texts import InvalidText, check_text
+from hatespeech.data.text import InvalidText, check_text
+from hatespeech.model.inference import Classifier
+from hatespeech.serving.predict import main as predict_main
+from hatespeech.serving.service import MicroBatcher, parse_texts
 
 FUZZ = settings(
     max_examples=500,
@@ -71,7 +71,7 @@ def test_a_lone_surrogate_is_rejected_with_its_place():
 
 
 def test_parse_errors_are_400_including_huge_numbers():
-    from hatespeech.service import RequestError
+    from hatespeech.serving.service import RequestError
 
     for body in (b'{"texts": [' + b"1" * 5000 + b"]}", b'{"texts": ["a"], "n": ' + b"9" * 10_000 + b"}"):
         with pytest.raises(RequestError) as error:
@@ -279,7 +279,7 @@ def run_predict_bytes(monkeypatch, loaded: Classifier, data: bytes, *args: str) 
     """`hatespeech-predict` in this process on ``data`` as stdin bytes, with the tiny model already loaded."""
     out, err = io.StringIO(), io.StringIO()
     with monkeypatch.context() as patch:
-        patch.setattr("hatespeech.inference.Classifier", lambda *a, **k: loaded)
+        patch.setattr("hatespeech.model.inference.Classifier", lambda *a, **k: loaded)
         patch.setattr(sys, "stdin", _Stdin(data))
         patch.setattr(sys, "stdout", out)
         patch.setattr(sys, "stderr", err)
@@ -348,7 +348,7 @@ def test_predict_rejects_bad_input_with_one_line(monkeypatch, loaded, tmp_path):
 @pytest.mark.slow  # several predict processes
 def test_predict_surrogate_argument_and_closed_pipe_as_real_processes(trained_model, tmp_path):
     env = tool_env()
-    command = [sys.executable, "-m", "hatespeech.predict", "--model", str(trained_model.model_dir), "--quiet"]
+    command = [sys.executable, "-m", "hatespeech.serving.predict", "--model", str(trained_model.model_dir), "--quiet"]
     # An argument that is not UTF-8 reaches Python as a lone surrogate (surrogateescape).
     bad_argument = subprocess.run(
         [*command, b"caf\xe9".decode("utf-8", "surrogateescape")], env=env, capture_output=True, timeout=300

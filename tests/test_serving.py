@@ -18,11 +18,11 @@ from fastapi.testclient import TestClient
 from helpers import running_service, service_client
 
 from hatespeech import LABELS, PipelineError
-from hatespeech.decision import DecisionRule
-from hatespeech.inference import Classifier
-from hatespeech.predict import main as predict_main
-from hatespeech.predict import stream_predictions
-from hatespeech.service import MicroBatcher, ServiceConfig, create_app
+from hatespeech.model.decision import DecisionRule
+from hatespeech.model.inference import Classifier
+from hatespeech.serving.predict import main as predict_main
+from hatespeech.serving.predict import stream_predictions
+from hatespeech.serving.service import MicroBatcher, ServiceConfig, create_app
 
 # Texts from 1 to ~120 tokens, shuffled so that length-sorting really reorders them.
 WORDS = ["zorgon", "dang", "sunny", "the", "frick", "garden", "blapper", "lol", "coffee", "my"]

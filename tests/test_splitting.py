@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from hatespeech.data import load_source
-from hatespeech.splitting import SPLITS, SplitError, near_duplicate_key, split_dataset, split_stats
+from hatespeech.data.sources import load_source
+from hatespeech.data.splitting import SPLITS, SplitError, near_duplicate_key, split_dataset, split_stats
 from hatespeech.testing import make_rows, write_csv
 
 

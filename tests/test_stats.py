@@ -1,4 +1,4 @@
-"""Bootstrap intervals and paired tests (hatespeech.stats) on constructed predictions."""
+"""Bootstrap intervals and paired tests (hatespeech.evaluation.stats) on constructed predictions."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from hatespeech import LABELS, PipelineError
-from hatespeech.metrics import classification_metrics
-from hatespeech.stats import (
+from hatespeech.evaluation.stats import (
     bootstrap_indices,
     confidence_intervals,
     confusion_matrices,
@@ -16,6 +15,7 @@ from hatespeech.stats import (
     metrics_from_confusion,
     paired_comparison,
 )
+from hatespeech.metrics import classification_metrics
 
 
 def predictions(rows: int, accuracy: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

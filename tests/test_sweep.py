@@ -8,8 +8,8 @@ import yaml
 from helpers import ROOT
 
 from hatespeech import PipelineError
-from hatespeech.files import load_params
-from hatespeech.sweep import main, read_sweep
+from hatespeech.io import load_params
+from hatespeech.workflow.sweep import main, read_sweep
 
 
 def test_the_shipped_sweep_becomes_one_queue_command_per_experiment():
@@ -48,7 +48,7 @@ def test_a_typo_fails_before_anything_is_queued(tmp_path, monkeypatch, capsys):
     )
     monkeypatch.chdir(tmp_path)
     queued = []
-    monkeypatch.setattr("hatespeech.sweep.dvc", lambda *args: queued.append(args))
+    monkeypatch.setattr("hatespeech.workflow.sweep.dvc", lambda *args: queued.append(args))
     assert main(["sweep.yaml"]) == 2
     assert queued == []  # not even the first, valid experiment
     assert "sets 'train.learning_rte', which params.yaml does not have" in capsys.readouterr().err

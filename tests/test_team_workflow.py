@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from helpers import TINY_TRAIN, dvc, git, ran_stages, run, set_params
 
-from hatespeech.files import sha256_file
+from hatespeech.io import sha256_file
 
 pytestmark = pytest.mark.e2e
 
@@ -124,7 +124,7 @@ def test_a_local_remote_keeps_settings_out_of_git(pushed, tmp_path):
 
 
 def test_markdown_comparison_of_two_commits(pushed):
-    result = run([sys.executable, "-m", "hatespeech.compare", "HEAD~1", "HEAD"], cwd=pushed.project)
+    result = run([sys.executable, "-m", "hatespeech.workflow.compare", "HEAD~1", "HEAD"], cwd=pushed.project)
     report = result.stdout
     assert report.startswith("### Metrics: `HEAD~1` → `HEAD`")
     assert "| metric | HEAD~1 | HEAD | change |" in report
@@ -135,7 +135,7 @@ def test_markdown_comparison_of_two_commits(pushed):
 def test_comparison_tests_each_models_change_from_predictions_on_the_remote(pushed):
     """A fresh clone has no cache: the predictions of both commits come from the DVC remote."""
     mate = clone(pushed, "reviewer")
-    report = run([sys.executable, "-m", "hatespeech.compare", "HEAD~1", "HEAD"], cwd=mate).stdout
+    report = run([sys.executable, "-m", "hatespeech.workflow.compare", "HEAD~1", "HEAD"], cwd=mate).stdout
     section = report[report.index("### Is the change real?") :]
     transformer = section[section.index("**transformer**") : section.index("**baseline**")]
     baseline = section[section.index("**baseline**") : section.index("**ensemble**")]
@@ -158,7 +158,9 @@ def test_make_sweep_queues_a_file_of_experiments_and_ranks_them_by_validation(pu
         "  too-small: {train: {learning_rate: 1.0e-6}}\n"  # HEAD's: learns nothing
         "  learns: {train: {learning_rate: 3.0e-3}}\n"
     )
-    result = run([sys.executable, "-m", "hatespeech.sweep", "tiny-sweep.yaml", "--wait", "--poll", "2"], cwd=lab)
+    result = run(
+        [sys.executable, "-m", "hatespeech.workflow.sweep", "tiny-sweep.yaml", "--wait", "--poll", "2"], cwd=lab
+    )
     assert result.returncode == 0, result.stderr
     table = result.stdout[result.stdout.index("experiment ") :].splitlines()
     rows = [line for line in table[2:] if line.startswith("└─")]

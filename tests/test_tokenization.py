@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from hatespeech import PipelineError
-from hatespeech.data import load_source
-from hatespeech.modeling import ModelError, check_checkpoint, load_tokenizer
-from hatespeech.splitting import split_dataset
-from hatespeech.tokenization import tokenize_splits
+from hatespeech.data.sources import load_source
+from hatespeech.data.splitting import split_dataset
+from hatespeech.data.tokenization import tokenize_splits
+from hatespeech.model.loading import ModelError, check_checkpoint, load_tokenizer
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def test_tokenized_splits_are_unpadded_and_truncated(splits, tiny_model):
 
 
 def test_tokenization_is_repeatable_on_disk(splits, tiny_model, tmp_path):
-    from hatespeech.files import sha256_file
+    from hatespeech.io import sha256_file
 
     for run in ("a", "b"):
         tokenized, _ = tokenize_splits(splits, str(tiny_model), max_length=32)

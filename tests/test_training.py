@@ -10,10 +10,10 @@ import torch
 from helpers import TINY_TRAIN
 
 from hatespeech import PipelineError
-from hatespeech.data import load_source
-from hatespeech.splitting import split_dataset
-from hatespeech.tokenization import tokenize_splits
-from hatespeech.training import (
+from hatespeech.data.sources import load_source
+from hatespeech.data.splitting import split_dataset
+from hatespeech.data.tokenization import tokenize_splits
+from hatespeech.model.training import (
     TrainConfig,
     class_weights,
     classification_loss,
@@ -96,7 +96,7 @@ def test_focal_loss_and_label_smoothing_follow_their_definitions():
 
 
 def test_precision_is_fp32_on_a_cpu_without_bf16(monkeypatch):
-    import hatespeech.training as training
+    import hatespeech.model.training as training
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(training, "cpu_has_bf16", lambda: False)

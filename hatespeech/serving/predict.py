@@ -1,16 +1,16 @@
 """Classify texts with a trained model; prints one JSON line per text, in the input order.
 
-    python -m hatespeech.predict --model models/model "some tweet" "another tweet"
-    cat tweets.txt | python -m hatespeech.predict --model models/model
-    python -m hatespeech.predict --model models/model --file tweets.txt            # one text per line
-    python -m hatespeech.predict --file tweets.csv --column tweet                  # a CSV column
-    python -m hatespeech.predict --file tweets.jsonl                               # JSON lines with "text"
-    python -m hatespeech.predict --backend onnx-int8 --file tweets.txt             # the export stage's int8 model
-    python -m hatespeech.predict --explain "some tweet"                            # which tokens drove the label
+    hatespeech-predict --model models/model "some tweet" "another tweet"
+    cat tweets.txt | hatespeech-predict --model models/model
+    hatespeech-predict --model models/model --file tweets.txt            # one text per line
+    hatespeech-predict --file tweets.csv --column tweet                  # a CSV column
+    hatespeech-predict --file tweets.jsonl                               # JSON lines with "text"
+    hatespeech-predict --backend onnx-int8 --file tweets.txt             # the export stage's int8 model
+    hatespeech-predict --explain "some tweet"                            # which tokens drove the label
 
 Each line is {"text", "label", "score", "scores"}: the label the model's decision rule picks, its
 probability, and the probability of every class; with --explain also "explanation", each token's occlusion
-score (how much the label's probability drops without it; one forward pass per token: hatespeech.explain).
+score (how much the label's probability drops without it; one forward pass per token: hatespeech.evaluation.explain).
 Input is read and written in chunks (length-sorted batches inside each chunk), so memory stays flat on files
 of any size.
 """
@@ -30,10 +30,10 @@ from typing import IO, Any
 
 from hatespeech import PipelineError
 from hatespeech.cli import fail
-from hatespeech.explain import DEFAULT_MAX_TOKENS, explain_classifier
-from hatespeech.inference import DEFAULT_BATCH_SIZE
+from hatespeech.data.text import check_text
+from hatespeech.evaluation.explain import DEFAULT_MAX_TOKENS, explain_classifier
+from hatespeech.model.inference import DEFAULT_BATCH_SIZE
 from hatespeech.paths import MODEL_DIR, ONNX_DIR
-from hatespeech.texts import check_text
 
 FORMATS = ("lines", "csv", "jsonl")
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -101,7 +101,7 @@ def read_texts(handle: IO[str], kind: str, column: str = "text", name: str = "in
 
 
 def checked(texts: Iterable[str], name: str) -> Iterator[str]:
-    """The texts, each checked to be valid Unicode (see :mod:`hatespeech.texts`); the first bad one stops the run."""
+    """The texts, each checked to be valid Unicode (:mod:`hatespeech.data.text`); the first bad one stops the run."""
     for number, text in enumerate(texts, 1):
         yield check_text(text, f"{name}: text {number}")
 
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        from hatespeech.inference import Classifier, resolve_backend
+        from hatespeech.model.inference import Classifier, resolve_backend
 
         if min(args.batch_size, args.chunk_size, args.threads or 1, args.explain_max_tokens) < 1:
             raise PipelineError("--batch-size, --chunk-size, --threads and --explain-max-tokens must be at least 1")

@@ -11,7 +11,7 @@ import pandas as pd
 
 from hatespeech import TEXT, PipelineError
 from hatespeech.config import from_params
-from hatespeech.evaluation import text_id
+from hatespeech.evaluation.evaluate import text_id
 from hatespeech.metrics import summary_metrics
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from hatespeech.files import atomic_output
+from hatespeech.io import atomic_output
 
 # Timing figures change from run to run; they stay out of the tracked curves.
 _UNTRACKED = ("runtime", "samples_per_second", "steps_per_second")

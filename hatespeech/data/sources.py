@@ -320,5 +320,5 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    """Write a parquet file (called on a temporary path; see :func:`hatespeech.files.atomic_output`)."""
+    """Write a parquet file (called on a temporary path; see :func:`hatespeech.io.atomic_output`)."""
     frame.reset_index(drop=True).to_parquet(path, index=False)

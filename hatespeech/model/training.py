@@ -15,10 +15,10 @@ import torch
 
 from hatespeech import LABEL, LABELS, VOTE_COLUMNS, PipelineError
 from hatespeech.config import from_params
-from hatespeech.decision import DecisionRule, RuleConfig, fit_decision_rule, softmax
-from hatespeech.distributed import LAUNCHERS, world_size
 from hatespeech.metrics import SUMMARY_METRICS, summary_metrics
-from hatespeech.modeling import load_classifier, load_tokenizer
+from hatespeech.model.decision import DecisionRule, RuleConfig, fit_decision_rule, softmax
+from hatespeech.model.distributed import LAUNCHERS, world_size
+from hatespeech.model.loading import load_classifier, load_tokenizer
 
 log = logging.getLogger(__name__)
 

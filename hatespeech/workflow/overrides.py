@@ -1,6 +1,6 @@
 """Turn a YAML profile of parameter overrides into `dvc exp run -S key=value` arguments.
 
-python -m hatespeech.profile profiles/seed-bert-base.yaml   # prints: -S train.epochs=3 ...
+python -m hatespeech.workflow.overrides profiles/seed-bert-base.yaml   # prints: -S train.epochs=3 ...
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import yaml
 
 from hatespeech import PipelineError
 from hatespeech.cli import fail
-from hatespeech.files import load_params
+from hatespeech.io import load_params
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -1,10 +1,10 @@
 """Compare metrics and params between two revisions as Markdown, e.g. for a pull-request comment, or list
 the experiments as a table that fits a 120-column terminal (`make experiments`).
 
-    python -m hatespeech.compare main           # main against the workspace
-    python -m hatespeech.compare main my-branch # two revisions (branches, tags, commits, experiments)
-    python -m hatespeech.compare --experiments  # `dvc exp show`, narrowed: params that differ, five metrics
-    python -m hatespeech.compare --experiments --sort-by val_f1_macro  # best validation macro F1 first
+    python -m hatespeech.workflow.compare main           # main against the workspace
+    python -m hatespeech.workflow.compare main my-branch # two revisions (branches, tags, commits, experiments)
+    python -m hatespeech.workflow.compare --experiments  # `dvc exp show`, narrowed: params that differ, five metrics
+    python -m hatespeech.workflow.compare --experiments --sort-by val_f1_macro  # best validation macro F1 first
 
 Where both revisions' predictions can be loaded (the evaluate, baseline and ensemble stages' cached
 predictions/*.parquet, from the local cache or the DVC remote), each model's change is also tested: a
@@ -25,11 +25,11 @@ import pandas as pd
 
 from hatespeech import PipelineError
 from hatespeech.cli import fail
-from hatespeech.evaluation import Bootstrap, compare_predictions, read_predictions, select_predictions
-from hatespeech.files import load_params
+from hatespeech.evaluation.evaluate import Bootstrap, compare_predictions, read_predictions, select_predictions
+from hatespeech.evaluation.stats import INTERVAL_KEY
+from hatespeech.io import load_params
 from hatespeech.paths import TEST_METRICS, VALIDATION_METRICS
-from hatespeech.profile import flatten
-from hatespeech.stats import INTERVAL_KEY
+from hatespeech.workflow.overrides import flatten
 
 
 def dvc_json(*args: str) -> Any:

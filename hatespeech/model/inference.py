@@ -18,8 +18,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from hatespeech import LABEL, PipelineError
-from hatespeech.decision import DecisionRule, softmax
-from hatespeech.modeling import check_checkpoint, load_classifier, load_tokenizer
+from hatespeech.model.decision import DecisionRule, softmax
+from hatespeech.model.loading import check_checkpoint, load_classifier, load_tokenizer
 from hatespeech.paths import ONNX_FILES
 from hatespeech.threads import choose_threads, set_torch_threads
 

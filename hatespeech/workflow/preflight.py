@@ -1,7 +1,7 @@
 """What `make run` is about to do, checked before DVC starts: data, model, device and expected duration.
 
-    python -m hatespeech.preflight                                      # params.yaml as it is
-    python -m hatespeech.preflight --profile profiles/seed-bert-base.yaml
+    python -m hatespeech.workflow.preflight                                      # params.yaml as it is
+    python -m hatespeech.workflow.preflight --profile profiles/seed-bert-base.yaml
 
 A source or model that cannot be had (a missing file, a Hub id while the Hub is unreachable) stops here
 with one line and exit status 2, in seconds, instead of after the stages before it have run.
@@ -16,11 +16,11 @@ from typing import Any
 
 from hatespeech import PipelineError
 from hatespeech.cli import run_stage
-from hatespeech.data import SHIPPED_DATA, check_hub_reachable, is_file_source, load_csv
-from hatespeech.files import load_params
-from hatespeech.modeling import DEFAULT_CHECKPOINT, ModelError, check_checkpoint
-from hatespeech.profile import apply_profile, read_profile
+from hatespeech.data.sources import SHIPPED_DATA, check_hub_reachable, is_file_source, load_csv
+from hatespeech.io import load_params
+from hatespeech.model.loading import DEFAULT_CHECKPOINT, ModelError, check_checkpoint
 from hatespeech.threads import choose_threads
+from hatespeech.workflow.overrides import apply_profile, read_profile
 
 # Training throughput on the reference machine (2-core AMD EPYC VM, torch 2.13.0 CPU, batch 16), samples per
 # second by model.checkpoint: the default's is the whole train stage of the reference runs (per-epoch

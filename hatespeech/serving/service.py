@@ -1,9 +1,9 @@
 """HTTP service for a trained model (FastAPI), started with one command:
 
-    HATESPEECH_MODEL_DIR=models/model uvicorn --factory hatespeech.service:create_app --host 127.0.0.1 --port 8000
+    HATESPEECH_MODEL_DIR=models/model uvicorn --factory hatespeech.serving.service:create_app --port 8000
 
 Endpoints: ``POST /predict`` with ``{"texts": [...]}`` returns ``{"predictions": [{label, score, scores}, ...]}``
-in the order given (``"explain": true`` adds each text's token scores, see :mod:`hatespeech.explain`);
+in the order given (``"explain": true`` adds each text's token scores, see :mod:`hatespeech.evaluation.explain`);
 ``GET /`` a demo page; ``GET /health``; ``GET /model`` (label map, decision rule, training metadata, test
 metrics); ``GET /model/card`` the model card.
 
@@ -32,14 +32,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from starlette.requests import ClientDisconnect
 
 from hatespeech import PipelineError
-from hatespeech.card import CARD_FILE
 from hatespeech.cli import fail
 from hatespeech.config import from_env
-from hatespeech.demo import form_texts, render_page
-from hatespeech.explain import DEFAULT_MAX_TEXTS, DEFAULT_MAX_TOKENS, explain_classifier
-from hatespeech.inference import DEFAULT_BATCH_SIZE, Classifier, resolve_backend
+from hatespeech.data.text import InvalidText, check_text
+from hatespeech.evaluation.explain import DEFAULT_MAX_TEXTS, DEFAULT_MAX_TOKENS, explain_classifier
+from hatespeech.model.inference import DEFAULT_BATCH_SIZE, Classifier, resolve_backend
 from hatespeech.paths import METADATA_FILE, MODEL_DIR, TEST_METRICS
-from hatespeech.texts import InvalidText, check_text
+from hatespeech.serving.card import CARD_FILE
+from hatespeech.serving.page import form_texts, render_page
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from hatespeech import LABEL, LABELS, TEXT, PipelineError
 from hatespeech.config import from_params
-from hatespeech.texts import mask_tweet, squeeze_spaces
+from hatespeech.data.text import mask_tweet, squeeze_spaces
 
 MODEL_FILE = "model.skops"
 CLASS_WEIGHTS = ("none", "balanced")

@@ -1,7 +1,7 @@
 """Queue a sweep of experiments from a YAML file and run them one at a time (`make sweep`).
 
-    python -m hatespeech.sweep sweep.yaml          # queue every experiment, start one DVC queue worker, return
-    python -m hatespeech.sweep sweep.yaml --wait   # ... and wait, then print the table, best validation first
+    python -m hatespeech.workflow.sweep sweep.yaml          # queue every experiment, start one DVC queue worker, return
+    python -m hatespeech.workflow.sweep sweep.yaml --wait   # ... and wait, then print the table, best validation first
 
 Each experiment is `dvc exp run --queue -n NAME [TARGET] -S key=value ...`: it runs in its own temporary copy
 of the workspace, so work here goes on, and `dvc exp show` / `make experiments SORT=val_f1_macro` compare them.
@@ -20,9 +20,9 @@ from typing import Any
 
 from hatespeech import PipelineError
 from hatespeech.cli import fail
-from hatespeech.compare import dvc_json, experiments_table
-from hatespeech.files import load_params
-from hatespeech.profile import read_yaml_mapping, set_param_args
+from hatespeech.io import load_params
+from hatespeech.workflow.compare import dvc_json, experiments_table
+from hatespeech.workflow.overrides import read_yaml_mapping, set_param_args
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # what git accepts in the experiment's ref name
 

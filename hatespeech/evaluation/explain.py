@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from hatespeech import LABELS
-from hatespeech.decision import DecisionRule, softmax
-from hatespeech.inference import Backend, Classifier, TorchBackend, batched_logits, model_input_names
+from hatespeech.model.decision import DecisionRule, softmax
+from hatespeech.model.inference import Backend, Classifier, TorchBackend, batched_logits, model_input_names
 
 METHOD = "occlusion"
 DEFAULT_MAX_TOKENS = 64  # tokens scored per text (the first ones); one forward pass each
@@ -91,7 +91,7 @@ def _probabilities(
 def explain_classifier(
     classifier: Classifier, texts: Sequence[str], max_tokens: int = DEFAULT_MAX_TOKENS, batch_size: int = 64
 ) -> list[dict[str, Any]]:
-    """:func:`explain_texts` for a loaded :class:`~hatespeech.inference.Classifier` (any backend): the label is
+    """:func:`explain_texts` for a loaded :class:`~hatespeech.model.inference.Classifier` (any backend): the label is
     the one its decision rule picks, as in its predictions."""
     return explain_texts(
         texts,

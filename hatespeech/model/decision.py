@@ -19,7 +19,7 @@ import numpy as np
 
 from hatespeech import LABELS, PipelineError
 from hatespeech.config import from_params
-from hatespeech.files import write_json
+from hatespeech.io import write_json
 from hatespeech.paths import RULE_FILE
 
 KINDS = ("argmax", "offsets")

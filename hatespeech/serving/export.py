@@ -13,16 +13,16 @@ from typing import Any
 import numpy as np
 
 from hatespeech import LABEL, PipelineError
-from hatespeech.card import CARD_FILE
-from hatespeech.decision import DecisionRule, macro_f1, softmax
-from hatespeech.inference import (
+from hatespeech.model.decision import DecisionRule, macro_f1, softmax
+from hatespeech.model.inference import (
     OnnxBackend,
     TorchBackend,
     batched_logits,
     model_input_names,
 )
-from hatespeech.modeling import load_classifier, load_tokenizer
+from hatespeech.model.loading import load_classifier, load_tokenizer
 from hatespeech.paths import METADATA_FILE, ONNX_FILES, RULE_FILE
+from hatespeech.serving.card import CARD_FILE
 
 log = logging.getLogger(__name__)
 

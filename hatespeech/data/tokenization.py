@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from hatespeech import LABEL, TEXT, VOTE_COLUMNS, PipelineError
-from hatespeech.modeling import load_tokenizer
+from hatespeech.model.loading import load_tokenizer
 
 LENGTH = "length"  # the Trainer's default length_column_name, so length grouping needs no recount
 

@@ -20,11 +20,11 @@ import pandas as pd
 from sklearn.metrics import precision_recall_curve
 
 from hatespeech import LABEL, LABELS, TEXT, PipelineError
-from hatespeech.data import read_table, write_table
-from hatespeech.decision import DecisionRule
-from hatespeech.files import atomic_output, write_json
+from hatespeech.data.sources import read_table, write_table
+from hatespeech.evaluation.stats import INTERVAL_KEY, BootstrapConfig, confidence_intervals, paired_comparison
+from hatespeech.io import atomic_output, write_json
 from hatespeech.metrics import classification_metrics
-from hatespeech.stats import INTERVAL_KEY, BootstrapConfig, confidence_intervals, paired_comparison
+from hatespeech.model.decision import DecisionRule
 
 PR_POINTS = 200  # points kept per precision-recall curve: plenty for a plot, small in git and in the cache
 
@@ -149,7 +149,7 @@ def _cell(text: str, limit: int = 180) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-Explainer = Callable[[Sequence[str]], list[dict[str, Any]]]  # texts -> explanations (hatespeech.explain)
+Explainer = Callable[[Sequence[str]], list[dict[str, Any]]]  # texts -> explanations (hatespeech.evaluation.explain)
 EXPLAINED_MISTAKES = 10  # hate-speech mistakes the report explains: one forward pass per token each
 
 
@@ -166,7 +166,7 @@ def _hate_speech_mistakes(shown: list[dict], explain: Explainer, limit: int = EX
     lines = [
         "## Why: the tokens behind the hate-speech mistakes above",
         "",
-        "Occlusion (hatespeech/explain.py): each token's score is how much the probability of the predicted "
+        "Occlusion (hatespeech/evaluation/explain.py): each token's score is how much the probability of the predicted "
         "label drops when the token is masked; the five strongest are listed.",
         "",
         "| label | predicted | tokens that pushed towards the prediction | tweet |",

@@ -10,8 +10,8 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from hatespeech import LABELS, PipelineError
-from hatespeech.data import LABEL, TEXT, class_counts, read_table
-from hatespeech.texts import mask_tweet, squeeze_spaces
+from hatespeech.data.sources import LABEL, TEXT, class_counts, read_table
+from hatespeech.data.text import mask_tweet, squeeze_spaces
 
 SPLITS = ("train", "validation", "test")
 

@@ -1,0 +1,6 @@
+"""Serving: the model in the hands of its users.
+
+- ``predict``: ``hatespeech-predict``, streaming files through the Classifier
+- ``service``: the HTTP service (FastAPI) and its micro-batcher; ``page``: its demo page
+- ``export``: ONNX fp32 and int8, with a parity check; ``card``: the model card
+"""
