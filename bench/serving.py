@@ -150,7 +150,8 @@ def run_serving_benchmark(
     import torch
     from transformers import pipeline
 
-    from hatespeech.model.inference import Classifier, native_cpu_bf16
+    from hatespeech.model.inference import Classifier
+    from hatespeech.model.precision import cpu_has_native_bf16
     from hatespeech.serving.export import export_onnx
 
     texts = list(texts[:QUICK_TEXTS] if quick else texts)
@@ -159,7 +160,7 @@ def run_serving_benchmark(
     warmup = texts[: min(len(texts), batch_size)]
     if threads:
         torch.set_num_threads(threads)
-    precisions = ["fp32", "bf16"] if native_cpu_bf16() else ["fp32"]
+    precisions = ["fp32", "bf16"] if cpu_has_native_bf16() else ["fp32"]
     with tempfile.TemporaryDirectory(prefix="onnx-export-") as scratch:
         if onnx_dir is None or not Path(onnx_dir).is_dir():
             onnx_dir = Path(scratch)

@@ -25,7 +25,8 @@ from bench.errors import BenchError
 from hatespeech.metrics import classification_metrics
 from hatespeech.model.inference import evaluate_split
 from hatespeech.model.loading import load_classifier, load_tokenizer
-from hatespeech.model.training import TrainConfig, cpu_has_bf16, train_classifier
+from hatespeech.model.precision import cpu_has_native_bf16
+from hatespeech.model.training import TrainConfig, train_classifier
 
 
 @dataclass(frozen=True)
@@ -296,7 +297,7 @@ def precision_benchmark(
     """
     data, short_run = short_run_data(tokenized, config, seed, examples, warmup_steps, validation_examples)
     batch, usable = config.batch_size, len(data["train"])
-    native = torch.cuda.is_available() or cpu_has_bf16()
+    native = torch.cuda.is_available() or cpu_has_native_bf16()
     rows = []
     for precision in ("fp32", "bf16"):
         variant = Variant(precision, f"default-{precision}", None, True, f"params.yaml's batching, {precision}")

@@ -1,5 +1,6 @@
-"""One way to read settings into the frozen dataclasses that hold them: a params.yaml section
-(:func:`from_params`) or ``HATESPEECH_<NAME>`` environment variables (:func:`from_env`).
+"""Settings: params.yaml (:func:`load_params`) and one way to read settings into the frozen dataclasses that hold
+them: a params.yaml section (:class:`Section`, :func:`from_params`) or ``HATESPEECH_<NAME>`` environment variables
+(:func:`from_env`).
 
 Values are converted to each field's declared type (``batch_size: 32.0`` is the int 32, ``epochs: "2"`` the
 float 2.0); an unknown key or a value that does not fit is a :class:`PipelineError` naming the setting. A
@@ -10,16 +11,64 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import types
 import typing
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
+
+import yaml
 
 from hatespeech import PipelineError
 
 Config = TypeVar("Config")
 
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+Self = TypeVar("Self", bound="Section")
+
+
+class _ParamsLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading floats as YAML 1.2 (and DVC, which writes params.yaml) does.
+
+    YAML 1.1 needs a dot in a float, so `8e-05`, as `dvc exp run -S` writes it, would load as a string.
+    """
+
+
+_ParamsLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def load_params(path: str | os.PathLike[str] = "params.yaml") -> dict[str, Any]:
+    """Read the pipeline parameters (DVC runs every stage from the repository root)."""
+    with open(path, encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=_ParamsLoader) or {}  # noqa: S506 (a SafeLoader subclass)
+
+
+class Section:
+    """Base of the frozen dataclasses that each hold one params.yaml section, named by ``SECTION``."""
+
+    SECTION: ClassVar[str]
+
+    @classmethod
+    def from_params(cls: type[Self], params: Mapping[str, Any] | None) -> Self:
+        """From the section's own mapping (None: every default)."""
+        return from_params(cls, params, cls.SECTION)
+
+    @classmethod
+    def of(cls: type[Self], params: Mapping[str, Any]) -> Self:
+        """From a whole params.yaml: its ``SECTION`` (every default where the section is absent)."""
+        return cls.from_params(params.get(cls.SECTION))
+
+
+@dataclasses.dataclass(frozen=True)
+class BaseConfig(Section):
+    """params.yaml's ``base`` section: what every stage shares."""
+
+    SECTION = "base"
+    seed: int = 42
 
 
 def from_params(cls: type[Config], params: Mapping[str, Any] | None, section: str) -> Config:

@@ -1,4 +1,4 @@
-"""Atomic file output and parameter loading shared by the stages."""
+"""Files every stage reads and writes: atomic output, JSON, parquet tables, content digests."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ import glob
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
+import pandas as pd
+
+from hatespeech import PipelineError
 
 
 def _remove(path: Path) -> None:
@@ -55,6 +56,35 @@ def write_json(path: str | os.PathLike[str], data: Any) -> None:
         tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def read_json(path: str | os.PathLike[str], what: str, *, missing_ok: bool = False) -> Any:
+    """A JSON file's content; a missing (unless ``missing_ok``: None) or broken file is a :class:`PipelineError`
+    naming ``what`` it is."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        if missing_ok:
+            return None
+        raise PipelineError(f"{path} not found: {what}") from None
+    except (OSError, ValueError) as exc:
+        raise PipelineError(f"{path} is not readable JSON ({what}): {exc}") from exc
+
+
+def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a parquet file written by an earlier stage; a missing or unreadable one is a :class:`PipelineError`."""
+    if not Path(path).is_file():
+        raise PipelineError(f"{path} not found: run the stage that writes it first")
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise PipelineError(f"{path} is not a readable parquet file: {exc}") from exc
+
+
+def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write a parquet file (called on a temporary path; see :func:`atomic_output`)."""
+    frame.reset_index(drop=True).to_parquet(path, index=False)
+
+
 def sha256_file(path: str | os.PathLike[str]) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -72,23 +102,3 @@ def sha256_tree(path: str | os.PathLike[str]) -> str:
     for file in sorted(p for p in root.rglob("*") if p.is_file()):
         digest.update(f"{file.relative_to(root).as_posix()}\0{sha256_file(file)}\n".encode())
     return digest.hexdigest()
-
-
-class _ParamsLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, reading floats as YAML 1.2 (and DVC, which writes params.yaml) does.
-
-    YAML 1.1 needs a dot in a float, so `8e-05`, as `dvc exp run -S` writes it, would load as a string.
-    """
-
-
-_ParamsLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
-
-
-def load_params(path: str | os.PathLike[str] = "params.yaml") -> dict[str, Any]:
-    """Read the pipeline parameters (DVC runs every stage from the repository root)."""
-    with open(path, encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=_ParamsLoader) or {}  # noqa: S506 (a SafeLoader subclass)

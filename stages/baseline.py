@@ -7,9 +7,10 @@ import logging
 
 from hatespeech import LABEL, TEXT
 from hatespeech.cli import run_stage
+from hatespeech.config import BaseConfig, load_params
 from hatespeech.data.splitting import read_splits
 from hatespeech.evaluation.evaluate import Bootstrap, EvaluationOutputs, write_evaluation
-from hatespeech.io import atomic_output, load_params
+from hatespeech.io import atomic_output
 from hatespeech.model.baseline import BaselineConfig, predict_proba, save_baseline, train_baseline
 from hatespeech.model.decision import RuleConfig, fit_decision_rule
 
@@ -23,9 +24,8 @@ def main() -> None:
     EvaluationOutputs.add_arguments(parser)
     args = parser.parse_args()
     params = load_params()
-    config = BaselineConfig.from_params(params["baseline"])
-    rule_config = RuleConfig.from_params(params.get("decision_rule") or {})
-    seed = int(params["base"]["seed"])
+    config, rule_config = BaselineConfig.of(params), RuleConfig.of(params)
+    seed = BaseConfig.of(params).seed
     bootstrap = Bootstrap.from_params(params)
 
     splits = read_splits(args.splits)

@@ -6,8 +6,9 @@ import argparse
 import logging
 
 from hatespeech.cli import run_stage
+from hatespeech.config import load_params
 from hatespeech.evaluation.evaluate import Bootstrap, compare_predictions, read_predictions
-from hatespeech.io import load_params, write_json
+from hatespeech.io import write_json
 
 log = logging.getLogger("hatespeech")
 

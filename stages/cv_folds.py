@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 
 from hatespeech.cli import run_stage
-from hatespeech.data.sources import read_table, write_table
-from hatespeech.data.splitting import kfold_splits, split_stats
+from hatespeech.config import BaseConfig, load_params
+from hatespeech.data.splitting import SplitConfig, kfold_splits, split_stats
 from hatespeech.evaluation.crossval import fold_ids
-from hatespeech.io import atomic_output, load_params, write_json
+from hatespeech.io import atomic_output, read_table, write_json, write_table
 
 
 def main() -> None:
@@ -21,9 +21,7 @@ def main() -> None:
     folds = fold_ids(params)
 
     frame = read_table(args.data)
-    splits = kfold_splits(
-        frame, len(folds), float(params["split"]["validation_size"]), seed=int(params["base"]["seed"])
-    )
+    splits = kfold_splits(frame, len(folds), SplitConfig.of(params).validation_size, seed=BaseConfig.of(params).seed)
     with atomic_output(args.out_dir, directory=True) as tmp:
         for fold, split in zip(folds, splits):
             (tmp / f"fold{fold}").mkdir()

@@ -5,8 +5,9 @@ import argparse
 from pathlib import Path
 
 from hatespeech.cli import run_stage
+from hatespeech.config import load_params
 from hatespeech.evaluation.crossval import fold_ids, read_fold_metrics, summarize
-from hatespeech.io import load_params, write_json
+from hatespeech.io import write_json
 
 MODELS = ("transformer", "baseline")
 

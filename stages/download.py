@@ -3,8 +3,9 @@
 import argparse
 
 from hatespeech.cli import run_stage
-from hatespeech.data.sources import LABEL, class_counts, load_source, stratified_sample, write_table
-from hatespeech.io import atomic_output, load_params, sha256_file, write_json
+from hatespeech.config import load_params
+from hatespeech.data.sources import LABEL, DownloadConfig, class_counts, load_source, stratified_sample
+from hatespeech.io import atomic_output, sha256_file, write_json, write_table
 
 
 def main() -> None:
@@ -12,12 +13,12 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="normalized dataset (parquet)")
     parser.add_argument("--manifest", required=True, help="JSON manifest: source, rows, class counts, sha256")
     args = parser.parse_args()
-    params = load_params()["download"]
+    config = DownloadConfig.of(load_params())
 
-    loaded = load_source(str(params["source"]), params.get("revision"))
+    loaded = load_source(config.source, config.revision)
     frame = loaded.frame
-    if params.get("max_rows"):  # a quick run on a slice: `dvc exp run -S download.max_rows=1000`
-        frame = stratified_sample(frame, int(params["max_rows"]))
+    if config.max_rows:  # a quick run on a slice: `dvc exp run -S download.max_rows=1000`
+        frame = stratified_sample(frame, config.max_rows)
     with atomic_output(args.out) as tmp:
         write_table(frame, tmp)
         data_sha256 = sha256_file(tmp)
@@ -26,7 +27,7 @@ def main() -> None:
         {
             "source": loaded.source,
             "kind": loaded.kind,
-            "revision": params.get("revision"),
+            "revision": config.revision,
             "source_sha256": loaded.source_sha256,
             "source_rows": len(loaded.frame),
             "rows": len(frame),

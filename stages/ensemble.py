@@ -7,7 +7,7 @@ import logging
 
 from hatespeech import LABEL
 from hatespeech.cli import run_stage
-from hatespeech.data.sources import read_table
+from hatespeech.config import load_params
 from hatespeech.data.splitting import read_splits
 from hatespeech.evaluation.evaluate import (
     Bootstrap,
@@ -16,7 +16,7 @@ from hatespeech.evaluation.evaluate import (
     select_predictions,
     write_evaluation,
 )
-from hatespeech.io import load_params, write_json
+from hatespeech.io import read_table, write_json
 from hatespeech.model.decision import RuleConfig, fit_decision_rule
 from hatespeech.model.ensemble import EnsembleConfig, check_rows, choose_weight, combine
 
@@ -33,8 +33,7 @@ def main() -> None:
     EvaluationOutputs.add_arguments(parser)
     args = parser.parse_args()
     params = load_params()
-    config = EnsembleConfig.from_params(params.get("ensemble"))
-    rule_config = RuleConfig.from_params(params.get("decision_rule") or {})
+    config, rule_config = EnsembleConfig.of(params), RuleConfig.of(params)
 
     texts = read_splits(args.splits)
     paths = {"transformer": args.transformer, "baseline": args.baseline}

@@ -8,11 +8,11 @@ error-analysis report (with the tokens behind its hate-speech mistakes) for the 
 import argparse
 
 from hatespeech.cli import run_stage
+from hatespeech.config import load_params
 from hatespeech.data.splitting import read_splits
 from hatespeech.data.tokenization import load_tokenized
-from hatespeech.evaluation.evaluate import Bootstrap, EvaluationOutputs, write_evaluation
+from hatespeech.evaluation.evaluate import Bootstrap, EvaluateConfig, EvaluationOutputs, write_evaluation
 from hatespeech.evaluation.explain import model_explainer
-from hatespeech.io import load_params
 from hatespeech.model.decision import DecisionRule
 from hatespeech.model.inference import evaluate_split
 from hatespeech.model.loading import load_classifier, load_tokenizer
@@ -27,7 +27,7 @@ def main() -> None:
     EvaluationOutputs.add_arguments(parser)
     args = parser.parse_args()
     params = load_params()
-    batch_size = int(params["evaluate"]["batch_size"])
+    batch_size = EvaluateConfig.of(params).batch_size
     bootstrap = Bootstrap.from_params(params)
 
     set_torch_threads()

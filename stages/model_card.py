@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 from hatespeech.cli import run_stage
-from hatespeech.io import atomic_output
-from hatespeech.serving.card import CARD_FILE, git_revision, model_card, read_errors, read_json, read_training
+from hatespeech.io import atomic_output, read_json
+from hatespeech.serving.card import CARD_FILE, git_revision, model_card, read_errors, read_training
 
 
 def main() -> None:
@@ -25,9 +25,9 @@ def main() -> None:
     card = model_card(
         training,
         rule,
-        read_json(args.test_metrics, "test metrics"),
-        read_json(args.baseline_metrics, "baseline's test metrics"),
-        read_json(args.comparison, "transformer-vs-baseline comparison"),
+        read_json(args.test_metrics, "the model card needs the test metrics"),
+        read_json(args.baseline_metrics, "the model card needs the baseline's test metrics"),
+        read_json(args.comparison, "the model card needs the transformer-vs-baseline comparison"),
         read_errors(args.report_dir),
         git_revision(),
     )

@@ -4,9 +4,9 @@ import argparse
 from pathlib import Path
 
 from hatespeech.cli import run_stage
-from hatespeech.data.sources import read_table, write_table
-from hatespeech.data.splitting import split_dataset, split_stats
-from hatespeech.io import atomic_output, load_params, write_json
+from hatespeech.config import BaseConfig, load_params
+from hatespeech.data.splitting import SplitConfig, split_dataset, split_stats
+from hatespeech.io import atomic_output, read_table, write_json, write_table
 
 
 def main() -> None:
@@ -18,12 +18,8 @@ def main() -> None:
     params = load_params()
 
     frame = read_table(args.data)
-    splits = split_dataset(
-        frame,
-        validation_size=float(params["split"]["validation_size"]),
-        test_size=float(params["split"]["test_size"]),
-        seed=int(params["base"]["seed"]),
-    )
+    config = SplitConfig.of(params)
+    splits = split_dataset(frame, config.validation_size, config.test_size, seed=BaseConfig.of(params).seed)
     with atomic_output(args.out_dir, directory=True) as tmp:
         for name, part in splits.items():
             write_table(part, Path(tmp) / f"{name}.parquet")

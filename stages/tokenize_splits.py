@@ -6,9 +6,11 @@
 import argparse
 
 from hatespeech.cli import run_stage
+from hatespeech.config import load_params
 from hatespeech.data.splitting import read_splits
-from hatespeech.data.tokenization import tokenize_splits
-from hatespeech.io import atomic_output, load_params, write_json
+from hatespeech.data.tokenization import TokenizeConfig, tokenize_splits
+from hatespeech.io import atomic_output, write_json
+from hatespeech.model.loading import ModelConfig
 
 
 def main() -> None:
@@ -20,7 +22,7 @@ def main() -> None:
     params = load_params()
 
     tokenized, stats = tokenize_splits(
-        read_splits(args.splits), params["model"]["checkpoint"], int(params["tokenize"]["max_length"])
+        read_splits(args.splits), ModelConfig.of(params).checkpoint, TokenizeConfig.of(params).max_length
     )
     with atomic_output(args.out_dir, directory=True) as tmp:
         tokenized.save_to_disk(str(tmp))

@@ -14,10 +14,12 @@ from dataclasses import asdict
 from pathlib import Path
 
 from hatespeech.cli import run_stage
-from hatespeech.data.tokenization import load_tokenized
-from hatespeech.io import atomic_output, load_params, sha256_tree, write_json
+from hatespeech.config import BaseConfig, load_params
+from hatespeech.data.tokenization import TokenizeConfig, load_tokenized
+from hatespeech.io import atomic_output, sha256_tree, write_json
 from hatespeech.model.decision import RuleConfig
 from hatespeech.model.distributed import is_launched, is_main_process, relaunch
+from hatespeech.model.loading import ModelConfig
 from hatespeech.model.tracking import write_training_curves
 from hatespeech.model.training import (
     TrainConfig,
@@ -41,10 +43,9 @@ def main() -> None:
     parser.add_argument("--checkpoint-dir", required=True, help="the Trainer's checkpoints, kept across a killed run")
     args = parser.parse_args()
     params = load_params()
-    config = TrainConfig.from_params(params["train"])
-    rule_config = RuleConfig.from_params(params.get("decision_rule"))
-    checkpoint, seed = params["model"]["checkpoint"], int(params["base"]["seed"])
-    max_length = int(params["tokenize"]["max_length"])  # what the data was truncated at: the model records it
+    config, rule_config = TrainConfig.of(params), RuleConfig.of(params)
+    checkpoint, seed = ModelConfig.of(params).checkpoint, BaseConfig.of(params).seed
+    max_length = TokenizeConfig.of(params).max_length  # what the data was truncated at: the model records it
     # What a checkpoint must match to be resumed from, and what the model was trained on.
     metadata = {
         "checkpoint": checkpoint,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from helpers import ROOT
 
 from hatespeech import PipelineError
 from hatespeech.config import from_env, from_params
@@ -59,3 +60,20 @@ def test_environment_text_is_parsed_and_overrides_win(monkeypatch: pytest.Monkey
     monkeypatch.setenv("DEMO_SIZE", "lots")
     with pytest.raises(PipelineError, match="DEMO_SIZE must be a whole number, got 'lots'"):
         from_env(Settings, "DEMO_")
+
+
+def test_every_params_section_has_a_typed_config_whose_defaults_are_params_yamls():
+    """Each params.yaml section is read through one :class:`Section` dataclass, and the dataclass's defaults are
+    the values params.yaml ships (so code that builds a config without the file trains what `make run` does)."""
+    import hatespeech.evaluation.evaluate  # noqa: F401  (each module defining a Section subclass)
+    import hatespeech.model.baseline  # noqa: F401
+    import hatespeech.model.ensemble  # noqa: F401
+    import hatespeech.model.training  # noqa: F401
+    import hatespeech.workflow.preflight  # noqa: F401
+    from hatespeech.config import Section, load_params
+
+    params = load_params(ROOT / "params.yaml")
+    sections = {cls.SECTION: cls for cls in Section.__subclasses__()}
+    assert set(sections) == set(params), "a params.yaml section without its dataclass, or one without its section"
+    for name, cls in sections.items():
+        assert cls.of(params) == cls(), f"{cls.__name__}'s defaults differ from params.yaml's {name} section"

@@ -120,7 +120,7 @@ def test_source_kind(source, is_file):
 
 
 def test_written_table_round_trips(tmp_path, csv_file):
-    from hatespeech.data.sources import read_table, write_table
+    from hatespeech.io import read_table, write_table
 
     frame = load_source(str(csv_file)).frame
     write_table(frame, tmp_path / "t.parquet")

@@ -121,11 +121,12 @@ def test_bf16_applies_to_the_torch_backend_only(exported):
 
 def test_serving_benchmark_report_structure(exported):
     from bench.serving import run_serving_benchmark
-    from hatespeech.model.inference import DEFAULT_BATCH_SIZE, native_cpu_bf16
+    from hatespeech.model.inference import DEFAULT_BATCH_SIZE
+    from hatespeech.model.precision import cpu_has_native_bf16
 
     report = run_serving_benchmark(exported.project / "models/model", exported.onnx, TEXTS * 10, quick=True)
     assert report["texts"] == 32 and report["quick"] is True and report["batch_size"] == DEFAULT_BATCH_SIZE
-    precisions = ["fp32", "bf16"] if native_cpu_bf16() else ["fp32"]  # bf16 only where the CPU multiplies it
+    precisions = ["fp32", "bf16"] if cpu_has_native_bf16() else ["fp32"]  # bf16 only where the CPU multiplies it
     assert [row["name"] for row in report["rows"]] == [
         "pipeline_one_at_a_time",
         f"pipeline_batch_{DEFAULT_BATCH_SIZE}",

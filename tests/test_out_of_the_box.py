@@ -11,8 +11,8 @@ import pytest
 from helpers import ROOT, STAGES, dvc, init_repo, make_project, make_run, ran_stages, run
 
 from hatespeech import LABELS
+from hatespeech.config import load_params
 from hatespeech.data.sources import SHIPPED_DATA, class_counts, load_source
-from hatespeech.io import load_params
 from hatespeech.model.loading import DEFAULT_CHECKPOINT, check_checkpoint, load_tokenizer
 
 PARAMS = load_params(ROOT / "params.yaml")

@@ -49,7 +49,7 @@ def test_shipped_profile_only_sets_existing_params():
 
 
 def test_params_read_floats_as_dvc_writes_them(tmp_path):
-    from hatespeech.io import load_params
+    from hatespeech.config import load_params
 
     (tmp_path / "params.yaml").write_text("train:\n  learning_rate: 8e-05\n  epochs: 4\n  name: 1e5x\n")
     assert load_params(tmp_path / "params.yaml")["train"] == {"learning_rate": 8e-05, "epochs": 4, "name": "1e5x"}

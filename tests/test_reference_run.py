@@ -11,7 +11,7 @@ import pytest
 import yaml
 from helpers import ROOT
 
-from hatespeech.io import load_params
+from hatespeech.config import load_params
 
 DVC_YAML = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
 LOCK = load_params(ROOT / "dvc.lock")["stages"]  # the params loader: DVC writes floats such as 5e-05 as YAML 1.2

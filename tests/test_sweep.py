@@ -8,7 +8,7 @@ import yaml
 from helpers import ROOT
 
 from hatespeech import PipelineError
-from hatespeech.io import load_params
+from hatespeech.config import load_params
 from hatespeech.workflow.sweep import main, read_sweep
 
 

@@ -13,19 +13,14 @@ from hatespeech import PipelineError
 from hatespeech.data.sources import load_source
 from hatespeech.data.splitting import split_dataset
 from hatespeech.data.tokenization import tokenize_splits
+from hatespeech.model.precision import training_precision
 from hatespeech.model.training import (
     TrainConfig,
     class_weights,
     classification_loss,
-    resolve_precision,
     train_classifier,
     with_soft_labels,
 )
-
-
-def test_config_defaults_are_the_seed_notebooks():
-    config = TrainConfig()
-    assert (config.epochs, config.batch_size, config.weight_decay, config.warmup_steps) == (3, 16, 0.01, 500)
 
 
 def test_config_coerces_yaml_1_1_strings():
@@ -96,15 +91,15 @@ def test_focal_loss_and_label_smoothing_follow_their_definitions():
 
 
 def test_precision_is_fp32_on_a_cpu_without_bf16(monkeypatch):
-    import hatespeech.model.training as training
+    import hatespeech.model.precision as precision
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(training, "cpu_has_bf16", lambda: False)
-    assert [resolve_precision(mode) for mode in ("auto", "fp32", "no", "bf16")] == ["fp32", "fp32", "fp32", "bf16"]
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)
+    assert [training_precision(mode) for mode in ("auto", "fp32", "no", "bf16")] == ["fp32", "fp32", "fp32", "bf16"]
     with pytest.raises(PipelineError, match="fp16 needs a CUDA GPU"):
-        resolve_precision("fp16")
-    monkeypatch.setattr(training, "cpu_has_bf16", lambda: True)  # AVX512-BF16 or AMX
-    assert resolve_precision("auto") == "bf16"
+        training_precision("fp16")
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: True)  # AVX512-BF16 or AMX
+    assert training_precision("auto") == "bf16"
 
 
 def test_tiny_training_run_learns_and_saves_safetensors(csv_file, tiny_model, tmp_path):

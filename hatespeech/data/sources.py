@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from hatespeech import LABEL, LABELS, TEXT, VOTE_COLUMNS, PipelineError
+from hatespeech.config import Section
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,20 @@ OFFLINE_HINT = (
     "for another local copy of the authors' CSV, `dvc exp run -S download.source=path/to/labeled_data.csv`."
 )
 GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True)
+class DownloadConfig(Section):
+    """params.yaml's ``download`` section."""
+
+    SECTION = "download"
+    source: str = SHIPPED_DATA  # a local path or URL of the authors' CSV (.csv or .csv.gz), or a Hub dataset id
+    revision: str | None = None  # Hub datasets only: a commit or tag
+    max_rows: int | None = None  # a stratified sample of this many rows; None: every row
+
+    def validate(self) -> None:
+        if self.max_rows is not None and self.max_rows < 1:
+            raise PipelineError(f"download.max_rows must be at least 1 (or null: every row), got {self.max_rows}")
 
 
 class DataError(PipelineError):
@@ -307,18 +322,3 @@ def stratified_sample(frame: pd.DataFrame, rows: int, seed: int = 0) -> pd.DataF
 def class_counts(labels: pd.Series) -> dict[str, int]:
     counts = labels.value_counts()
     return {name: int(counts.get(i, 0)) for i, name in enumerate(LABELS)}
-
-
-def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a parquet file written by an earlier stage; a missing or unreadable one is a :class:`DataError`."""
-    if not Path(path).is_file():
-        raise DataError(f"{path} not found: run the stage that writes it first")
-    try:
-        return pd.read_parquet(path)
-    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
-        raise DataError(f"{path} is not a readable parquet file: {exc}") from exc
-
-
-def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    """Write a parquet file (called on a temporary path; see :func:`hatespeech.io.atomic_output`)."""
-    frame.reset_index(drop=True).to_parquet(path, index=False)

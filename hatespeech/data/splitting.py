@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from hatespeech import LABELS, PipelineError
-from hatespeech.data.sources import LABEL, TEXT, class_counts, read_table
+from hatespeech.config import Section
+from hatespeech.data.sources import LABEL, TEXT, class_counts
 from hatespeech.data.text import mask_tweet, squeeze_spaces
+from hatespeech.io import read_table
 
 SPLITS = ("train", "validation", "test")
 
@@ -30,6 +33,18 @@ def near_duplicate_key(text: str) -> str:
     """
     text = _NON_WORD.sub(" ", mask_tweet(text))
     return squeeze_spaces(_RETWEET.sub(" ", text))
+
+
+@dataclass(frozen=True)
+class SplitConfig(Section):
+    """params.yaml's ``split`` section: the shares of all rows in validation and test."""
+
+    SECTION = "split"
+    validation_size: float = 0.1
+    test_size: float = 0.1
+
+    def validate(self) -> None:
+        _check_sizes(self.validation_size, self.test_size)
 
 
 def _check_sizes(validation_size: float, test_size: float) -> None:

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from hatespeech import LABEL, TEXT, VOTE_COLUMNS, PipelineError
+from hatespeech.config import Section
 from hatespeech.model.loading import load_tokenizer
 
 LENGTH = "length"  # the Trainer's default length_column_name, so length grouping needs no recount
+
+
+@dataclass(frozen=True)
+class TokenizeConfig(Section):
+    """params.yaml's ``tokenize`` section: where texts are truncated (the trained model keeps it)."""
+
+    SECTION = "tokenize"
+    max_length: int = 128
 
 
 def _length_stats(lengths: np.ndarray, untruncated: np.ndarray) -> dict[str, float | int]:

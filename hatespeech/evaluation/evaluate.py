@@ -20,9 +20,9 @@ import pandas as pd
 from sklearn.metrics import precision_recall_curve
 
 from hatespeech import LABEL, LABELS, TEXT, PipelineError
-from hatespeech.data.sources import read_table, write_table
+from hatespeech.config import BaseConfig, Section
 from hatespeech.evaluation.stats import INTERVAL_KEY, BootstrapConfig, confidence_intervals, paired_comparison
-from hatespeech.io import atomic_output, write_json
+from hatespeech.io import atomic_output, read_table, write_json, write_table
 from hatespeech.metrics import classification_metrics
 from hatespeech.model.decision import DecisionRule
 
@@ -53,6 +53,14 @@ class EvaluationOutputs:
 
 
 @dataclass(frozen=True)
+class EvaluateConfig(Section):
+    """params.yaml's ``evaluate`` section."""
+
+    SECTION = "evaluate"
+    batch_size: int = 64  # texts per forward pass
+
+
+@dataclass(frozen=True)
 class Bootstrap:
     """How the test split's intervals are drawn: params.yaml's ``bootstrap`` section and ``base.seed``."""
 
@@ -62,8 +70,7 @@ class Bootstrap:
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> Bootstrap:
         """From a whole params.yaml: its ``bootstrap`` section (defaults if absent) and ``base.seed``."""
-        seed = int((params.get("base") or {}).get("seed", 0))
-        return cls(BootstrapConfig.from_params(params.get("bootstrap")), seed)
+        return cls(BootstrapConfig.of(params), BaseConfig.of(params).seed)
 
 
 def _scored(labels: np.ndarray, predictions: np.ndarray, bootstrap: Bootstrap | None) -> dict:

@@ -12,29 +12,25 @@ the rows only one model gets right lean to one side more than chance would allow
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from scipy.stats import binomtest
 
 from hatespeech import LABELS, PipelineError
-from hatespeech.config import from_params
+from hatespeech.config import Section
 
 CONFIDENCE = 0.95  # the interval's coverage; metrics files call the block "ci95"
 INTERVAL_KEY = "ci95"
 
 
 @dataclass(frozen=True)
-class BootstrapConfig:
+class BootstrapConfig(Section):
     """params.yaml's ``bootstrap`` section."""
 
-    resamples: int = 1000
+    SECTION = "bootstrap"
 
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any] | None) -> BootstrapConfig:
-        return from_params(cls, params, "bootstrap")
+    resamples: int = 1000
 
     def validate(self) -> None:
         if self.resamples < 100:

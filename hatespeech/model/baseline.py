@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from hatespeech import LABEL, LABELS, TEXT, PipelineError
-from hatespeech.config import from_params
+from hatespeech.config import Section
 from hatespeech.data.text import mask_tweet, squeeze_spaces
 
 MODEL_FILE = "model.skops"
@@ -32,8 +32,10 @@ TRUSTED_TYPES = frozenset({f"{__name__}.normalize_tweet"})
 
 
 @dataclass(frozen=True)
-class BaselineConfig:
+class BaselineConfig(Section):
     """The ``baseline`` section of params.yaml."""
+
+    SECTION = "baseline"
 
     word_ngram_max: int = 2  # word n-grams 1..this
     char_ngram_min: int = 2  # character n-grams (within word boundaries) min..max
@@ -42,10 +44,6 @@ class BaselineConfig:
     C: float = 4.0  # inverse L2 regularization strength
     class_weight: str = "balanced"  # none | balanced
     max_iter: int = 2000
-
-    @classmethod
-    def from_params(cls, params: dict[str, Any]) -> BaselineConfig:
-        return from_params(cls, params, "baseline")
 
     def validate(self) -> None:
         if self.class_weight not in CLASS_WEIGHTS:

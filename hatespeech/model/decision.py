@@ -13,12 +13,11 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from hatespeech import LABELS, PipelineError
-from hatespeech.config import from_params
+from hatespeech.config import Section
 from hatespeech.io import write_json
 from hatespeech.paths import RULE_FILE
 
@@ -26,16 +25,14 @@ KINDS = ("argmax", "offsets")
 
 
 @dataclass(frozen=True)
-class RuleConfig:
+class RuleConfig(Section):
     """The ``decision_rule`` section of params.yaml."""
+
+    SECTION = "decision_rule"
 
     kind: str = "offsets"
     max_offset: float = 3.0  # offsets are searched on a grid in [-max_offset, max_offset]
     step: float = 0.1
-
-    @classmethod
-    def from_params(cls, params: dict[str, Any] | None) -> RuleConfig:
-        return from_params(cls, params, "decision_rule")
 
     def validate(self) -> None:
         if self.kind not in KINDS:

@@ -10,20 +10,18 @@ import numpy as np
 import pandas as pd
 
 from hatespeech import TEXT, PipelineError
-from hatespeech.config import from_params
+from hatespeech.config import Section
 from hatespeech.evaluation.evaluate import text_id
 from hatespeech.metrics import summary_metrics
 
 
 @dataclass(frozen=True)
-class EnsembleConfig:
+class EnsembleConfig(Section):
     """params.yaml's ``ensemble`` section."""
 
-    weight_step: float = 0.05  # the transformer weights tried: 0, step, 2 x step, ..., 1
+    SECTION = "ensemble"
 
-    @classmethod
-    def from_params(cls, params: dict[str, Any] | None) -> EnsembleConfig:
-        return from_params(cls, params, "ensemble")
+    weight_step: float = 0.05  # the transformer weights tried: 0, step, 2 x step, ..., 1
 
     def validate(self) -> None:
         if not 0 < self.weight_step <= 1:

@@ -20,6 +20,7 @@ import numpy as np
 from hatespeech import LABEL, PipelineError
 from hatespeech.model.decision import DecisionRule, softmax
 from hatespeech.model.loading import check_checkpoint, load_classifier, load_tokenizer
+from hatespeech.model.precision import cpu_has_native_bf16, serving_precision
 from hatespeech.paths import ONNX_FILES
 from hatespeech.threads import choose_threads, set_torch_threads
 
@@ -27,13 +28,7 @@ log = logging.getLogger(__name__)
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
 BACKEND_ENV = "HATESPEECH_BACKEND"
-# Arithmetic of the torch backend: fp32 (what evaluate measures) or bf16 autocast (matrix products in
-# bfloat16, the rest fp32), which CPUs with AVX512-BF16 or AMX and recent GPUs run about twice as fast.
-PRECISIONS = ("fp32", "bf16")
-PRECISION_ENV = "HATESPEECH_PRECISION"
-# Texts per batch for predict, the service and the benchmark. On a 2-core EPYC with MiniLM, batches of
-# 32 classified 1.1-1.3x more texts/s than batches of 64 on every backend (bench/serving.py
-# --batch-size 16|32|64, README "Throughput").
+# Texts per batch for predict, the service and the benchmark: the fastest size measured (docs/serving.md).
 DEFAULT_BATCH_SIZE = 32
 # File names inside the export stage's ONNX directory.
 # Written by the train stage next to the model: {"checkpoint", "data_sha256", "seed", "params"}.
@@ -79,8 +74,8 @@ class TorchBackend:
         self.model = model.eval()
         self.device = next(model.parameters()).device
         self.input_names = list(input_names)
-        self.precision = resolve_precision(precision)
-        if self.precision == "bf16" and self.device.type == "cpu" and not native_cpu_bf16():
+        self.precision = serving_precision(precision)
+        if self.precision == "bf16" and self.device.type == "cpu" and not cpu_has_native_bf16():
             log.warning("this CPU has neither AVX512-BF16 nor AMX: bf16 is emulated and likely slower than fp32")
 
     def logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
@@ -88,13 +83,6 @@ class TorchBackend:
         with torch.inference_mode(), torch.autocast(self.device.type, torch.bfloat16, self.precision == "bf16"):
             inputs = {k: torch.from_numpy(v).to(self.device) for k, v in batch.items()}
             return self.model(**inputs).logits.float().cpu().numpy()
-
-
-def native_cpu_bf16() -> bool:
-    """Whether this CPU multiplies bfloat16 in hardware (AVX512-BF16 or AMX), where bf16 pays off."""
-    import torch
-
-    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
 
 
 class OnnxBackend:
@@ -144,14 +132,6 @@ def evaluate_split(model: Any, tokenizer: Any, dataset: Any, batch_size: int = 6
     return np.asarray(dataset[LABEL]), probabilities
 
 
-def resolve_precision(precision: str | None) -> str:
-    """``precision``, else $HATESPEECH_PRECISION, else fp32; an unknown name is a clear error."""
-    name = precision or os.environ.get(PRECISION_ENV) or "fp32"
-    if name not in PRECISIONS:
-        raise PipelineError(f"unknown precision '{name}': choose one of {', '.join(PRECISIONS)}")
-    return name
-
-
 def resolve_backend(backend: str | None) -> str:
     """``backend``, else $HATESPEECH_BACKEND, else torch; an unknown name is a clear error."""
     name = backend or os.environ.get(BACKEND_ENV) or "torch"
@@ -186,7 +166,7 @@ class Classifier:
         precision: str | None = None,
     ) -> None:
         self.backend_name = resolve_backend(backend)
-        self.precision = resolve_precision(precision)
+        self.precision = serving_precision(precision)
         if self.backend_name != "torch" and self.precision != "fp32":
             raise PipelineError(
                 f"precision {self.precision} applies to the torch backend; {self.backend_name} runs the "

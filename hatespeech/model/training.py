@@ -14,31 +14,34 @@ import numpy as np
 import torch
 
 from hatespeech import LABEL, LABELS, VOTE_COLUMNS, PipelineError
-from hatespeech.config import from_params
+from hatespeech.config import Section
 from hatespeech.metrics import SUMMARY_METRICS, summary_metrics
 from hatespeech.model.decision import DecisionRule, RuleConfig, fit_decision_rule, softmax
 from hatespeech.model.distributed import LAUNCHERS, world_size
 from hatespeech.model.loading import load_classifier, load_tokenizer
+from hatespeech.model.precision import TRAINING_PRECISIONS, trainer_precision_args
 
 log = logging.getLogger(__name__)
 
 CLASS_WEIGHTS = ("none", "balanced", "sqrt")
-MIXED_PRECISION = ("auto", "bf16", "fp16", "fp32", "no")  # "no" is fp32's older spelling
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """The ``train`` section of params.yaml (defaults are the seed notebook's)."""
+class TrainConfig(Section):
+    """The ``train`` section of params.yaml (its defaults are params.yaml's; the seed notebook's setting is
+    profiles/seed-bert-base.yaml)."""
 
-    epochs: float = 3
-    batch_size: int = 16
+    SECTION = "train"
+
+    epochs: float = 1.5
+    batch_size: int = 32
     eval_batch_size: int = 64
-    learning_rate: float = 5e-5
+    learning_rate: float = 1e-4
     weight_decay: float = 0.01
-    warmup_steps: int = 500
+    warmup_steps: int = 250
     metric_for_best_model: str = "f1_macro"
     early_stopping_patience: int = 0  # evaluations without improvement before stopping; 0 = off
-    class_weights: str = "none"  # none | balanced | sqrt (square root of balanced: a milder push)
+    class_weights: str = "sqrt"  # none | balanced | sqrt (square root of balanced: a milder push)
     group_by_length: bool = True
     logging_steps: int = 50
     gradient_accumulation_steps: int = 1
@@ -62,10 +65,6 @@ class TrainConfig:
             )
         return per_device
 
-    @classmethod
-    def from_params(cls, params: dict[str, Any]) -> TrainConfig:
-        return from_params(cls, params, "train")
-
     def validate(self) -> None:
         if self.class_weights not in CLASS_WEIGHTS:
             raise PipelineError(f"train.class_weights must be one of {CLASS_WEIGHTS}, got '{self.class_weights}'")
@@ -76,8 +75,10 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "eval_batch_size", "learning_rate"):
             if not getattr(self, name) > 0:
                 raise PipelineError(f"train.{name} must be positive, got {getattr(self, name)}")
-        if self.mixed_precision not in MIXED_PRECISION:
-            raise PipelineError(f"train.mixed_precision must be one of {MIXED_PRECISION}, got '{self.mixed_precision}'")
+        if self.mixed_precision not in TRAINING_PRECISIONS:
+            raise PipelineError(
+                f"train.mixed_precision must be one of {TRAINING_PRECISIONS}, got '{self.mixed_precision}'"
+            )
         if self.launcher not in LAUNCHERS:
             raise PipelineError(f"train.launcher must be one of {LAUNCHERS}, got '{self.launcher}'")
         for name in ("nproc", "gradient_accumulation_steps"):
@@ -163,44 +164,6 @@ def with_soft_labels(dataset: Any) -> Any:
 def compute_metrics(eval_prediction: Any) -> dict[str, float]:
     logits, labels = eval_prediction
     return summary_metrics(np.asarray(labels), np.asarray(logits).argmax(axis=-1))
-
-
-def cpu_has_bf16() -> bool:
-    """Whether this CPU computes bf16 in hardware (AVX512-BF16 or AMX). Without it, bf16 autocast is emulated
-    and many times slower than fp32 (measured: docs/experiments.md)."""
-    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu's own CPUID checks
-    if all(hasattr(torch.cpu, name) for name in probes):
-        return any(getattr(torch.cpu, name)() for name in probes)
-    try:  # older torch: the kernel's CPU flags (Linux)
-        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8").split()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def resolve_precision(mode: str) -> str:
-    """``train.mixed_precision`` -> what this machine trains in: bf16, fp16 or fp32."""
-    cuda = torch.cuda.is_available()
-    if mode == "auto":
-        if cuda:
-            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        return "bf16" if cpu_has_bf16() else "fp32"
-    if mode == "no":
-        return "fp32"
-    if mode == "fp16" and not cuda:
-        raise PipelineError("train.mixed_precision fp16 needs a CUDA GPU: use auto, bf16 or fp32 on a CPU")
-    if mode == "bf16" and not cuda and not cpu_has_bf16():
-        log.warning("bf16 on a CPU without AVX512-BF16 or AMX is emulated: expect training many times slower")
-    return mode
-
-
-def _mixed_precision(mode: str) -> dict[str, Any]:
-    precision = resolve_precision(mode)
-    log.info("training precision: %s (train.mixed_precision %s)", precision, mode)
-    if precision == "fp32":
-        return {}
-    # The Trainer takes bf16 without a GPU only when told the run is on the CPU.
-    return {precision: True} if torch.cuda.is_available() else {precision: True, "use_cpu": True}
 
 
 @dataclass
@@ -352,7 +315,7 @@ def train_classifier(
         data_seed=seed,
         report_to="none",
         dataloader_pin_memory=torch.cuda.is_available(),
-        **_mixed_precision(config.mixed_precision),
+        **trainer_precision_args(config.mixed_precision),
     )
     all_callbacks = [*_checkpoint_callbacks(config.checkpoint_steps), *callbacks]
     if config.early_stopping_patience > 0:

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from hatespeech import LABELS, PipelineError
+from hatespeech.io import read_json
 from hatespeech.paths import METADATA_FILE, RULE_FILE
 
 CARD_FILE = "README.md"  # where the Hugging Face Hub and `huggingface_hub.ModelCard` look for it
@@ -33,16 +34,6 @@ def git_revision(cwd: str | Path = ".") -> str:
     except OSError:
         return "unknown"
     return result.stdout.strip() if result.returncode == 0 and result.stdout.strip() else "unknown"
-
-
-def read_json(path: Path, what: str) -> Any:
-    """A JSON input of the card; a missing or broken one is a :class:`PipelineError` naming ``what`` it is."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PipelineError(f"{path} not found: the model card needs the {what}") from None
-    except ValueError as exc:
-        raise PipelineError(f"{path} is not valid JSON ({what}): {exc}") from exc
 
 
 def card_metadata(test: Mapping[str, Any], checkpoint: str) -> dict[str, Any]:
@@ -287,4 +278,5 @@ def parse_card(text: str) -> tuple[dict[str, Any], str]:
 
 def read_training(model_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """The trained model directory's training metadata and decision rule."""
-    return read_json(model_dir / METADATA_FILE, "training metadata"), read_json(model_dir / RULE_FILE, "decision rule")
+    metadata = read_json(model_dir / METADATA_FILE, "the model card needs the training metadata")
+    return metadata, read_json(model_dir / RULE_FILE, "the model card needs the decision rule")

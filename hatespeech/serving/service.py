@@ -24,7 +24,6 @@ import time
 from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -36,6 +35,7 @@ from hatespeech.cli import fail
 from hatespeech.config import from_env
 from hatespeech.data.text import InvalidText, check_text
 from hatespeech.evaluation.explain import DEFAULT_MAX_TEXTS, DEFAULT_MAX_TOKENS, explain_classifier
+from hatespeech.io import read_json
 from hatespeech.model.inference import DEFAULT_BATCH_SIZE, Classifier, resolve_backend
 from hatespeech.paths import METADATA_FILE, MODEL_DIR, TEST_METRICS
 from hatespeech.serving.card import CARD_FILE
@@ -253,19 +253,9 @@ class MicroBatcher:
             start += len(texts)
 
 
-def _read_json(path: Path) -> Any:
-    """A JSON file's content, None if the file is absent; an unreadable file is a clear start-up error."""
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise PipelineError(f"cannot read {path}: {exc}") from exc
-
-
 def model_metadata(classifier: Classifier, config: ServiceConfig) -> dict[str, Any]:
     """What GET /model returns: which model is served, how it decides, and how it scored on test."""
-    training = _read_json(classifier.model_dir / METADATA_FILE) or {}
+    training = read_json(classifier.model_dir / METADATA_FILE, "training metadata", missing_ok=True) or {}
     return {
         "model_dir": str(classifier.model_dir),
         "backend": classifier.backend_name,
@@ -277,7 +267,7 @@ def model_metadata(classifier: Classifier, config: ServiceConfig) -> dict[str, A
         "data_sha256": training.get("data_sha256"),
         "seed": training.get("seed"),
         "params": training.get("params"),
-        "test_metrics": _read_json(Path(config.metrics)),
+        "test_metrics": read_json(config.metrics, "test metrics", missing_ok=True),
         "limits": {"max_texts": config.max_texts, "max_chars": config.max_chars},
     }
 

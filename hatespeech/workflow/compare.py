@@ -25,9 +25,9 @@ import pandas as pd
 
 from hatespeech import PipelineError
 from hatespeech.cli import fail
+from hatespeech.config import load_params
 from hatespeech.evaluation.evaluate import Bootstrap, compare_predictions, read_predictions, select_predictions
 from hatespeech.evaluation.stats import INTERVAL_KEY
-from hatespeech.io import load_params
 from hatespeech.paths import TEST_METRICS, VALIDATION_METRICS
 from hatespeech.workflow.overrides import flatten
 

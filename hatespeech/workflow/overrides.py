@@ -16,7 +16,7 @@ import yaml
 
 from hatespeech import PipelineError
 from hatespeech.cli import fail
-from hatespeech.io import load_params
+from hatespeech.config import load_params
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -16,20 +16,19 @@ from typing import Any
 
 from hatespeech import PipelineError
 from hatespeech.cli import run_stage
-from hatespeech.data.sources import SHIPPED_DATA, check_hub_reachable, is_file_source, load_csv
-from hatespeech.io import load_params
-from hatespeech.model.loading import DEFAULT_CHECKPOINT, ModelError, check_checkpoint
+from hatespeech.config import load_params
+from hatespeech.data.sources import SHIPPED_DATA, DownloadConfig, check_hub_reachable, is_file_source, load_csv
+from hatespeech.data.splitting import SplitConfig
+from hatespeech.model.loading import DEFAULT_CHECKPOINT, ModelConfig, ModelError, check_checkpoint
+from hatespeech.model.training import TrainConfig
 from hatespeech.threads import choose_threads
 from hatespeech.workflow.overrides import apply_profile, read_profile
 
-# Training throughput on the reference machine (2-core AMD EPYC VM, torch 2.13.0 CPU, batch 16), samples per
-# second by model.checkpoint: the default's is the whole train stage of the reference runs (per-epoch
-# validation and checkpoints included): 67,414 samples in 1,801 s at batch 16, 25,232 in 676 s (37.3/s) at
-# batch 32 (the default since issue #17); bert-base's is the benchmark harness's
-# rate for training steps alone (docs/performance.md), so its estimate is a lower bound.
+# The estimate's inputs: training samples/s by model.checkpoint on the reference machine (2 cores) and the
+# minutes of every other stage, as measured (where and how: docs/performance.md, "What the estimate uses").
 CPU_REFERENCE_CORES = 2
 CPU_SAMPLES_PER_SECOND = {DEFAULT_CHECKPOINT: 37.4, "bert-base-uncased": 4.6}
-OTHER_STAGES_MINUTES = 3  # everything but train in the reference run: 2.4 min (146 s), DVC's own time included
+OTHER_STAGES_MINUTES = 3
 HUB_DATASET_ROWS = 24_783  # tdavidson/hate_speech_offensive, all rows
 
 
@@ -73,13 +72,13 @@ def describe_device(params: dict[str, Any]) -> tuple[str, bool]:
 
     if torch.cuda.is_available():
         return f"CUDA, {torch.cuda.device_count()} x {torch.cuda.get_device_name(0)}", True
-    choice = choose_threads(params["train"].get("threads"))
+    choice = choose_threads(TrainConfig.of(params).threads)
     return f"CPU, {choice.threads} training thread(s) ({choice.reason}); no GPU", False
 
 
 def estimate_duration(checkpoint: str, rows: int, params: dict[str, Any], on_gpu: bool) -> str:
-    train_rows = rows * (1 - float(params["split"]["validation_size"]) - float(params["split"]["test_size"]))
-    samples = train_rows * float(params["train"]["epochs"])
+    split = SplitConfig.of(params)
+    samples = rows * (1 - split.validation_size - split.test_size) * TrainConfig.of(params).epochs
     rate = CPU_SAMPLES_PER_SECOND.get(checkpoint)
     if on_gpu:
         return f"{samples:,.0f} training samples; no GPU figure measured here (expect minutes)"
@@ -94,7 +93,7 @@ def estimate_duration(checkpoint: str, rows: int, params: dict[str, Any], on_gpu
 
 def make_plan(params: dict[str, Any]) -> Plan:
     """Check the run's data source and model, and describe the run; a PipelineError when either is unavailable."""
-    source = str(params["download"]["source"])
+    source = DownloadConfig.of(params).source
     if is_file_source(source):
         rows = len(load_csv(source).frame)  # seconds; a malformed file fails here, before any stage runs
         data = f"{source} ({rows:,} rows{', shipped with the repository' if source == SHIPPED_DATA else ''})"
@@ -102,7 +101,7 @@ def make_plan(params: dict[str, Any]) -> Plan:
         check_hub_reachable()
         rows = HUB_DATASET_ROWS
         data = f"{source} (Hugging Face Hub, {rows:,} rows)"
-    checkpoint = str(params["model"]["checkpoint"])
+    checkpoint = ModelConfig.of(params).checkpoint
     model = check_model(checkpoint)
     if model != checkpoint:
         model = f"{checkpoint} -> {model}"

@@ -20,7 +20,7 @@ from typing import Any
 
 from hatespeech import PipelineError
 from hatespeech.cli import fail
-from hatespeech.io import load_params
+from hatespeech.config import load_params
 from hatespeech.workflow.compare import dvc_json, experiments_table
 from hatespeech.workflow.overrides import read_yaml_mapping, set_param_args
 
