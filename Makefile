@@ -52,7 +52,7 @@ lint: setup  ## ruff (lint and format) and mypy, as CI runs them
 SORT ?=
 
 experiments: setup  ## dvc exp show in 120 columns: changed params, validation macro F1, test accuracy, weighted/macro F1, hate F1
-	$(BIN)/python -m hatespeech.workflow.compare --experiments $(if $(SORT),--sort-by "$(SORT)")
+	$(BIN)/python -m hatespeech.workflow.experiments $(if $(SORT),--sort-by "$(SORT)")
 
 clean-venv:
 	rm -rf $(VENV)

@@ -85,8 +85,14 @@ def run(
 ) -> subprocess.CompletedProcess:
     environment = {**tool_env(), **(env or {})}
     result = subprocess.run(args, cwd=cwd, env=environment, capture_output=True, text=True, input=input, timeout=900)
+    return _checked(result, check)
+
+
+def _checked(result: subprocess.CompletedProcess, check: bool) -> subprocess.CompletedProcess:
+    """``result``; with ``check`` a failure is an AssertionError showing all its output (what a test needs)."""
     if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        command = " ".join(map(str, result.args))
+        raise AssertionError(f"{command} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
 
 
@@ -97,7 +103,9 @@ def run_script(
 
 
 def dvc(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return run([sys.executable, "-m", "dvc", *args], cwd=project, check=check)
+    from hatespeech.workflow.dvc import run_dvc
+
+    return _checked(run_dvc(*args, cwd=project, env=tool_env(), check=False, timeout=900), check)
 
 
 def git(project: Path, *args: str) -> subprocess.CompletedProcess:

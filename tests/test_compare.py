@@ -44,7 +44,7 @@ def _run(name, rev, params, metrics, validation=None):
 
 
 def test_experiments_table_shows_changed_params_and_five_metrics_in_120_columns():
-    from hatespeech.workflow.compare import experiments_table
+    from hatespeech.workflow.experiments import experiments_table
 
     base = {"train": {"epochs": 4, "learning_rate": 5e-05}, "base": {"seed": 42}}
     metrics = {

@@ -65,11 +65,13 @@ def test_environment_text_is_parsed_and_overrides_win(monkeypatch: pytest.Monkey
 def test_every_params_section_has_a_typed_config_whose_defaults_are_params_yamls():
     """Each params.yaml section is read through one :class:`Section` dataclass, and the dataclass's defaults are
     the values params.yaml ships (so code that builds a config without the file trains what `make run` does)."""
-    import hatespeech.evaluation.evaluate  # noqa: F401  (each module defining a Section subclass)
-    import hatespeech.model.baseline  # noqa: F401
-    import hatespeech.model.ensemble  # noqa: F401
-    import hatespeech.model.training  # noqa: F401
-    import hatespeech.workflow.preflight  # noqa: F401
+    import importlib
+    import pkgutil
+
+    import hatespeech
+
+    for module in pkgutil.walk_packages(hatespeech.__path__, "hatespeech."):  # every Section subclass defined
+        importlib.import_module(module.name)
     from hatespeech.config import Section, load_params
 
     params = load_params(ROOT / "params.yaml")

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from hatespeech import LABELS, PipelineError
-from hatespeech.metrics import summary_metrics
-from hatespeech.model.decision import DecisionRule, RuleConfig, fit_decision_rule, macro_f1, softmax
+from hatespeech.metrics import macro_f1, summary_metrics
+from hatespeech.model.decision import DecisionRule, RuleConfig, fit_decision_rule, softmax
 
 
 def under_predicted_hate(n: int = 600, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

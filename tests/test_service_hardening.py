@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from hatespeech.data.text import InvalidText, check_text
 from hatespeech.model.inference import Classifier
 from hatespeech.serving.predict import main as predict_main
-from hatespeech.serving.service import MicroBatcher, parse_texts
+from hatespeech.serving.service import MicroBatcher, parse_request
 
 FUZZ = settings(
     max_examples=500,
@@ -75,10 +75,10 @@ def test_parse_errors_are_400_including_huge_numbers():
 
     for body in (b'{"texts": [' + b"1" * 5000 + b"]}", b'{"texts": ["a"], "n": ' + b"9" * 10_000 + b"}"):
         with pytest.raises(RequestError) as error:
-            parse_texts(body, MAX_TEXTS, MAX_CHARS)
+            parse_request(body, MAX_TEXTS, MAX_CHARS)
         assert error.value.status == 400 and "not valid JSON" in str(error.value)
     with pytest.raises(RequestError) as error:
-        parse_texts(b'{"texts": ["fine", "bad \\ud800 escape"]}', MAX_TEXTS, MAX_CHARS)
+        parse_request(b'{"texts": ["fine", "bad \\ud800 escape"]}', MAX_TEXTS, MAX_CHARS)
     assert error.value.status == 422 and '"texts"[1] is not valid Unicode' in str(error.value)
 
 

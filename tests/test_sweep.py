@@ -48,7 +48,7 @@ def test_a_typo_fails_before_anything_is_queued(tmp_path, monkeypatch, capsys):
     )
     monkeypatch.chdir(tmp_path)
     queued = []
-    monkeypatch.setattr("hatespeech.workflow.sweep.dvc", lambda *args: queued.append(args))
+    monkeypatch.setattr("hatespeech.workflow.sweep.run_dvc", lambda *args: queued.append(args))
     assert main(["sweep.yaml"]) == 2
     assert queued == []  # not even the first, valid experiment
     assert "sets 'train.learning_rte', which params.yaml does not have" in capsys.readouterr().err

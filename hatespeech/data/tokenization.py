@@ -11,6 +11,7 @@ import pandas as pd
 
 from hatespeech import LABEL, TEXT, VOTE_COLUMNS, PipelineError
 from hatespeech.config import Section
+from hatespeech.metrics import rounded
 from hatespeech.model.loading import load_tokenizer
 
 LENGTH = "length"  # the Trainer's default length_column_name, so length grouping needs no recount
@@ -32,7 +33,7 @@ def _length_stats(lengths: np.ndarray, untruncated: np.ndarray) -> dict[str, flo
         "p99": int(np.percentile(lengths, 99)),
         "max": int(lengths.max()),
         "max_untruncated": int(untruncated.max()),
-        "share_truncated": round(float((untruncated > lengths).mean()), 6),
+        "share_truncated": rounded((untruncated > lengths).mean()),
     }
 
 

@@ -11,8 +11,7 @@ from typing import Any
 import numpy as np
 
 from hatespeech import LABELS, PipelineError
-
-SUMMARY_KEYS = ("accuracy", "precision_weighted", "recall_weighted", "f1_weighted", "f1_macro")
+from hatespeech.metrics import SUMMARY_METRICS, rounded
 
 
 def fold_ids(params: Mapping[str, Any]) -> list[int]:
@@ -25,7 +24,7 @@ def fold_ids(params: Mapping[str, Any]) -> list[int]:
 
 def headline(metrics: Mapping[str, Any]) -> dict[str, float]:
     """The summary metrics and each class's F1 (argmax predictions) of one evaluate/baseline test-metrics file."""
-    values = {key: float(metrics[key]) for key in SUMMARY_KEYS}
+    values = {key: float(metrics[key]) for key in SUMMARY_METRICS}
     values.update({f"f1_{name}": float(metrics["per_class"][name]["f1"]) for name in LABELS})
     return values
 
@@ -37,8 +36,8 @@ def summarize(per_fold: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     table = np.array([[row[key] for key in keys] for row in rows])
     deviation = table.std(axis=0, ddof=1) if len(rows) > 1 else np.zeros(len(keys))
     return {
-        "mean": {key: round(float(value), 6) for key, value in zip(keys, table.mean(axis=0))},
-        "std": {key: round(float(value), 6) for key, value in zip(keys, deviation)},
+        "mean": {key: rounded(value) for key, value in zip(keys, table.mean(axis=0))},
+        "std": {key: rounded(value) for key, value in zip(keys, deviation)},
         "per_fold": {f"fold_{i}": row for i, row in enumerate(rows)},
     }
 

@@ -23,7 +23,7 @@ from hatespeech import LABEL, LABELS, TEXT, PipelineError
 from hatespeech.config import BaseConfig, Section
 from hatespeech.evaluation.stats import INTERVAL_KEY, BootstrapConfig, confidence_intervals, paired_comparison
 from hatespeech.io import atomic_output, read_table, write_json, write_table
-from hatespeech.metrics import classification_metrics
+from hatespeech.metrics import classification_metrics, rounded
 from hatespeech.model.decision import DecisionRule
 
 PR_POINTS = 200  # points kept per precision-recall curve: plenty for a plot, small in git and in the cache
@@ -123,7 +123,7 @@ def precision_recall_records(labels: np.ndarray, probabilities: np.ndarray, clas
     """One class's precision-recall curve (one-vs-rest on its probability), thinned to about PR_POINTS points."""
     precision, recall, _ = precision_recall_curve(labels == class_id, probabilities[:, class_id])
     keep = np.unique(np.linspace(0, len(precision) - 1, min(PR_POINTS, len(precision))).round().astype(int))
-    return [{"recall": round(float(recall[i]), 6), "precision": round(float(precision[i]), 6)} for i in keep]
+    return [{"recall": rounded(recall[i]), "precision": rounded(precision[i])} for i in keep]
 
 
 def _check_aligned(texts: pd.DataFrame, labels: np.ndarray) -> None:
@@ -143,8 +143,8 @@ def misclassified(
             "text": texts[TEXT].iloc[i],
             "label": LABELS[labels[i]],
             "predicted": LABELS[predictions[i]],
-            "confidence": round(float(probabilities[i, predictions[i]]), 6),
-            "scores": {name: round(float(s), 6) for name, s in zip(LABELS, probabilities[i])},
+            "confidence": rounded(probabilities[i, predictions[i]]),
+            "scores": {name: rounded(s) for name, s in zip(LABELS, probabilities[i])},
         }
         for i in wrong
     ]

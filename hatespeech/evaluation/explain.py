@@ -16,8 +16,10 @@ from typing import Any
 import numpy as np
 
 from hatespeech import LABELS
+from hatespeech.metrics import rounded
 from hatespeech.model.decision import DecisionRule, softmax
 from hatespeech.model.inference import Backend, Classifier, TorchBackend, batched_logits, model_input_names
+from hatespeech.model.loading import input_length_limit
 
 METHOD = "occlusion"
 DEFAULT_MAX_TOKENS = 64  # tokens scored per text (the first ones); one forward pass each
@@ -71,7 +73,7 @@ def explain_texts(
             {
                 "method": METHOD,
                 "label": labels[target],
-                "tokens": [{"token": t, "score": round(float(d), 6)} for t, d in zip(tokens, drops)],
+                "tokens": [{"token": t, "score": rounded(d)} for t, d in zip(tokens, drops)],
                 "truncated": truncated,  # more tokens than max_tokens: only the first ones are scored
             }
         )
@@ -111,7 +113,7 @@ def model_explainer(
     the label its decision rule picks)."""
     backend = TorchBackend(model, model_input_names(model, tokenizer))
     probabilities_of = _probabilities(backend, tokenizer.pad_token_id, model.config.num_labels, batch_size)
-    max_length = min(tokenizer.model_max_length, 512)
+    max_length = input_length_limit(tokenizer)
 
     def explain(texts: Sequence[str]) -> list[dict[str, Any]]:
         return explain_texts(texts, tokenizer, probabilities_of, rule.predict, LABELS, max_length)

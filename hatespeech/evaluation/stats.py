@@ -19,6 +19,7 @@ from scipy.stats import binomtest
 
 from hatespeech import LABELS, PipelineError
 from hatespeech.config import Section
+from hatespeech.metrics import rounded
 
 CONFIDENCE = 0.95  # the interval's coverage; metrics files call the block "ci95"
 INTERVAL_KEY = "ci95"
@@ -90,10 +91,6 @@ def metrics_from_confusion(confusion: np.ndarray) -> dict[str, np.ndarray]:
     return values
 
 
-def _round(value: float) -> float:
-    return round(float(value), 6)
-
-
 def _p_value(value: float) -> float:
     # significant digits, not decimals: a p-value of 2e-12 must not print as 0
     return float(f"{min(1.0, value):.4g}")
@@ -102,7 +99,7 @@ def _p_value(value: float) -> float:
 def _percentiles(samples: np.ndarray) -> tuple[float, float]:
     tail = (1 - CONFIDENCE) / 2 * 100
     low, high = np.percentile(samples, [tail, 100 - tail])
-    return _round(low), _round(high)
+    return rounded(low), rounded(high)
 
 
 def confidence_intervals(
@@ -170,9 +167,9 @@ def paired_comparison(
         differences = samples[1][metric] - samples[0][metric]
         low, high = _percentiles(differences)
         comparison[metric] = {
-            names[0]: _round(old),
-            names[1]: _round(new),
-            "difference": _round(new - old),
+            names[0]: rounded(old),
+            names[1]: rounded(new),
+            "difference": rounded(new - old),
             "low": low,
             "high": high,
             "p_value": _p_value(_bootstrap_p_value(differences)),

@@ -19,6 +19,7 @@ import numpy as np
 from hatespeech import LABELS, PipelineError
 from hatespeech.config import Section
 from hatespeech.io import write_json
+from hatespeech.metrics import macro_f1, rounded
 from hatespeech.paths import RULE_FILE
 
 KINDS = ("argmax", "offsets")
@@ -94,15 +95,6 @@ def _log(probabilities: np.ndarray) -> np.ndarray:
     return np.log(np.clip(np.asarray(probabilities, dtype=np.float64), 1e-12, None))
 
 
-def macro_f1(labels: np.ndarray, predictions: np.ndarray, classes: int) -> float:
-    """Macro F1 from a confusion matrix (fast enough to call thousands of times in the search)."""
-    confusion = np.bincount(labels * classes + predictions, minlength=classes * classes).reshape(classes, classes)
-    true_positives = np.diag(confusion).astype(np.float64)
-    denominator = confusion.sum(axis=0) + confusion.sum(axis=1)
-    f1 = np.divide(2 * true_positives, denominator, out=np.zeros(classes), where=denominator > 0)
-    return float(f1.mean())
-
-
 def fit_decision_rule(
     probabilities: np.ndarray, labels: np.ndarray, config: RuleConfig, split: str = "validation"
 ) -> DecisionRule:
@@ -120,7 +112,7 @@ def fit_decision_rule(
     baseline = macro_f1(labels, scores.argmax(axis=1), classes)
     if config.kind == "argmax":
         return DecisionRule(
-            kind="argmax", fitted_on=split, examples=len(labels), before=round(baseline, 6), after=round(baseline, 6)
+            kind="argmax", fitted_on=split, examples=len(labels), before=rounded(baseline), after=rounded(baseline)
         )
 
     reference = int(np.bincount(labels, minlength=classes).argmax())
@@ -135,10 +127,10 @@ def fit_decision_rule(
         if score > best + 1e-12 or (abs(score - best) <= 1e-12 and np.abs(offsets).sum() < np.abs(best_offsets).sum()):
             best, best_offsets = score, offsets
     return DecisionRule(
-        offsets={name: round(float(v), 6) for name, v in zip(LABELS, best_offsets)},
+        offsets={name: rounded(v) for name, v in zip(LABELS, best_offsets)},
         kind="offsets",
         fitted_on=split,
         examples=int(len(labels)),
-        before=round(baseline, 6),
-        after=round(best, 6),
+        before=rounded(baseline),
+        after=rounded(best),
     )

@@ -12,7 +12,7 @@ import pandas as pd
 from hatespeech import TEXT, PipelineError
 from hatespeech.config import Section
 from hatespeech.evaluation.evaluate import text_id
-from hatespeech.metrics import summary_metrics
+from hatespeech.metrics import rounded, summary_metrics
 
 
 @dataclass(frozen=True)
@@ -44,13 +44,13 @@ class WeightChoice:
         best = scores[self.transformer_weight]
         return {
             "transformer_weight": self.transformer_weight,
-            "validation_f1_macro": round(best, 6),
-            "validation_f1_macro_transformer": round(scores[1.0], 6),
-            "validation_f1_macro_baseline": round(scores[0.0], 6),
-            "validation_gain_over_transformer": round(best - scores[1.0], 6),
+            "validation_f1_macro": rounded(best),
+            "validation_f1_macro_transformer": rounded(scores[1.0]),
+            "validation_f1_macro_baseline": rounded(scores[0.0]),
+            "validation_gain_over_transformer": rounded(best - scores[1.0]),
             # Weight 1 is the transformer alone: the ensemble is kept only where validation prefers a mixture.
             "kept": self.transformer_weight < 1.0,
-            "tried": [{"transformer_weight": w, "f1_macro": round(f1, 6)} for w, f1 in scores.items()],
+            "tried": [{"transformer_weight": w, "f1_macro": rounded(f1)} for w, f1 in scores.items()],
         }
 
 
@@ -64,7 +64,7 @@ def choose_weight(
     """The weight with the best validation macro F1 under argmax; ties go to the larger transformer weight
     (the simpler model: at weight 1 the baseline is not needed)."""
     scores = {
-        round(float(w), 6): summary_metrics(labels, combine(transformer, baseline, w).argmax(axis=1))["f1_macro"]
+        rounded(w): summary_metrics(labels, combine(transformer, baseline, w).argmax(axis=1))["f1_macro"]
         for w in config.weights()
     }
     best = max(scores.values())

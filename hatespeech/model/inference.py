@@ -18,8 +18,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from hatespeech import LABEL, PipelineError
+from hatespeech.metrics import rounded
 from hatespeech.model.decision import DecisionRule, softmax
-from hatespeech.model.loading import check_checkpoint, load_classifier, load_tokenizer
+from hatespeech.model.loading import check_checkpoint, input_length_limit, load_classifier, load_tokenizer
 from hatespeech.model.precision import cpu_has_native_bf16, serving_precision
 from hatespeech.paths import ONNX_FILES
 from hatespeech.threads import choose_threads, set_torch_threads
@@ -189,7 +190,7 @@ class Classifier:
         self.labels = _labels(self.model_dir)
         self.rule = DecisionRule.load(self.model_dir)
         self.rule.vector(self.labels)  # fails now, not at the first request, if a class has no offset
-        self.max_length = max_length or min(self.tokenizer.model_max_length, 512)
+        self.max_length = max_length or input_length_limit(self.tokenizer)
 
     def probabilities(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
         """Class probabilities (columns in :attr:`labels` order) for each text, in the input order."""
@@ -207,8 +208,8 @@ class Classifier:
         return [
             {
                 "label": self.labels[c],
-                "score": round(float(p[c]), 6),
-                "scores": {label: round(float(s), 6) for label, s in zip(self.labels, p)},
+                "score": rounded(p[c]),
+                "scores": {label: rounded(s) for label, s in zip(self.labels, p)},
             }
             for c, p in zip(chosen, probabilities)
         ]

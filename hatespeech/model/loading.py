@@ -36,6 +36,15 @@ MODEL_HINT = (
 )
 
 
+MAX_POSITIONS = 512  # BERT-family position embeddings; a tokenizer with no recorded limit reports a huge one
+
+
+def input_length_limit(tokenizer: Any) -> int:
+    """Where texts are truncated for a model: the length its tokenizer records (the train stage saves
+    tokenize.max_length there), at most :data:`MAX_POSITIONS`."""
+    return min(tokenizer.model_max_length, MAX_POSITIONS)
+
+
 def package_model_dir(checkpoint: str) -> Path:
     """The directory a ``package:<name>/<dir>`` checkpoint names, found without importing the package."""
     name, _, subdir = checkpoint.removeprefix(PACKAGE_PREFIX).partition("/")

@@ -11,6 +11,7 @@ from dataclasses import asdict
 from typing import Any
 
 from hatespeech.io import atomic_output
+from hatespeech.metrics import rounded
 
 # Timing figures change from run to run; they stay out of the tracked curves.
 _UNTRACKED = ("runtime", "samples_per_second", "steps_per_second")
@@ -30,11 +31,11 @@ def log_epoch_curves(live: Any, log_history: list[dict[str, float]]) -> int:
             continue
         live.step = int(round(entry.get("epoch") or 0))
         if losses:
-            live.log_metric("train/loss", round(sum(losses) / len(losses), 6))
+            live.log_metric("train/loss", rounded(sum(losses) / len(losses)))
             losses.clear()
         for key, value in entry.items():
             if key.startswith("eval_") and not key.endswith(_UNTRACKED):
-                live.log_metric(f"eval/{key.removeprefix('eval_')}", round(float(value), 6))
+                live.log_metric(f"eval/{key.removeprefix('eval_')}", rounded(value))
         epochs += 1
     return epochs
 

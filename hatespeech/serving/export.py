@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from hatespeech import LABEL, PipelineError
-from hatespeech.model.decision import DecisionRule, macro_f1, softmax
+from hatespeech.metrics import macro_f1, rounded
+from hatespeech.model.decision import DecisionRule, softmax
 from hatespeech.model.inference import (
     OnnxBackend,
     TorchBackend,
@@ -148,7 +149,7 @@ def parity_report(model_dir: str | Path, onnx_dir: str | Path, test_split: Any, 
     reference_f1 = macro_f1(labels, rule.predict(softmax(reference), names), len(names))
     report: dict[str, Any] = {
         "examples": int(len(labels)),
-        "torch": {"f1_macro": round(reference_f1, 6)},
+        "torch": {"f1_macro": rounded(reference_f1)},
     }
     for backend, filename in ONNX_FILES.items():
         logits = logits_of(OnnxBackend(onnx_dir / filename))
@@ -156,11 +157,11 @@ def parity_report(model_dir: str | Path, onnx_dir: str | Path, test_split: Any, 
         agreement = float((logits.argmax(axis=1) == reference.argmax(axis=1)).mean())
         passed = agreement >= MIN_AGREEMENT[backend] and abs(f1 - reference_f1) <= MAX_F1_DIFFERENCE
         report[backend] = {
-            "argmax_agreement": round(agreement, 6),
+            "argmax_agreement": rounded(agreement),
             "min_agreement": MIN_AGREEMENT[backend],
-            "f1_macro": round(f1, 6),
-            "f1_macro_difference": round(f1 - reference_f1, 6),
-            "max_abs_logit_difference": round(float(np.abs(logits - reference).max()), 6),
+            "f1_macro": rounded(f1),
+            "f1_macro_difference": rounded(f1 - reference_f1),
+            "max_abs_logit_difference": rounded(np.abs(logits - reference).max()),
             "size_mb": round((onnx_dir / filename).stat().st_size / 2**20, 2),
             "passed": bool(passed),
         }

@@ -139,11 +139,6 @@ def parse_request(body: bytes, max_texts: int, max_chars: int) -> PredictRequest
     return PredictRequest(check_texts(payload["texts"], max_texts, max_chars), explain)
 
 
-def parse_texts(body: bytes, max_texts: int, max_chars: int) -> list[str]:
-    """The ``texts`` of a /predict body, or a :class:`RequestError` naming the problem."""
-    return parse_request(body, max_texts, max_chars).texts
-
-
 def check_texts(texts: Any, max_texts: int, max_chars: int) -> list[str]:
     """``texts`` if it is a list of 1..max_texts valid strings of at most ``max_chars``; else a RequestError."""
     if not isinstance(texts, list):

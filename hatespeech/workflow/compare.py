@@ -1,10 +1,8 @@
-"""Compare metrics and params between two revisions as Markdown, e.g. for a pull-request comment, or list
-the experiments as a table that fits a 120-column terminal (`make experiments`).
+"""Compare metrics and params between two revisions as Markdown, e.g. for a pull-request comment
+(`hatespeech-compare`; the experiments of a commit as a table: :mod:`hatespeech.workflow.experiments`).
 
-    python -m hatespeech.workflow.compare main           # main against the workspace
-    python -m hatespeech.workflow.compare main my-branch # two revisions (branches, tags, commits, experiments)
-    python -m hatespeech.workflow.compare --experiments  # `dvc exp show`, narrowed: params that differ, five metrics
-    python -m hatespeech.workflow.compare --experiments --sort-by val_f1_macro  # best validation macro F1 first
+    hatespeech-compare main            # main against the workspace
+    hatespeech-compare main my-branch  # two revisions (branches, tags, commits, experiments)
 
 Where both revisions' predictions can be loaded (the evaluate, baseline and ensemble stages' cached
 predictions/*.parquet, from the local cache or the DVC remote), each model's change is also tested: a
@@ -15,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,93 +24,8 @@ from hatespeech.cli import fail
 from hatespeech.config import load_params
 from hatespeech.evaluation.evaluate import Bootstrap, compare_predictions, read_predictions, select_predictions
 from hatespeech.evaluation.stats import INTERVAL_KEY
-from hatespeech.paths import TEST_METRICS, VALIDATION_METRICS
-from hatespeech.workflow.overrides import flatten
-
-
-def dvc_json(*args: str) -> Any:
-    command = [sys.executable, "-m", "dvc", *args, "--json"]
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(command[2:])} failed: {result.stderr.strip()}")
-    return json.loads(result.stdout or "{}")
-
-
-def dvc_diff(kind: str, old: str, new: str | None) -> dict[str, dict[str, dict[str, Any]]]:
-    """``dvc metrics diff`` or ``dvc params diff`` as JSON: ``{file: {key: {old, new[, diff]}}}``."""
-    return dvc_json(kind, "diff", old, *([new] if new else []))
-
-
-# The comparison most runs need: validation macro F1 (what a sweep picks by) and the transformer's test
-# metrics (argmax), hate speech being the hard class.
-EXPERIMENT_METRICS = (
-    ("val_f1_macro", VALIDATION_METRICS, "f1_macro"),
-    ("accuracy", TEST_METRICS, "accuracy"),
-    ("f1_weighted", TEST_METRICS, "f1_weighted"),
-    ("f1_macro", TEST_METRICS, "f1_macro"),
-    ("f1_hate", TEST_METRICS, "per_class.hate_speech.f1"),
-)
-SORTABLE = tuple(label for label, _, _ in EXPERIMENT_METRICS)
-
-
-def _file_data(data: dict, kind: str, path: str) -> dict[str, Any] | None:
-    found = (data.get(kind) or {}).get(path) or {}
-    return flatten(found["data"]) if found.get("data") else None
-
-
-def _metrics(data: dict) -> dict[str, Any]:
-    """The table's metrics of one row, by label; a file DVC could not read leaves its labels out."""
-    paths = dict.fromkeys(path for _, path, _ in EXPERIMENT_METRICS)  # each file flattened once
-    files = {path: _file_data(data, "metrics", path) or {} for path in paths}
-    return {label: files[path][key] for label, path, key in EXPERIMENT_METRICS if key in files[path]}
-
-
-def experiment_rows(shown: list[dict]) -> list[tuple[str, dict[str, Any] | None, dict[str, Any]]]:
-    """(name, flat params, metrics by label) per commit of ``dvc exp show --json`` and per experiment under it."""
-    rows = []
-    for commit in shown:
-        name = commit.get("name") or (commit["rev"] if commit["rev"] == "workspace" else commit["rev"][:7])
-        rows.append((name, commit.get("data") or {}))
-        for experiment in commit.get("experiments") or []:
-            run = experiment["revs"][0]
-            rows.append((f"└─ {experiment.get('name') or run['rev'][:7]}", run.get("data") or {}))
-    return [(name, _file_data(data, "params", "params.yaml"), _metrics(data)) for name, data in rows]
-
-
-def experiments_table(shown: list[dict], width: int = 120, sort_by: str | None = None) -> str:
-    """A fixed-width table: experiment, the params whose values differ between rows, five metrics; with
-    ``sort_by`` (a metric label) the rows are ordered best first, rows without that metric last."""
-    rows = experiment_rows(shown)
-    if sort_by is not None:
-        if sort_by not in SORTABLE:
-            raise PipelineError(f"cannot sort by '{sort_by}': choose one of {', '.join(SORTABLE)}")
-        rows.sort(key=lambda row: -row[2][sort_by] if sort_by in row[2] else float("inf"))
-    keys = sorted({key for _, params, _ in rows if params for key in params})
-    changed = [key for key in keys if len({json.dumps((p or {}).get(key)) for _, p, _ in rows if p is not None}) > 1]
-    name_width = max([10, *(len(name) for name, _, _ in rows)])
-    metric_width = max(len(label) for label in SORTABLE) + 1
-    params_width = max(20, width - name_width - len(SORTABLE) * (metric_width + 1) - 2)
-
-    def fit(text: str) -> str:
-        return text if len(text) <= params_width else text[: params_width - 1] + "…"
-
-    header = f"{'experiment':<{name_width}}  {'changed params':<{params_width}}" + "".join(
-        f" {label:>{metric_width}}" for label in SORTABLE
-    )
-    lines = [header, "-" * len(header)]
-    for name, params, metrics in rows:
-        settings = ", ".join(f"{key}={params.get(key)}" for key in changed) if params else "(no params)"
-        cells = "".join(f" {_value(metrics[label]) if label in metrics else '!':>{metric_width}}" for label in SORTABLE)
-        lines.append(f"{name:<{name_width}}  {fit(settings):<{params_width}}{cells}")
-    return "\n".join(line.rstrip() for line in lines) + "\n"
-
-
-def _value(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.4f}" if abs(value) >= 1e-3 else f"{value:.3g}"
-    return f"`{value}`" if isinstance(value, str) else str(value)
+from hatespeech.workflow.dvc import dvc_diff
+from hatespeech.workflow.experiments import cell_value
 
 
 def _change(value: Any) -> str:
@@ -123,7 +34,7 @@ def _change(value: Any) -> str:
 
 def _rows(diff: dict, columns: tuple[str, ...], prefix_path: bool) -> list[str]:
     """One Markdown row per changed key: its name, then the ``columns`` of its diff entry."""
-    cells = {"old": _value, "new": _value, "diff": _change}
+    cells = {"old": cell_value, "new": cell_value, "diff": _change}
     return [
         "| " + " | ".join([f"{path}: {key}" if prefix_path else key, *(cells[c](v.get(c)) for c in columns)]) + " |"
         for path, keys in sorted(diff.items())
@@ -219,23 +130,14 @@ def _bootstrap_settings() -> Bootstrap:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("old", nargs="?", help="baseline revision, e.g. main")
+    parser.add_argument("old", help="baseline revision, e.g. main")
     parser.add_argument("new", nargs="?", help="revision to compare (default: the workspace)")
-    parser.add_argument("--experiments", action="store_true", help="list the experiments of HEAD as a table instead")
-    parser.add_argument("-A", "--all-commits", action="store_true", help="with --experiments: of every commit")
-    parser.add_argument("--sort-by", choices=SORTABLE, help="with --experiments: best first by this metric")
     args = parser.parse_args(argv)
-    if args.experiments == bool(args.old):
-        parser.error("give a revision to compare, or --experiments")
     try:
-        if args.experiments:
-            shown = dvc_json("exp", "show", *(["-A"] if args.all_commits else []))
-            sys.stdout.write(experiments_table(shown, sort_by=args.sort_by))
-            return 0
         metrics = dvc_diff("metrics", args.old, args.new)
         params = dvc_diff("params", args.old, args.new)
         significance = significance_report(args.old, args.new, _bootstrap_settings())
-    except (RuntimeError, PipelineError) as exc:
+    except PipelineError as exc:
         return fail("compare", str(exc))
     sys.stdout.write(markdown_report(metrics, params, args.old, args.new or "workspace"))
     sys.stdout.write("\n" + "\n".join(significance))

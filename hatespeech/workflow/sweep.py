@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -21,7 +20,8 @@ from typing import Any
 from hatespeech import PipelineError
 from hatespeech.cli import fail
 from hatespeech.config import load_params
-from hatespeech.workflow.compare import dvc_json, experiments_table
+from hatespeech.workflow.dvc import dvc_json, run_dvc
+from hatespeech.workflow.experiments import experiments_table
 from hatespeech.workflow.overrides import read_yaml_mapping, set_param_args
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # what git accepts in the experiment's ref name
@@ -57,17 +57,10 @@ def read_sweep(path: str) -> Sweep:
     return Sweep(str(target) if target else None, {str(name): o for name, o in experiments.items()})
 
 
-def dvc(*args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "dvc", *args], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise PipelineError(f"dvc {' '.join(args[:3])} failed: {(result.stderr or result.stdout).strip()}")
-    return result
-
-
 def queue_states(names: set[str]) -> dict[str, str]:
     """The queue status (Queued, Running, Success, Failed) of each experiment of ``names`` it lists."""
     states = {}
-    for line in dvc("queue", "status").stdout.splitlines():
+    for line in run_dvc("queue", "status").stdout.splitlines():
         cells = line.split()  # task, name, created (two cells: "11:40 AM"), status
         if len(cells) >= 2 and cells[1] in names:
             states[cells[1]] = cells[-1]
@@ -85,9 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         sweep = read_sweep(args.sweep)
         commands = sweep.commands(load_params())  # every experiment checked before any is queued
         for command in commands:
-            dvc(*command)
+            run_dvc(*command)
             print(f"[sweep] queued {command[4]}: {' '.join(command[5:])}", flush=True)
-        dvc("queue", "start", "--jobs", str(args.jobs))
+        run_dvc("queue", "start", "--jobs", str(args.jobs))
         names = set(sweep.experiments)
         if not args.wait:
             print(
