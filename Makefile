@@ -28,7 +28,8 @@ else
 	args=$$($(BIN)/python -m hatespeech.workflow.overrides "$(PROFILE)") && eval "dvc exp run $$args"
 endif
 
-cv: setup  ## k-fold cross-validation of both models (cv/dvc.yaml, settings in cv/params.yaml): metrics/cv.json
+cv: setup  ## k-fold cross-validation of both models (cv/pipeline.yaml, settings in cv/params.yaml): cv/metrics.json
+	cp cv/pipeline.yaml cv/dvc.yaml
 	dvc repro cv/dvc.yaml
 
 # The experiments of a sweep file, queued and run one at a time in the background (`dvc queue`).

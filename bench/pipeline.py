@@ -29,7 +29,7 @@ from hatespeech.testing import (
     write_csv,
 )
 
-DATA_STAGES = ("download", "split", "tokenize")
+DATA_STAGES = ("download", "split", "tokenize_splits")
 # What hatespeech.cli.run_stage logs at the end of every stage, to the millisecond.
 _STAGE_TIME = re.compile(r"stage \w+ finished in ([0-9.]+) s$", re.MULTILINE)
 
@@ -50,7 +50,7 @@ def new_project(directory: Path, data: Path, checkpoint: str) -> Path:
 
 
 def time_data_stages(project: Path, repeats: int) -> dict[str, Any]:
-    """Run download, split and tokenize in ``project`` ``repeats`` times each; return median times per stage.
+    """Run download, split and tokenize_splits in ``project`` ``repeats`` times each; return median times per stage.
 
     Their outputs stay in place: the training benchmark reads ``data/tokenized``.
     """
@@ -112,7 +112,7 @@ def build_tiny_pipeline(workdir: Path) -> Path:
 def time_noop_pipeline(project: Path, repeats: int) -> dict[str, Any]:
     """Median wall time of `dvc repro` and `dvc status dvc.yaml` on an up-to-date pipeline (neither may run a stage).
 
-    Both cover the main pipeline, dvc.yaml, as `dvc repro` does; cv/dvc.yaml (cross-validation) is not part of it.
+    Both cover the main pipeline, dvc.yaml, as `dvc repro` does; cross-validation (cv/pipeline.yaml) is not part of it.
     """
     if not (project / "dvc.yaml").is_file():
         raise BenchError(f"{project} has no dvc.yaml: --project must be the root of a built pipeline")

@@ -20,14 +20,26 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ["download", "split", "tokenize", "train", "evaluate", "baseline", "compare", "ensemble", "card", "export"]
+STAGES = [
+    "download",
+    "split",
+    "tokenize_splits",
+    "train",
+    "evaluate",
+    "baseline",
+    "compare",
+    "ensemble",
+    "card",
+    "export",
+]
 PROJECT_FILES = (
+    "Makefile",
     "dvc.yaml",
     "params.yaml",
     "stages",
     "hatespeech",
     "profiles",
-    "cv/dvc.yaml",  # the cross-validation pipeline, without this checkout's cv/dvc.lock
+    "cv/pipeline.yaml",  # the cross-validation pipeline (`make cv` copies it to cv/dvc.yaml)
     "cv/params.yaml",
     ".dvcignore",
     "data/hate_speech_offensive",

@@ -11,7 +11,7 @@ average). ``train.threads``, ``--threads`` or ``$HATESPEECH_THREADS`` override t
 One thread has no partner to wait for, so the wait policy no longer matters where the choice gives one.
 A passive policy (``OMP_WAIT_POLICY=PASSIVE``: waiting threads sleep) helps only when there are more
 threads than free cores (a competitor that starts after the choice, or an override); on an idle machine
-it cost about 11% of training throughput here, so it is left to the user: ``python -m bench.contention``
+it costs training throughput, so it is left to the user: ``python -m bench.contention``
 measures the settings side by side (docs/performance.md has the figures).
 
 The thread count changes the order of floating-point sums, so the last digits of a trained model depend on

@@ -9,7 +9,8 @@ from hatespeech import LABEL, TEXT
 from hatespeech.cli import run_stage
 from hatespeech.config import BaseConfig, load_params
 from hatespeech.data.splitting import read_splits
-from hatespeech.evaluation.evaluate import Bootstrap, EvaluationOutputs, write_evaluation
+from hatespeech.evaluation.evaluate import EvaluationOutputs, write_evaluation
+from hatespeech.evaluation.stats import Bootstrap
 from hatespeech.io import atomic_output
 from hatespeech.model.baseline import BaselineConfig, predict_proba, save_baseline, train_baseline
 from hatespeech.model.decision import RuleConfig, fit_decision_rule

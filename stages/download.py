@@ -1,4 +1,4 @@
-"""Stage 1, download: fetch the dataset (Hub id, local CSV or URL), validate it, write data/raw."""
+"""download: fetch the dataset (Hub id, local CSV or URL), validate it, write data/raw."""
 
 import argparse
 

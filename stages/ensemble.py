@@ -9,13 +9,9 @@ from hatespeech import LABEL
 from hatespeech.cli import run_stage
 from hatespeech.config import load_params
 from hatespeech.data.splitting import read_splits
-from hatespeech.evaluation.evaluate import (
-    Bootstrap,
-    EvaluationOutputs,
-    class_probabilities,
-    select_predictions,
-    write_evaluation,
-)
+from hatespeech.evaluation.evaluate import EvaluationOutputs, write_evaluation
+from hatespeech.evaluation.predictions import class_probabilities, select_predictions
+from hatespeech.evaluation.stats import Bootstrap
 from hatespeech.io import read_table, write_json
 from hatespeech.model.decision import RuleConfig, fit_decision_rule
 from hatespeech.model.ensemble import EnsembleConfig, check_rows, choose_weight, combine

@@ -1,4 +1,4 @@
-"""Stage 2, split: stratified train/validation/test with near-duplicate tweets kept together."""
+"""split: stratified train/validation/test with near-duplicate tweets kept together."""
 
 import argparse
 from pathlib import Path

@@ -1,6 +1,8 @@
-"""Stage 3, tokenize: the checkpoint's fast tokenizer, truncation at tokenize.max_length, no padding.
+"""tokenize_splits: the splits as token ids: the checkpoint's fast tokenizer, truncation at tokenize.max_length,
+no padding.
 
-(Not named tokenize.py: a script's folder comes first on sys.path and would shadow the standard library's tokenize.)
+(The stage is not called tokenize, after its params section: a script's folder comes first on sys.path, and a
+stages/tokenize.py would shadow the standard library's tokenize module.)
 """
 
 import argparse
@@ -30,4 +32,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage("tokenize", main)
+    run_stage("tokenize_splits", main)

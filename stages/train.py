@@ -1,4 +1,4 @@
-"""Stage 4, train: fine-tune model.checkpoint with the Trainer; keep the best epoch; fit the decision rule
+"""train: fine-tune model.checkpoint with the Trainer; keep the best epoch; fit the decision rule
 on validation; log curves with DVCLive. A killed run resumes from its last checkpoint when rerun.
 
 With train.nproc > 1 the stage re-launches itself under torchrun (or accelerate launch); only the main
@@ -17,17 +17,12 @@ from hatespeech.cli import run_stage
 from hatespeech.config import BaseConfig, load_params
 from hatespeech.data.tokenization import TokenizeConfig, load_tokenized
 from hatespeech.io import atomic_output, sha256_tree, write_json
+from hatespeech.model.checkpoints import prepare_checkpoints, remove_checkpoints
 from hatespeech.model.decision import RuleConfig
 from hatespeech.model.distributed import is_launched, is_main_process, relaunch
 from hatespeech.model.loading import ModelConfig
 from hatespeech.model.tracking import write_training_curves
-from hatespeech.model.training import (
-    TrainConfig,
-    TrainResult,
-    prepare_checkpoints,
-    remove_checkpoints,
-    train_classifier,
-)
+from hatespeech.model.training import TrainConfig, TrainResult, train_classifier
 from hatespeech.paths import METADATA_FILE
 from hatespeech.threads import set_torch_threads
 
@@ -64,7 +59,7 @@ def main() -> None:
             )
             if status:
                 sys.exit(status)
-            remove_checkpoints(args.checkpoint_dir, config)
+            remove_checkpoints(args.checkpoint_dir, config.keep_checkpoints)
             return
 
     set_torch_threads(config.threads)
@@ -110,7 +105,7 @@ def main() -> None:
         f"; resumed from {result.resumed_from}" if result.resumed_from else "",
     )
     if not is_launched():
-        remove_checkpoints(args.checkpoint_dir, config)
+        remove_checkpoints(args.checkpoint_dir, config.keep_checkpoints)
 
 
 if __name__ == "__main__":

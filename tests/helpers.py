@@ -40,10 +40,10 @@ def service_client(classifier, metrics_dir: Path, **settings) -> Iterator:
         yield client
 
 
-def make_run(*variables: str) -> list[str]:
-    """`make run` with this interpreter's environment, which is already set up (-o: do not reinstall it)."""
+def make_target(target: str, *variables: str) -> list[str]:
+    """`make TARGET` with this interpreter's environment, which is already set up (-o: do not reinstall it)."""
     venv = Path(sys.prefix)
-    return ["make", "-o", f"{venv}/.installed", "run", f"VENV={venv}", *variables]
+    return ["make", "-o", f"{venv}/.installed", target, f"VENV={venv}", *variables]
 
 
 def uvicorn_command(port: int) -> list[str]:

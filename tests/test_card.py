@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from hatespeech import LABELS, PipelineError
-from hatespeech.evaluation.evaluate import Bootstrap, compare_predictions, split_report
-from hatespeech.evaluation.stats import BootstrapConfig
+from hatespeech.evaluation.evaluate import split_report
+from hatespeech.evaluation.predictions import compare_predictions
+from hatespeech.evaluation.stats import Bootstrap, BootstrapConfig
 from hatespeech.model.decision import DecisionRule
 from hatespeech.serving.card import card_metadata, model_card, parse_card, read_errors, read_training
 

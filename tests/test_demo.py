@@ -10,8 +10,8 @@ import pytest
 from helpers import service_client
 
 from hatespeech import LABELS
-from hatespeech.evaluation.evaluate import top_tokens
 from hatespeech.evaluation.explain import explain_classifier, explain_texts
+from hatespeech.evaluation.report import top_tokens
 from hatespeech.model.inference import DEFAULT_BATCH_SIZE, Classifier
 from hatespeech.serving.page import form_texts
 from hatespeech.serving.predict import main as predict_main

@@ -9,7 +9,7 @@ from helpers import TINY_TRAIN, make_project, run_script, stage_command
 
 from hatespeech.model.inference import Classifier
 
-DOWNLOAD, SPLIT, TOKENIZE, TRAIN = (stage_command(name) for name in ("download", "split", "tokenize", "train"))
+DOWNLOAD, SPLIT, TOKENIZE, TRAIN = (stage_command(name) for name in ("download", "split", "tokenize_splits", "train"))
 
 
 @pytest.mark.slow  # two training processes, about 40 s each

@@ -56,7 +56,7 @@ def test_ties_keep_the_transformer_alone():
 
 
 def test_rows_must_be_the_splits_tweets_in_order():
-    from hatespeech.evaluation.evaluate import text_id
+    from hatespeech.data.text import text_id
 
     texts = pd.DataFrame({"text": ["a", "b"]})
     table = pd.DataFrame({"text_id": [text_id("a"), text_id("b")]})

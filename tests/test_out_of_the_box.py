@@ -8,7 +8,7 @@ import re
 import time
 
 import pytest
-from helpers import ROOT, STAGES, dvc, init_repo, make_project, make_run, ran_stages, run
+from helpers import ROOT, STAGES, dvc, init_repo, make_project, make_target, ran_stages, run
 
 from hatespeech import LABELS
 from hatespeech.config import load_params
@@ -78,11 +78,10 @@ def test_readme_is_a_front_page_whose_links_resolve():
 
 def test_seed_profile_without_the_hub_stops_in_seconds_with_one_line(tmp_path):
     project = make_project(tmp_path / "repo", PARAMS["download"]["source"], DEFAULT_CHECKPOINT, train={})
-    (project / "Makefile").write_text((ROOT / "Makefile").read_text())
     init_repo(project)
     offline = {"HF_HUB_OFFLINE": "0", "HF_DATASETS_OFFLINE": "0", "HF_ENDPOINT": "http://127.0.0.1:9"}
     started = time.perf_counter()
-    result = run(make_run("PROFILE=profiles/seed-bert-base.yaml"), cwd=project, check=False, env=offline)
+    result = run(make_target("run", "PROFILE=profiles/seed-bert-base.yaml"), cwd=project, check=False, env=offline)
     assert result.returncode != 0 and time.perf_counter() - started < 60
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
@@ -98,10 +97,9 @@ def test_make_run_trains_the_packaged_encoder_on_a_slice_of_the_shipped_data(tmp
     project = make_project(tmp_path / "repo", PARAMS["download"]["source"], DEFAULT_CHECKPOINT, train=train)
     params = (project / "params.yaml").read_text()
     (project / "params.yaml").write_text(params.replace("max_rows: null", "max_rows: 600"))
-    (project / "Makefile").write_text((ROOT / "Makefile").read_text())
     init_repo(project)
 
-    result = run(make_run(), cwd=project)
+    result = run(make_target("run"), cwd=project)
     assert "make run: dvc repro with params.yaml" in result.stdout
     assert f"data:   {SHIPPED_DATA} (21,067 rows, shipped with the repository)" in result.stdout
     assert sorted(ran_stages(result)) == sorted(STAGES)

@@ -6,7 +6,7 @@ import json
 import sys
 
 import pytest
-from helpers import ROOT, STAGES, TINY_TRAIN, dvc, git, init_repo, make_project, make_run, ran_stages, run
+from helpers import STAGES, TINY_TRAIN, dvc, git, init_repo, make_project, make_target, ran_stages, run
 
 from hatespeech import LABELS
 from hatespeech.testing import make_rows, write_csv
@@ -160,7 +160,6 @@ def test_make_run_with_a_profile_runs_an_experiment(tmp_path, tiny_model):
     """`make run PROFILE=...`: the profile's overrides as a `dvc exp run -S ...` experiment."""
     data = write_csv(tmp_path / "labeled_data.csv", make_rows(120))
     project = make_project(tmp_path / "repo", "tdavidson/hate_speech_offensive", "bert-base-uncased", train={})
-    (project / "Makefile").write_text((ROOT / "Makefile").read_text())
     profile = tmp_path / "profile.yaml"
     profile.write_text(
         f"download:\n  source: {data}\nmodel:\n  checkpoint: {tiny_model}\n"
@@ -168,7 +167,7 @@ def test_make_run_with_a_profile_runs_an_experiment(tmp_path, tiny_model):
     )
     init_repo(project)
 
-    result = run(make_run(f"PROFILE={profile}"), cwd=project)
+    result = run(make_target("run", f"PROFILE={profile}"), cwd=project)
     assert "make run: dvc exp run with" in result.stdout and f"data:   {data} (" in result.stdout
     assert sorted(ran_stages(result)) == sorted(STAGES)
     experiments = json.loads(dvc(project, "exp", "show", "--json").stdout)

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from helpers import TINY_TRAIN, make_project, run_script, set_params, stage_command, tool_env
 
-from hatespeech.model.training import COMPLETE_MARKER, latest_checkpoint, prepare_checkpoints
+from hatespeech.model.checkpoints import COMPLETE_MARKER, latest_checkpoint, prepare_checkpoints
 
 DOWNLOAD, SPLIT, TOKENIZE, TRAIN, EVALUATE = (
-    stage_command(name) for name in ("download", "split", "tokenize", "train", "evaluate")
+    stage_command(name) for name in ("download", "split", "tokenize_splits", "train", "evaluate")
 )
 # Checkpoints every few steps, so a kill lands between two of them.
 RECOVERY_TRAIN = {**TINY_TRAIN, "epochs": 5, "checkpoint_steps": 4}

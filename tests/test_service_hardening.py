@@ -23,10 +23,10 @@ from helpers import free_port, running_service, tool_env, uvicorn_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hatespeech.data.text import InvalidText, check_text
 from hatespeech.model.inference import Classifier
+from hatespeech.serving.batching import MicroBatcher
+from hatespeech.serving.inputs import InvalidText, check_text, parse_request
 from hatespeech.serving.predict import main as predict_main
-from hatespeech.serving.service import MicroBatcher, parse_request
 
 FUZZ = settings(
     max_examples=500,
@@ -71,7 +71,7 @@ def test_a_lone_surrogate_is_rejected_with_its_place():
 
 
 def test_parse_errors_are_400_including_huge_numbers():
-    from hatespeech.serving.service import RequestError
+    from hatespeech.serving.inputs import RequestError
 
     for body in (b'{"texts": [' + b"1" * 5000 + b"]}", b'{"texts": ["a"], "n": ' + b"9" * 10_000 + b"}"):
         with pytest.raises(RequestError) as error:

@@ -20,9 +20,10 @@ from helpers import running_service, service_client
 from hatespeech import LABELS, PipelineError
 from hatespeech.model.decision import DecisionRule
 from hatespeech.model.inference import Classifier
+from hatespeech.serving.batching import MicroBatcher
 from hatespeech.serving.predict import main as predict_main
 from hatespeech.serving.predict import stream_predictions
-from hatespeech.serving.service import MicroBatcher, ServiceConfig, create_app
+from hatespeech.serving.service import ServiceConfig, create_app
 
 # Texts from 1 to ~120 tokens, shuffled so that length-sorting really reorders them.
 WORDS = ["zorgon", "dang", "sunny", "the", "frick", "garden", "blapper", "lol", "coffee", "my"]

@@ -11,7 +11,7 @@ from helpers import make_project, run_script, set_params, stage_command
 from hatespeech.testing import HEADER, make_rows, write_csv
 
 # Each stage's script and arguments, exactly as its `cmd` in dvc.yaml gives them.
-DOWNLOAD, SPLIT, TOKENIZE = (stage_command(name) for name in ("download", "split", "tokenize"))
+DOWNLOAD, SPLIT, TOKENIZE = (stage_command(name) for name in ("download", "split", "tokenize_splits"))
 
 
 def files_under(project: Path, *folders: str) -> list[Path]:

@@ -13,14 +13,9 @@ from hatespeech import PipelineError
 from hatespeech.data.sources import load_source
 from hatespeech.data.splitting import split_dataset
 from hatespeech.data.tokenization import tokenize_splits
+from hatespeech.model.losses import class_weights, classification_loss, with_soft_labels
 from hatespeech.model.precision import training_precision
-from hatespeech.model.training import (
-    TrainConfig,
-    class_weights,
-    classification_loss,
-    train_classifier,
-    with_soft_labels,
-)
+from hatespeech.model.training import TrainConfig, train_classifier
 
 
 def test_config_coerces_yaml_1_1_strings():

@@ -1,9 +1,8 @@
-"""Cross-validation (the pipeline in cv/dvc.yaml): which folds exist, and each model's per-fold test
+"""Cross-validation (the pipeline in cv/pipeline.yaml, `make cv`): which folds exist, and each model's per-fold test
 metrics summarized as mean and standard deviation."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,11 +10,12 @@ from typing import Any
 import numpy as np
 
 from hatespeech import LABELS, PipelineError
+from hatespeech.io import read_json
 from hatespeech.metrics import SUMMARY_METRICS, rounded
 
 
 def fold_ids(params: Mapping[str, Any]) -> list[int]:
-    """params' ``cv.folds``: the list 0, 1, ..., k-1 that cv/dvc.yaml's foreach stages run over (k = its length)."""
+    """params' ``cv.folds``: the list 0, 1, ..., k-1 that the CV pipeline's foreach stages run over (k = its length)."""
     folds = (params.get("cv") or {}).get("folds")
     if not isinstance(folds, list) or folds != list(range(len(folds))) or len(folds) < 2:
         raise PipelineError(f"cv.folds must list the fold numbers 0, 1, ..., k-1 for k >= 2 folds, got {folds!r}")
@@ -47,7 +47,5 @@ def read_fold_metrics(results: Path, model: str, folds: Sequence[int]) -> list[d
     found = []
     for fold in folds:
         path = results / f"fold{fold}" / model / "test.json"
-        if not path.is_file():
-            raise PipelineError(f"{path} not found: fold {fold} of the {model} has not been evaluated")
-        found.append(json.loads(path.read_text(encoding="utf-8")))
+        found.append(read_json(path, f"fold {fold} of the {model} has not been evaluated"))
     return found

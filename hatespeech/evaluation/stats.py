@@ -13,12 +13,13 @@ the rows only one model gets right lean to one side more than chance would allow
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.stats import binomtest
 
 from hatespeech import LABELS, PipelineError
-from hatespeech.config import Section
+from hatespeech.config import BaseConfig, Section
 from hatespeech.metrics import rounded
 
 CONFIDENCE = 0.95  # the interval's coverage; metrics files call the block "ci95"
@@ -36,6 +37,19 @@ class BootstrapConfig(Section):
     def validate(self) -> None:
         if self.resamples < 100:
             raise PipelineError(f"bootstrap.resamples must be at least 100 for a 95% interval, got {self.resamples}")
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """How the test split's intervals are drawn: params.yaml's ``bootstrap`` section and ``base.seed``."""
+
+    config: BootstrapConfig
+    seed: int
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> Bootstrap:
+        """From a whole params.yaml: its ``bootstrap`` section (defaults if absent) and ``base.seed``."""
+        return cls(BootstrapConfig.of(params), BaseConfig.of(params).seed)
 
 
 def metric_names() -> tuple[str, ...]:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from hatespeech import TEXT, PipelineError
 from hatespeech.config import Section
-from hatespeech.evaluation.evaluate import text_id
+from hatespeech.data.text import text_id
 from hatespeech.metrics import rounded, summary_metrics
 
 

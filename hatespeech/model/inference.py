@@ -8,7 +8,6 @@ writes, which carries the tokenizer, config and decision rule of the model it wa
 from __future__ import annotations
 
 import inspect
-import json
 import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -18,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from hatespeech import LABEL, PipelineError
+from hatespeech.io import read_json
 from hatespeech.metrics import rounded
 from hatespeech.model.decision import DecisionRule, softmax
 from hatespeech.model.loading import check_checkpoint, input_length_limit, load_classifier, load_tokenizer
@@ -142,11 +142,11 @@ def resolve_backend(backend: str | None) -> str:
 
 
 def _labels(model_dir: Path) -> list[str]:
+    config = read_json(model_dir / "config.json", "a model directory needs its config.json")
     try:
-        config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
         id2label = {int(k): str(v) for k, v in config["id2label"].items()}
         return [id2label[i] for i in range(len(id2label))]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (AttributeError, ValueError, KeyError, TypeError) as exc:
         raise PipelineError(f"{model_dir / 'config.json'} has no usable id2label label map: {exc}") from exc
 
 

@@ -1,10 +1,10 @@
-"""Fine-tune a sequence classifier with the Hugging Face Trainer."""
+"""Fine-tune a sequence classifier with the Hugging Face Trainer: the ``train`` params and the run itself (loss:
+:mod:`~hatespeech.model.losses`, precision: :mod:`~hatespeech.model.precision`, resuming:
+:mod:`~hatespeech.model.checkpoints`)."""
 
 from __future__ import annotations
 
-import json
 import logging
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,12 +13,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from hatespeech import LABEL, LABELS, VOTE_COLUMNS, PipelineError
+from hatespeech import LABEL, LABELS, PipelineError
 from hatespeech.config import Section
 from hatespeech.metrics import SUMMARY_METRICS, summary_metrics
+from hatespeech.model.checkpoints import checkpoint_callbacks
 from hatespeech.model.decision import DecisionRule, RuleConfig, fit_decision_rule, softmax
 from hatespeech.model.distributed import LAUNCHERS, world_size
 from hatespeech.model.loading import load_classifier, load_tokenizer
+from hatespeech.model.losses import class_weights, classification_loss, with_soft_labels
 from hatespeech.model.precision import TRAINING_PRECISIONS, trainer_precision_args
 
 log = logging.getLogger(__name__)
@@ -97,70 +99,6 @@ class TrainConfig(Section):
             raise PipelineError(f"train.checkpoint_steps must be 0 or more, got {self.checkpoint_steps}")
 
 
-def class_weights(labels: np.ndarray, mode: str) -> torch.Tensor | None:
-    """Per-class loss weights: ``balanced`` is n / (k * count_c), as in scikit-learn; ``sqrt`` its square root."""
-    if mode == "none":
-        return None
-    counts = np.bincount(labels, minlength=len(LABELS)).astype(np.float64)
-    if (counts == 0).any():
-        missing = [LABELS[i] for i in np.flatnonzero(counts == 0)]
-        raise PipelineError(f"cannot weight classes absent from the training data: {', '.join(missing)}")
-    weights = counts.sum() / (len(LABELS) * counts)
-    if mode == "sqrt":
-        weights = np.sqrt(weights)
-    return torch.tensor(weights, dtype=torch.float32)
-
-
-def classification_loss(weights: torch.Tensor | None, focal_gamma: float = 0.0, label_smoothing: float = 0.0):
-    """A Trainer ``compute_loss_func``: cross-entropy, optionally class-weighted, against hard labels
-    (class ids) or soft labels (rows of class probabilities), normalized like the built-in loss.
-
-    ``label_smoothing`` mixes each target with the uniform distribution; ``focal_gamma`` > 0 makes it the focal
-    loss of Lin et al. (2017): each class term is scaled by (1 - p)^gamma, so confidently right examples (most
-    of them offensive tweets) count less and the hard ones, hate speech among them, count more.
-    """
-
-    def compute(
-        outputs: Any, labels: torch.Tensor, num_items_in_batch: int | torch.Tensor | None = None
-    ) -> torch.Tensor:
-        logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
-        classes = logits.shape[-1]
-        log_probs = torch.nn.functional.log_softmax(logits.float(), dim=-1)
-        soft = labels.dim() == 2
-        targets = labels.float() if soft else torch.nn.functional.one_hot(labels, classes).float()
-        if label_smoothing:
-            targets = targets * (1 - label_smoothing) + label_smoothing / classes
-        if weights is not None:
-            targets = targets * weights.to(logits.device)
-        if focal_gamma:
-            log_probs = log_probs * (1 - log_probs.exp()) ** focal_gamma
-        losses = -(targets * log_probs).sum(dim=-1)
-        # The Trainer expects a sum over the whole (accumulated) batch divided by its item count; it counts
-        # the non-ignored label entries, which for soft labels is one per class.
-        denominator: Any
-        if num_items_in_batch is None:
-            denominator = labels.shape[0]
-        else:
-            denominator = num_items_in_batch / classes if soft else num_items_in_batch
-        return losses.sum() / denominator
-
-    return compute
-
-
-def with_soft_labels(dataset: Any) -> Any:
-    """Replace each example's label by its annotators' vote shares (the hard label where no votes are recorded)."""
-    missing = [c for c in VOTE_COLUMNS if c not in dataset.column_names]
-    if missing:
-        raise PipelineError(
-            f"train.soft_labels needs the vote counts ({', '.join(missing)} missing): rerun the tokenize stage"
-        )
-    votes = np.stack([np.asarray(dataset[c], dtype=np.float64) for c in VOTE_COLUMNS], axis=1)
-    totals = votes.sum(axis=1, keepdims=True)
-    hard = np.eye(len(LABELS))[np.asarray(dataset[LABEL])]
-    shares = np.where(totals > 0, votes / np.maximum(totals, 1), hard)
-    return dataset.remove_columns(LABEL).add_column(LABEL, shares.astype(np.float32).tolist())
-
-
 def compute_metrics(eval_prediction: Any) -> dict[str, float]:
     logits, labels = eval_prediction
     return summary_metrics(np.asarray(labels), np.asarray(logits).argmax(axis=-1))
@@ -175,74 +113,6 @@ class TrainResult:
     decision_rule: DecisionRule
     resumed_from: str | None  # the checkpoint this run continued from, if any
     log_history: list[dict[str, float]]
-
-
-# Checkpoints live outside DVC's outputs (DVC deletes a stage's outputs before running it), so a killed run
-# leaves them behind. They are reused only by a run whose fingerprint (data, model, seed, params) matches,
-# and only once complete: the marker is written after the Trainer has finished saving.
-FINGERPRINT_FILE = "fingerprint.json"
-COMPLETE_MARKER = "checkpoint-complete"
-
-
-def remove_checkpoints(checkpoint_dir: str | Path, config: TrainConfig) -> None:
-    """After a completed run: checkpoints are never DVC outputs, and kept only with ``keep_checkpoints``."""
-    if not config.keep_checkpoints:
-        shutil.rmtree(checkpoint_dir, ignore_errors=True)
-
-
-def _checkpoint_callbacks(every: int) -> list[Any]:
-    from transformers import TrainerCallback
-
-    class PeriodicCheckpoint(TrainerCallback):
-        """Checkpoint every ``every`` steps as well as at each epoch end (where evaluation happens)."""
-
-        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
-            if every and state.global_step % every == 0:
-                control.should_save = True
-            return control
-
-    class MarkComplete(TrainerCallback):
-        def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            if state.is_world_process_zero:
-                saved = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-                if saved.is_dir():
-                    (saved / COMPLETE_MARKER).write_text("ok\n", encoding="utf-8")
-
-    return [PeriodicCheckpoint(), MarkComplete()]
-
-
-def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
-    """The most advanced complete checkpoint in ``checkpoint_dir``; half-written ones are skipped."""
-    complete = [
-        path
-        for path in checkpoint_dir.glob("checkpoint-*")
-        if path.name.removeprefix("checkpoint-").isdigit() and (path / COMPLETE_MARKER).is_file()
-    ]
-    return max(complete, key=lambda path: int(path.name.removeprefix("checkpoint-")), default=None)
-
-
-def prepare_checkpoints(checkpoint_dir: Path, fingerprint: dict[str, Any] | None) -> Path | None:
-    """Return the checkpoint to resume from, or empty ``checkpoint_dir`` for a fresh start.
-
-    Without a fingerprint nothing is ever resumed; checkpoints from a run with another fingerprint are removed.
-    """
-    stored_file = checkpoint_dir / FINGERPRINT_FILE
-    if fingerprint is not None and stored_file.is_file():
-        try:
-            stored = json.loads(stored_file.read_text(encoding="utf-8"))
-        except ValueError:
-            stored = None
-        if stored == fingerprint:
-            found = latest_checkpoint(checkpoint_dir)
-            if found is not None:
-                return found
-        else:
-            log.info("ignoring checkpoints in %s: they come from other data, model or parameters", checkpoint_dir)
-    shutil.rmtree(checkpoint_dir, ignore_errors=True)
-    checkpoint_dir.mkdir(parents=True)
-    if fingerprint is not None:
-        stored_file.write_text(json.dumps(fingerprint, sort_keys=True) + "\n", encoding="utf-8")
-    return None
 
 
 def train_classifier(
@@ -317,7 +187,7 @@ def train_classifier(
         dataloader_pin_memory=torch.cuda.is_available(),
         **trainer_precision_args(config.mixed_precision),
     )
-    all_callbacks = [*_checkpoint_callbacks(config.checkpoint_steps), *callbacks]
+    all_callbacks = [*checkpoint_callbacks(config.checkpoint_steps), *callbacks]
     if config.early_stopping_patience > 0:
         all_callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     # Soft labels need the loss below; the built-in one would read float label rows as multi-label targets.

@@ -30,10 +30,10 @@ from typing import IO, Any
 
 from hatespeech import PipelineError
 from hatespeech.cli import fail
-from hatespeech.data.text import check_text
 from hatespeech.evaluation.explain import DEFAULT_MAX_TOKENS, explain_classifier
 from hatespeech.model.inference import DEFAULT_BATCH_SIZE
 from hatespeech.paths import MODEL_DIR, ONNX_DIR
+from hatespeech.serving.inputs import check_text
 
 FORMATS = ("lines", "csv", "jsonl")
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -101,7 +101,7 @@ def read_texts(handle: IO[str], kind: str, column: str = "text", name: str = "in
 
 
 def checked(texts: Iterable[str], name: str) -> Iterator[str]:
-    """The texts, each checked to be valid Unicode (:mod:`hatespeech.data.text`); the first bad one stops the run."""
+    """The texts, each checked to be valid Unicode (see :func:`check_text`); the first bad one stops the run."""
     for number, text in enumerate(texts, 1):
         yield check_text(text, f"{name}: text {number}")
 

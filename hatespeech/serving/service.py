@@ -16,29 +16,24 @@ its own group.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import queue
-import threading
-import time
-from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
-from starlette.requests import ClientDisconnect
 
 from hatespeech import PipelineError
 from hatespeech.cli import fail
 from hatespeech.config import from_env
-from hatespeech.data.text import InvalidText, check_text
 from hatespeech.evaluation.explain import DEFAULT_MAX_TEXTS, DEFAULT_MAX_TOKENS, explain_classifier
 from hatespeech.io import read_json
 from hatespeech.model.inference import DEFAULT_BATCH_SIZE, Classifier, resolve_backend
 from hatespeech.paths import METADATA_FILE, MODEL_DIR, TEST_METRICS
+from hatespeech.serving.batching import MicroBatcher
 from hatespeech.serving.card import CARD_FILE
+from hatespeech.serving.inputs import PredictRequest, RequestError, check_texts, parse_request, read_body
 from hatespeech.serving.page import form_texts, render_page
 
 log = logging.getLogger(__name__)
@@ -71,181 +66,6 @@ class ServiceConfig:
                 "max_texts, max_chars, batch_size, threads, explain_max_texts and explain_max_tokens must be at "
                 "least 1, max_wait_ms not negative"
             )
-
-
-class RequestError(Exception):
-    """A failed request, answered with ``status`` and a message: 4xx says what to fix, 500 that prediction failed."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def max_body_bytes(max_texts: int, max_chars: int, form: bool = False) -> int:
-    """The largest body a valid request can have: every character escaped as \\uXXXX, plus the JSON around
-    (``form``: the demo page's form, every character percent-encoded as up to 4 UTF-8 bytes of %XX each)."""
-    if form:
-        return max_texts * (12 * max_chars + 6) + 64
-    return max_texts * (6 * max_chars + 4) + 64
-
-
-async def read_body(request: Request, max_texts: int, max_chars: int, form: bool = False) -> bytes:
-    """The request body; one larger than any valid request is refused without reading it all."""
-    limit = max_body_bytes(max_texts, max_chars, form)
-    declared = request.headers.get("content-length", "")
-    size = int(declared) if declared.isdigit() else 0
-    body = bytearray()
-    if size <= limit:
-        try:
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > limit:
-                    break
-        except ClientDisconnect:  # nobody is left to answer: one line, not a traceback per abandoned upload
-            log.warning(
-                "client %s disconnected before sending the whole body", request.client.host if request.client else "?"
-            )
-            raise RequestError(400, "the client disconnected before sending the whole body") from None
-    if max(size, len(body)) > limit:
-        raise RequestError(
-            413,
-            f"the body is larger than any valid request ({limit} bytes for "
-            f"{max_texts} texts of at most {max_chars} characters)",
-        )
-    return bytes(body)
-
-
-@dataclass(frozen=True)
-class PredictRequest:
-    texts: list[str]
-    explain: bool = False
-
-
-def parse_request(body: bytes, max_texts: int, max_chars: int) -> PredictRequest:
-    """The texts (and explain flag) of a /predict body, or a :class:`RequestError` naming the problem."""
-    try:
-        payload = json.loads(body)
-    except ValueError as exc:  # bad UTF-8 or JSON, or a number past Python's integer-string conversion limit
-        raise RequestError(400, f"the body is not valid JSON: {exc}") from exc
-    except RecursionError as exc:
-        raise RequestError(400, "the body is not valid JSON: nested too deeply") from exc
-    if not isinstance(payload, dict):
-        raise RequestError(422, 'the body must be a JSON object: {"texts": ["...", ...]}')
-    if "texts" not in payload:
-        raise RequestError(422, 'missing field "texts": send {"texts": ["...", ...]}')
-    explain = payload.get("explain", False)
-    if not isinstance(explain, bool):
-        raise RequestError(422, f'"explain" must be true or false, got {json.dumps(explain)[:40]}')
-    return PredictRequest(check_texts(payload["texts"], max_texts, max_chars), explain)
-
-
-def check_texts(texts: Any, max_texts: int, max_chars: int) -> list[str]:
-    """``texts`` if it is a list of 1..max_texts valid strings of at most ``max_chars``; else a RequestError."""
-    if not isinstance(texts, list):
-        raise RequestError(422, f'"texts" must be a list of strings, got {type(texts).__name__}')
-    if not texts:
-        raise RequestError(422, '"texts" is empty: send at least one text')
-    if len(texts) > max_texts:
-        raise RequestError(413, f"too many texts: {len(texts)}; at most {max_texts} per request")
-    for i, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise RequestError(422, f'"texts"[{i}] is not a string ({type(text).__name__})')
-        if len(text) > max_chars:
-            raise RequestError(413, f'"texts"[{i}] is {len(text)} characters long; at most {max_chars}')
-        try:
-            check_text(text, f'"texts"[{i}]')
-        except InvalidText as exc:
-            raise RequestError(422, str(exc)) from None
-    return texts
-
-
-class MicroBatcher:
-    """One worker thread classifying the texts of concurrent requests together.
-
-    The worker takes the oldest request, then keeps taking queued ones until ``batch_size`` texts are
-    gathered or ``max_wait_s`` has passed, classifies them in one call (length-sorted batches), and hands
-    each request its own slice. If that call fails, each request of the group is retried on its own, so
-    only a request that fails by itself gets the error; the worker outlives any error.
-    """
-
-    _STOP = object()
-
-    def __init__(self, classifier: Classifier, batch_size: int = DEFAULT_BATCH_SIZE, max_wait_s: float = 0.005) -> None:
-        self.classifier, self.batch_size, self.max_wait_s = classifier, batch_size, max_wait_s
-        self._queue: queue.Queue[Any] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="micro-batcher", daemon=True)
-        self.model_lock = threading.Lock()  # one computation on the model at a time: batches, explanations
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._queue.put(self._STOP)
-        self._thread.join(timeout=10)
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
-    def submit(self, texts: list[str]) -> Future[list[dict[str, Any]]]:
-        future: Future[list[dict[str, Any]]] = Future()
-        self._queue.put((texts, future))
-        return future
-
-    def _gather(self, first: tuple[list[str], Future]) -> tuple[list[tuple[list[str], Future]], bool]:
-        group, size, stop = [first], len(first[0]), False
-        deadline = time.monotonic() + self.max_wait_s
-        while size < self.batch_size:
-            try:
-                item = self._queue.get(timeout=max(deadline - time.monotonic(), 0))
-            except queue.Empty:
-                break
-            if item is self._STOP:
-                stop = True
-                break
-            group.append(item)
-            size += len(item[0])
-        return group, stop
-
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is self._STOP:
-                return
-            group, stop = self._gather(item)
-            group = [(texts, future) for texts, future in group if future.set_running_or_notify_cancel()]
-            try:
-                self._answer(group)
-            except Exception:  # noqa: BLE001 (a bug in answering must not stop the service)
-                log.exception("micro-batch worker error")
-                for _, future in group:
-                    if not future.done():
-                        future.set_exception(RuntimeError("internal error while answering"))
-            if stop:
-                return
-
-    def _answer(self, group: list[tuple[list[str], Future]]) -> None:
-        with self.model_lock:
-            self._answer_locked(group)
-
-    def _answer_locked(self, group: list[tuple[list[str], Future]]) -> None:
-        try:
-            results = self.classifier.predict([t for texts, _ in group for t in texts], self.batch_size)
-        except Exception:  # noqa: BLE001 (isolated below: one request at a time)
-            if len(group) == 1:
-                raise
-            log.warning("a micro-batch of %d requests failed; retrying them one by one", len(group))
-            for texts, future in group:
-                try:
-                    future.set_result(self.classifier.predict(texts, self.batch_size))
-                except Exception as exc:  # noqa: BLE001 (this request's own error, answered with a 500)
-                    log.error("prediction failed for one request: %s: %s", type(exc).__name__, exc)
-                    future.set_exception(exc)
-            return
-        start = 0
-        for texts, future in group:
-            future.set_result(results[start : start + len(texts)])
-            start += len(texts)
 
 
 def model_metadata(classifier: Classifier, config: ServiceConfig) -> dict[str, Any]:

@@ -22,8 +22,8 @@ import pandas as pd
 from hatespeech import PipelineError
 from hatespeech.cli import fail
 from hatespeech.config import load_params
-from hatespeech.evaluation.evaluate import Bootstrap, compare_predictions, read_predictions, select_predictions
-from hatespeech.evaluation.stats import INTERVAL_KEY
+from hatespeech.evaluation.predictions import compare_predictions, read_predictions, select_predictions
+from hatespeech.evaluation.stats import INTERVAL_KEY, Bootstrap
 from hatespeech.workflow.dvc import dvc_diff
 from hatespeech.workflow.experiments import cell_value
 

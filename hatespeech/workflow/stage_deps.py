@@ -23,7 +23,7 @@ from hatespeech.cli import fail
 
 PACKAGE = "hatespeech"
 ROOT = Path(__file__).resolve().parents[2]
-PIPELINES = ("dvc.yaml", "cv/dvc.yaml")  # the main pipeline; cross-validation (runs in cv/)
+PIPELINES = ("dvc.yaml", "cv/pipeline.yaml")  # the main pipeline; cross-validation (`make cv`, runs in cv/)
 
 
 def module_file(name: str, root: Path = ROOT) -> Path:

@@ -7,7 +7,8 @@ import logging
 
 from hatespeech.cli import run_stage
 from hatespeech.config import load_params
-from hatespeech.evaluation.evaluate import Bootstrap, compare_predictions, read_predictions
+from hatespeech.evaluation.predictions import compare_predictions, read_predictions
+from hatespeech.evaluation.stats import Bootstrap
 from hatespeech.io import write_json
 
 log = logging.getLogger("hatespeech")

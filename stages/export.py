@@ -1,4 +1,4 @@
-"""Stage 6, export: ONNX (fp32) and dynamically quantized int8 copies of the trained model, with their
+"""export: ONNX (fp32) and dynamically quantized int8 copies of the trained model, with their
 parity against PyTorch on the test split. A parity miss is reported and logged, not fatal."""
 
 import argparse

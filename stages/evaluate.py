@@ -1,8 +1,9 @@
-"""Stage 5, evaluate: test and validation metrics (argmax and the model's tuned decision rule) with 95% bootstrap
+"""evaluate: test and validation metrics (argmax and the model's tuned decision rule) with 95% bootstrap
 intervals on test, plot data (confusion matrix, precision-recall curves), every row's prediction and an
 error-analysis report (with the tokens behind its hate-speech mistakes) for the fine-tuned transformer.
 
-(Not named evaluate.py: that would shadow the `evaluate` library for anything that probes for it.)
+(A script's folder comes first on sys.path, so this file would shadow Hugging Face's `evaluate` library for this
+process; nothing the stage imports uses that library, nor probes for it.)
 """
 
 import argparse
@@ -11,8 +12,9 @@ from hatespeech.cli import run_stage
 from hatespeech.config import load_params
 from hatespeech.data.splitting import read_splits
 from hatespeech.data.tokenization import load_tokenized
-from hatespeech.evaluation.evaluate import Bootstrap, EvaluateConfig, EvaluationOutputs, write_evaluation
+from hatespeech.evaluation.evaluate import EvaluateConfig, EvaluationOutputs, write_evaluation
 from hatespeech.evaluation.explain import model_explainer
+from hatespeech.evaluation.stats import Bootstrap
 from hatespeech.model.decision import DecisionRule
 from hatespeech.model.inference import evaluate_split
 from hatespeech.model.loading import load_classifier, load_tokenizer

@@ -1,0 +1,75 @@
+"""The training loss: per-class weights, cross-entropy against hard or soft labels, label smoothing and the
+focal loss, as a Trainer ``compute_loss_func``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from hatespeech import LABEL, LABELS, VOTE_COLUMNS, PipelineError
+
+
+def class_weights(labels: np.ndarray, mode: str) -> torch.Tensor | None:
+    """Per-class loss weights: ``balanced`` is n / (k * count_c), as in scikit-learn; ``sqrt`` its square root."""
+    if mode == "none":
+        return None
+    counts = np.bincount(labels, minlength=len(LABELS)).astype(np.float64)
+    if (counts == 0).any():
+        missing = [LABELS[i] for i in np.flatnonzero(counts == 0)]
+        raise PipelineError(f"cannot weight classes absent from the training data: {', '.join(missing)}")
+    weights = counts.sum() / (len(LABELS) * counts)
+    if mode == "sqrt":
+        weights = np.sqrt(weights)
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+def classification_loss(weights: torch.Tensor | None, focal_gamma: float = 0.0, label_smoothing: float = 0.0):
+    """A Trainer ``compute_loss_func``: cross-entropy, optionally class-weighted, against hard labels
+    (class ids) or soft labels (rows of class probabilities), normalized like the built-in loss.
+
+    ``label_smoothing`` mixes each target with the uniform distribution; ``focal_gamma`` > 0 makes it the focal
+    loss of Lin et al. (2017): each class term is scaled by (1 - p)^gamma, so confidently right examples (most
+    of them offensive tweets) count less and the hard ones, hate speech among them, count more.
+    """
+
+    def compute(
+        outputs: Any, labels: torch.Tensor, num_items_in_batch: int | torch.Tensor | None = None
+    ) -> torch.Tensor:
+        logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
+        classes = logits.shape[-1]
+        log_probs = torch.nn.functional.log_softmax(logits.float(), dim=-1)
+        soft = labels.dim() == 2
+        targets = labels.float() if soft else torch.nn.functional.one_hot(labels, classes).float()
+        if label_smoothing:
+            targets = targets * (1 - label_smoothing) + label_smoothing / classes
+        if weights is not None:
+            targets = targets * weights.to(logits.device)
+        if focal_gamma:
+            log_probs = log_probs * (1 - log_probs.exp()) ** focal_gamma
+        losses = -(targets * log_probs).sum(dim=-1)
+        # The Trainer expects a sum over the whole (accumulated) batch divided by its item count; it counts
+        # the non-ignored label entries, which for soft labels is one per class.
+        denominator: Any
+        if num_items_in_batch is None:
+            denominator = labels.shape[0]
+        else:
+            denominator = num_items_in_batch / classes if soft else num_items_in_batch
+        return losses.sum() / denominator
+
+    return compute
+
+
+def with_soft_labels(dataset: Any) -> Any:
+    """Replace each example's label by its annotators' vote shares (the hard label where no votes are recorded)."""
+    missing = [c for c in VOTE_COLUMNS if c not in dataset.column_names]
+    if missing:
+        raise PipelineError(
+            f"train.soft_labels needs the vote counts ({', '.join(missing)} missing): rerun the tokenize stage"
+        )
+    votes = np.stack([np.asarray(dataset[c], dtype=np.float64) for c in VOTE_COLUMNS], axis=1)
+    totals = votes.sum(axis=1, keepdims=True)
+    hard = np.eye(len(LABELS))[np.asarray(dataset[LABEL])]
+    shares = np.where(totals > 0, votes / np.maximum(totals, 1), hard)
+    return dataset.remove_columns(LABEL).add_column(LABEL, shares.astype(np.float32).tolist())

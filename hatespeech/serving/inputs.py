@@ -1,0 +1,125 @@
+"""What users send: the check every entry point makes on a text (the HTTP service and `hatespeech-predict`), and
+the service's request bodies (size bound before reading, JSON shape, limits), each failure with its HTTP status.
+
+A text must be valid Unicode, i.e. encodable as UTF-8. The one thing a Python string can hold that is not
+is a lone UTF-16 surrogate (U+D800 to U+DFFF on its own): a JSON escape such as "\\ud800", or bytes that
+were not UTF-8 decoded with Python's `surrogateescape`. Such a text is **rejected** with a message naming
+it, not repaired: replacing the character would classify a text the sender did not send, and the usual
+cause is an encoding mistake upstream that the sender should see.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from starlette.requests import ClientDisconnect
+
+from hatespeech import PipelineError
+
+log = logging.getLogger(__name__)
+
+
+class InvalidText(PipelineError):
+    """A text that cannot be classified (not valid Unicode)."""
+
+
+def check_text(text: str, where: str) -> str:
+    """``text`` unchanged if it is valid Unicode; else an :class:`InvalidText` naming ``where`` and the character."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidText(
+            f"{where} is not valid Unicode: a lone surrogate U+{ord(text[exc.start]):04X} at character {exc.start} "
+            "(send UTF-8 text; a JSON \\ud800-\\udfff escape must be half of a surrogate pair)"
+        ) from None
+    return text
+
+
+class RequestError(Exception):
+    """A failed request, answered with ``status`` and a message: 4xx says what to fix, 500 that prediction failed."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def max_body_bytes(max_texts: int, max_chars: int, form: bool = False) -> int:
+    """The largest body a valid request can have: every character escaped as \\uXXXX, plus the JSON around
+    (``form``: the demo page's form, every character percent-encoded as up to 4 UTF-8 bytes of %XX each)."""
+    if form:
+        return max_texts * (12 * max_chars + 6) + 64
+    return max_texts * (6 * max_chars + 4) + 64
+
+
+async def read_body(request: Request, max_texts: int, max_chars: int, form: bool = False) -> bytes:
+    """The request body; one larger than any valid request is refused without reading it all."""
+    limit = max_body_bytes(max_texts, max_chars, form)
+    declared = request.headers.get("content-length", "")
+    size = int(declared) if declared.isdigit() else 0
+    body = bytearray()
+    if size <= limit:
+        try:
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > limit:
+                    break
+        except ClientDisconnect:  # nobody is left to answer: one line, not a traceback per abandoned upload
+            log.warning(
+                "client %s disconnected before sending the whole body", request.client.host if request.client else "?"
+            )
+            raise RequestError(400, "the client disconnected before sending the whole body") from None
+    if max(size, len(body)) > limit:
+        raise RequestError(
+            413,
+            f"the body is larger than any valid request ({limit} bytes for "
+            f"{max_texts} texts of at most {max_chars} characters)",
+        )
+    return bytes(body)
+
+
+@dataclass(frozen=True)
+class PredictRequest:
+    texts: list[str]
+    explain: bool = False
+
+
+def parse_request(body: bytes, max_texts: int, max_chars: int) -> PredictRequest:
+    """The texts (and explain flag) of a /predict body, or a :class:`RequestError` naming the problem."""
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:  # bad UTF-8 or JSON, or a number past Python's integer-string conversion limit
+        raise RequestError(400, f"the body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise RequestError(400, "the body is not valid JSON: nested too deeply") from exc
+    if not isinstance(payload, dict):
+        raise RequestError(422, 'the body must be a JSON object: {"texts": ["...", ...]}')
+    if "texts" not in payload:
+        raise RequestError(422, 'missing field "texts": send {"texts": ["...", ...]}')
+    explain = payload.get("explain", False)
+    if not isinstance(explain, bool):
+        raise RequestError(422, f'"explain" must be true or false, got {json.dumps(explain)[:40]}')
+    return PredictRequest(check_texts(payload["texts"], max_texts, max_chars), explain)
+
+
+def check_texts(texts: Any, max_texts: int, max_chars: int) -> list[str]:
+    """``texts`` if it is a list of 1..max_texts valid strings of at most ``max_chars``; else a RequestError."""
+    if not isinstance(texts, list):
+        raise RequestError(422, f'"texts" must be a list of strings, got {type(texts).__name__}')
+    if not texts:
+        raise RequestError(422, '"texts" is empty: send at least one text')
+    if len(texts) > max_texts:
+        raise RequestError(413, f"too many texts: {len(texts)}; at most {max_texts} per request")
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise RequestError(422, f'"texts"[{i}] is not a string ({type(text).__name__})')
+        if len(text) > max_chars:
+            raise RequestError(413, f'"texts"[{i}] is {len(text)} characters long; at most {max_chars}')
+        try:
+            check_text(text, f'"texts"[{i}]')
+        except InvalidText as exc:
+            raise RequestError(422, str(exc)) from None
+    return texts
