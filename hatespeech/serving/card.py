@@ -268,14 +268,6 @@ def model_card(
     return "\n".join(lines) + "\n"
 
 
-def parse_card(text: str) -> tuple[dict[str, Any], str]:
-    """(the YAML metadata, the Markdown body) of a model card."""
-    if not text.startswith("---\n"):
-        raise PipelineError("a model card starts with a YAML block between '---' lines")
-    block, _, body = text[4:].partition("\n---\n")
-    return yaml.safe_load(block), body
-
-
 def read_training(model_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """The trained model directory's training metadata and decision rule."""
     metadata = read_json(model_dir / METADATA_FILE, "the model card needs the training metadata")
