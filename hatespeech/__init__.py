@@ -1,8 +1,11 @@
 """Shared code for the hate-speech / offensive-language classification pipeline.
 
-The DVC stages under ``stages/`` are thin command-line wrappers around the
-functions in this package; everything here is plain Python that can be tested
-without DVC.
+The DVC stages under ``stages/`` are thin command-line wrappers around the functions in this package;
+everything here is plain Python that can be tested without DVC. Subpackages by layer, imports pointing one
+way (data -> model -> evaluation -> serving, workflow): ``data``, ``model``, ``evaluation``, ``serving``,
+``workflow``, each ``__init__`` naming its modules. Shared basics at the top: this module (labels, column
+names, PipelineError), ``paths``, ``config`` (params.yaml and settings), ``io`` (atomic files, JSON, parquet),
+``metrics``, ``cli``, ``threads``, and ``testing`` (fixtures for the tests and the benchmark).
 """
 
 LABELS: tuple[str, ...] = ("hate_speech", "offensive_language", "neither")

@@ -11,13 +11,13 @@ import argparse
 from hatespeech.cli import run_stage
 from hatespeech.config import load_params
 from hatespeech.data.splitting import read_splits
-from hatespeech.data.tokenization import load_tokenized
 from hatespeech.evaluation.evaluate import EvaluateConfig, EvaluationOutputs, write_evaluation
 from hatespeech.evaluation.explain import model_explainer
 from hatespeech.evaluation.stats import Bootstrap
 from hatespeech.model.decision import DecisionRule
 from hatespeech.model.inference import evaluate_split
 from hatespeech.model.loading import load_classifier, load_tokenizer
+from hatespeech.model.tokenization import load_tokenized
 from hatespeech.threads import set_torch_threads
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from hatespeech import PipelineError
 from hatespeech.cli import run_stage
-from hatespeech.data.tokenization import load_tokenized
 from hatespeech.io import atomic_output, write_json
 from hatespeech.model.loading import check_checkpoint
+from hatespeech.model.tokenization import load_tokenized
 from hatespeech.serving.export import export_onnx, parity_report
 
 

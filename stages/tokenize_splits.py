@@ -10,9 +10,9 @@ import argparse
 from hatespeech.cli import run_stage
 from hatespeech.config import load_params
 from hatespeech.data.splitting import read_splits
-from hatespeech.data.tokenization import TokenizeConfig, tokenize_splits
 from hatespeech.io import atomic_output, write_json
 from hatespeech.model.loading import ModelConfig
+from hatespeech.model.tokenization import TokenizeConfig, tokenize_splits
 
 
 def main() -> None:

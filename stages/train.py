@@ -15,12 +15,12 @@ from pathlib import Path
 
 from hatespeech.cli import run_stage
 from hatespeech.config import BaseConfig, load_params
-from hatespeech.data.tokenization import TokenizeConfig, load_tokenized
 from hatespeech.io import atomic_output, sha256_tree, write_json
 from hatespeech.model.checkpoints import prepare_checkpoints, remove_checkpoints
 from hatespeech.model.decision import RuleConfig
 from hatespeech.model.distributed import is_launched, is_main_process, relaunch
 from hatespeech.model.loading import ModelConfig
+from hatespeech.model.tokenization import TokenizeConfig, load_tokenized
 from hatespeech.model.tracking import write_training_curves
 from hatespeech.model.training import TrainConfig, TrainResult, train_classifier
 from hatespeech.paths import METADATA_FILE

@@ -1,6 +1,8 @@
 """Evaluation: how good a model is and how sure that figure is.
 
-- ``evaluate``: metrics files, plots, error report and predictions of one model on its splits
+- ``evaluate``: every evaluation output of one model on its splits (metrics files first)
+- ``plots``: confusion records and precision-recall curves; ``report``: the error analysis;
+  ``predictions``: every row's prediction, and paired comparisons of two such tables
 - ``stats``: bootstrap intervals and paired tests (bootstrap, McNemar)
 - ``explain``: occlusion scores of each token
 - ``crossval``: the cross-validation pipeline's folds and summary

@@ -1,6 +1,7 @@
 """Serving: the model in the hands of its users.
 
 - ``predict``: ``hatespeech-predict``, streaming files through the Classifier
-- ``service``: the HTTP service (FastAPI) and its micro-batcher; ``page``: its demo page
+- ``service``: the HTTP service (FastAPI); ``batching``: its micro-batcher; ``inputs``: text and request checks;
+  ``page``: its demo page
 - ``export``: ONNX fp32 and int8, with a parity check; ``card``: the model card
 """

@@ -2,6 +2,7 @@
 
 - ``preflight``: checks and a time estimate before ``make run``
 - ``overrides``: params.yaml overrides from a profile file, as ``dvc exp run -S`` arguments
-- ``sweep``: a sweep file queued as DVC experiments
-- ``compare``: ``hatespeech-compare`` (two revisions' metrics and paired tests) and the experiments table
+- ``sweep``: a sweep file queued as DVC experiments; ``experiments``: the experiments table (``make experiments``)
+- ``compare``: ``hatespeech-compare``, two revisions' metrics and paired tests
+- ``dvc``: running ``dvc`` commands; ``stage_deps``: dvc.yaml's code deps derived from the imports
 """
