@@ -10,9 +10,13 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # e.g. PROFILE=profiles/seed-bert-base.yaml (the seed notebook's setting: the Hub and bert-base-uncased).
 PROFILE ?=
 
-.PHONY: setup run cv sweep test test-fast lint experiments clean-venv
+.PHONY: help setup run cv sweep test test-fast lint format experiments clean-venv
+.DEFAULT_GOAL := help
 
-setup: $(VENV)/.installed
+help:  ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /\1\t/' | expand -t 14
+
+setup: $(VENV)/.installed  ## the virtual environment .venv from the pinned requirements.txt (the other targets run it)
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,16 +42,23 @@ SWEEP ?= sweep.yaml
 sweep: setup  ## queue SWEEP's experiments (dvc exp run --queue) and start a worker; compare: make experiments SORT=val_f1_macro
 	$(BIN)/python -m hatespeech.workflow.sweep "$(SWEEP)"
 
-test: setup  ## the test suite, offline, on a tiny model the tests build
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
+# pytest-xdist workers for `make test` (auto: one per core; 0 runs the suite in this process).
+WORKERS ?= auto
 
-test-fast: setup  ## the inner loop: every test but the e2e (dvc in a temporary repo) and slow ones
+test: setup  ## the whole test suite, offline, on a tiny model the tests build (what CI runs)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup
+
+test-fast: setup  ## the inner loop (under a minute): every test but the e2e (dvc in a temporary repo) and slow ones
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not e2e and not slow"
 
 lint: setup  ## ruff (lint and format) and mypy, as CI runs them
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+format: setup  ## ruff: fix what it can (imports, style) and format the code in place
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 # A metric to order `make experiments` by, best first: val_f1_macro, accuracy, f1_weighted, f1_macro, f1_hate.
 SORT ?=

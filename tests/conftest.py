@@ -20,6 +20,14 @@ from helpers import dvc, git, init_repo, make_project, set_params  # noqa: E402
 from hatespeech.testing import build_tiny_bert, make_rows, write_csv  # noqa: E402
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test` runs two workers) every test on the `pipeline` fixture goes to one worker,
+    which builds that session fixture once (about a minute and a half) instead of once per worker."""
+    for item in items:
+        if "pipeline" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("pipeline"))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def isolated_home(tmp_path_factory: pytest.TempPathFactory):
     """A HOME of its own: the shipped DVC remote (~/.cache/hatespeech-dvc-storage) and git config are the test's."""
@@ -78,7 +86,7 @@ def trained_model(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) ->
 
     from hatespeech.data.sources import load_source
     from hatespeech.data.splitting import split_dataset
-    from hatespeech.data.tokenization import tokenize_splits
+    from hatespeech.model.tokenization import tokenize_splits
     from hatespeech.model.training import TrainConfig, train_classifier
 
     root = tmp_path_factory.mktemp("trained")

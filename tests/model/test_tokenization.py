@@ -8,8 +8,8 @@ import pytest
 from hatespeech import PipelineError
 from hatespeech.data.sources import load_source
 from hatespeech.data.splitting import split_dataset
-from hatespeech.data.tokenization import tokenize_splits
 from hatespeech.model.loading import ModelError, check_checkpoint, load_tokenizer
+from hatespeech.model.tokenization import tokenize_splits
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from helpers import TINY_TRAIN
 from hatespeech import PipelineError
 from hatespeech.data.sources import load_source
 from hatespeech.data.splitting import split_dataset
-from hatespeech.data.tokenization import tokenize_splits
 from hatespeech.model.losses import class_weights, classification_loss, with_soft_labels
 from hatespeech.model.precision import training_precision
+from hatespeech.model.tokenization import tokenize_splits
 from hatespeech.model.training import TrainConfig, train_classifier
 
 

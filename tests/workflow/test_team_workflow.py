@@ -76,13 +76,13 @@ def test_get_and_list_artifacts_by_path(pushed, tmp_path):
     )
 
 
-def test_experiments_and_a_queued_sweep_show_up_with_metrics(pushed):
+def test_an_experiment_shows_up_with_its_metrics_and_becomes_a_branch(pushed):
+    """One `dvc exp run` (up to evaluate: which stages a train param reruns is the `pipeline` fixture's check, and
+    queued experiments are the sweep test's) seen through exp show, metrics/params diff, exp branch and apply."""
     lab = clone(pushed, "lab")
     dvc(lab, "pull")
-    single = dvc(lab, "exp", "run", "-n", "lr-2e-3", "-S", "train.learning_rate=0.002")
-    assert sorted(ran_stages(single)) == ["card", "compare", "ensemble", "evaluate", "export", "train"]
-    dvc(lab, "exp", "run", "--queue", "-S", "train.learning_rate=0.001,0.004")
-    dvc(lab, "exp", "run", "--run-all")
+    single = dvc(lab, "exp", "run", "-n", "lr-2e-3", "evaluate", "-S", "train.learning_rate=0.002")
+    assert sorted(ran_stages(single)) == ["evaluate", "train"]
 
     shown = json.loads(dvc(lab, "exp", "show", "--json").stdout)
     runs = {}
@@ -91,8 +91,7 @@ def test_experiments_and_a_queued_sweep_show_up_with_metrics(pushed):
             data = experiment["revs"][0]["data"]
             learning_rate = data["params"]["params.yaml"]["data"]["train"]["learning_rate"]
             runs[learning_rate] = data["metrics"]["metrics/test.json"]["data"]["f1_macro"]
-    assert set(runs) == {0.002, 0.001, 0.004}
-    assert all(0 <= f1 <= 1 for f1 in runs.values())
+    assert set(runs) == {0.002} and 0 <= runs[0.002] <= 1
 
     # The table a user reads: changed params and the test metrics, not every Trainer argument.
     header = dvc(lab, "exp", "show", "--only-changed", "--csv").stdout.splitlines()[0].split(",")
