@@ -20,6 +20,7 @@ from helpers import dvc, git, init_repo, make_project, set_params  # noqa: E402
 from hatespeech.testing import build_tiny_bert, make_rows, write_csv  # noqa: E402
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist (`make test` runs two workers) every test on the `pipeline` fixture goes to one worker,
     which builds that session fixture once (about a minute and a half) instead of once per worker."""

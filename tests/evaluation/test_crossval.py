@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -103,9 +105,12 @@ def test_cv_pipeline_runs_every_fold_resumes_after_a_kill_and_then_runs_nothing(
     # Out of DVC's default collection until `make cv` runs: a clone's `dvc status` names no CV stage.
     assert "cv/" not in dvc(project, "status", "--json").stdout
 
-    # `make cv`, killed (SIGKILL, the whole process group) once the first fold's training is done and locked.
+    # What `make cv` runs, killed (SIGKILL, the whole process group) once the first fold's training is locked;
+    # started directly, so that this test reaps the killed dvc (a grandchild under make would stay a zombie
+    # where PID 1 does not reap, and DVC would take its lock for a live run's).
     lock = project / "cv/dvc.lock"
-    command = make_target("cv")
+    shutil.copy2(project / "cv/pipeline.yaml", project / "cv/dvc.yaml")
+    command = [sys.executable, "-m", "dvc", "repro", "cv/dvc.yaml"]
     killed = subprocess.Popen(
         command,
         cwd=project,

@@ -48,7 +48,7 @@ def test_changing_a_train_param_reruns_only_train_and_what_uses_the_model(pipeli
 
 def test_editing_inference_code_makes_only_the_stages_that_run_it_stale(pipeline):
     """hatespeech/model/inference.py runs in evaluate and export (after train): `dvc status` names those two only."""
-    module = pipeline.project / "hatespeech" / "inference.py"
+    module = pipeline.project / "hatespeech" / "model" / "inference.py"
     original = module.read_text()
     try:
         module.write_text(original + "\n# an edit\n")
