@@ -9,7 +9,6 @@ which lifts the rare, noisy hate class without retraining. The rule is saved nex
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ import numpy as np
 
 from hatespeech import LABELS, PipelineError
 from hatespeech.config import Section
-from hatespeech.io import write_json
+from hatespeech.io import read_json, write_json
 from hatespeech.metrics import macro_f1, rounded
 from hatespeech.paths import RULE_FILE
 
@@ -73,10 +72,10 @@ class DecisionRule:
     def load(cls, directory: str | Path) -> DecisionRule:
         """The rule saved with a model; a model directory without one uses plain argmax."""
         path = Path(directory) / RULE_FILE
-        if not path.is_file():
+        data = read_json(path, "a model's decision rule", missing_ok=True)
+        if data is None:
             return cls()
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
             rule = cls(**data)
             offsets = {str(k): float(v) for k, v in rule.offsets.items()}
         except (ValueError, TypeError, AttributeError) as exc:
