@@ -19,14 +19,19 @@ from helpers import dvc, git, init_repo, make_project, set_params  # noqa: E402
 
 from hatespeech.testing import build_tiny_bert, make_rows, write_csv  # noqa: E402
 
+# Fixtures that cost tens of seconds to a minute and a half, shared by several tests: the pipeline repo (session),
+# the ONNX export and the recovery project (module). Under pytest-xdist (`make test` runs two workers) the tests
+# on each go to one worker, which builds it once, instead of once per worker.
+SHARED_FIXTURES = ("pipeline", "exported", "tokenized_project")
+
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`make test` runs two workers) every test on the `pipeline` fixture goes to one worker,
-    which builds that session fixture once (about a minute and a half) instead of once per worker."""
     for item in items:
-        if "pipeline" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("pipeline"))
+        for name in SHARED_FIXTURES:
+            if name in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.xdist_group(name))
+                break
 
 
 @pytest.fixture(scope="session", autouse=True)

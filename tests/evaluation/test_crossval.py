@@ -149,6 +149,7 @@ def test_cv_pipeline_runs_every_fold_resumes_after_a_kill_and_then_runs_nothing(
     assert sum(t["examples"] for t in tests) == len(load_source(str(data)).frame)  # every row tested once
 
     assert ran_stages(run(make_target("cv"), project)) == []
-    # The default `dvc repro` (dry: what it would run) is the main pipeline's, none of cv/'s.
-    main_run = ran_stages(dvc(project, "repro", "--dry"))
-    assert main_run and not [stage for stage in main_run if stage.startswith("cv/")]
+    # The default `dvc repro` is the main pipeline's, none of cv/'s: what it would run (a dry run stops at the
+    # first stage whose input it never made, and exits non-zero there).
+    main_run = ran_stages(dvc(project, "repro", "--dry", check=False))
+    assert "split" in main_run and not [stage for stage in main_run if stage.startswith("cv/")]
