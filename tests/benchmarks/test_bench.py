@@ -96,6 +96,7 @@ def test_full_mode_without_data_is_a_clear_error(tmp_path: Path):
     assert not (tmp_path / "r.json").exists()
 
 
+@pytest.mark.slow  # dvc and stage processes
 def test_pipeline_overhead_refuses_a_pipeline_that_would_run_stages(csv_file: Path, tiny_model: Path, tmp_path: Path):
     from helpers import init_repo, make_project
 

@@ -449,6 +449,7 @@ def _real_csv(path: Path, rows: list[Row], corrupt: Callable[[bytes], bytes] = l
 SOME_ROWS = [Row(f"tweet number {i} about café", i % 3, (3, 0, 0, 3)) for i in range(60)]
 
 
+@pytest.mark.slow  # stage processes
 @pytest.mark.parametrize(
     ("stage", "rows", "corrupt", "message"),
     [
@@ -474,6 +475,7 @@ def test_the_stage_commands_fail_cleanly(tmp_path, stage, rows, corrupt, message
     assert entries(project) == before and not any((project / out).exists() for out in OUTPUTS[stage])
 
 
+@pytest.mark.slow  # stage processes
 def test_split_without_the_download_output_says_so(tmp_path):
     project = make_project(tmp_path / "p", "unused.csv", "unused")
     result = run_script(project, *COMMANDS["split"])

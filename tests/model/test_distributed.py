@@ -37,6 +37,7 @@ def test_train_stage_with_two_processes(tmp_path, csv_file, tiny_model, launcher
     assert [p["label"] for p in predictions] and all(abs(sum(p["scores"].values()) - 1) < 1e-4 for p in predictions)
 
 
+@pytest.mark.slow  # a train stage process
 def test_global_batch_must_divide_across_processes(tmp_path, csv_file, tiny_model):
     project = make_project(tmp_path / "p", str(csv_file), str(tiny_model), train={**TINY_TRAIN, "nproc": 3})
     result = run_script(project, *TRAIN)

@@ -116,6 +116,7 @@ def test_tiny_training_run_learns_and_saves_safetensors(csv_file, tiny_model, tm
     assert json.loads((out / "training_args.json").read_text())["train_sampling_strategy"] == "group_by_length"
 
 
+@pytest.mark.slow  # a Trainer run (the fast tier keeps one: the tiny run above)
 def test_focal_bf16_training_run(csv_file, tiny_model, tmp_path):
     """bf16 autocast on the CPU (emulated here unless the CPU has AVX512-BF16/AMX) with the focal loss trains."""
     splits = split_dataset(load_source(str(csv_file)).frame, 0.1, 0.1, seed=0)
@@ -150,6 +151,7 @@ def test_soft_label_loss_is_cross_entropy_against_vote_shares():
     assert classification_loss(None)({"logits": logits}, one_hot, num_items_in_batch=6).item() == pytest.approx(hard)
 
 
+@pytest.mark.slow  # a Trainer run (the fast tier keeps one: the tiny run above)
 def test_training_on_soft_labels(csv_file, tiny_model, tmp_path):
     from datasets import Dataset
 

@@ -76,6 +76,7 @@ def test_readme_is_a_front_page_whose_links_resolve():
                 assert (page.parent / target).exists(), f"{page.relative_to(ROOT)} links to a missing {target}"
 
 
+@pytest.mark.slow  # make run's processes
 def test_seed_profile_without_the_hub_stops_in_seconds_with_one_line(tmp_path):
     project = make_project(tmp_path / "repo", PARAMS["download"]["source"], DEFAULT_CHECKPOINT, train={})
     init_repo(project)

@@ -80,6 +80,7 @@ def test_download_without_network_does_not_wait_for_retries(tmp_path):
     assert files_under(project, "data/raw") == []
 
 
+@pytest.mark.slow  # stage processes that import the model stack
 def test_download_then_split_write_their_outputs(tmp_path, csv_file):
     project = make_project(tmp_path / "p", str(csv_file), "unused")
     assert run_script(project, *DOWNLOAD).returncode == 0
@@ -105,6 +106,7 @@ def test_download_then_split_write_their_outputs(tmp_path, csv_file):
     assert sorted(files_under(project, "data/split")) == before
 
 
+@pytest.mark.slow  # stage processes that import the model stack
 def test_tokenize_with_unknown_model_path(tmp_path, csv_file):
     project = make_project(tmp_path / "p", str(csv_file), str(tmp_path / "no-such-model"))
     assert run_script(project, *DOWNLOAD).returncode == 0

@@ -26,6 +26,8 @@ RULE = DecisionRule(
     examples=24,
 )
 
+pytestmark = pytest.mark.slow  # ONNX export of the tiny model (tens of seconds)
+
 
 @pytest.fixture(scope="module")
 def exported(trained_model, tmp_path_factory) -> SimpleNamespace:

@@ -170,6 +170,7 @@ def check_answer(response: httpx.Response, texts: object) -> None:
         assert len(response.json()["predictions"]) == len(texts)
 
 
+@pytest.mark.slow  # a real uvicorn process
 def test_fuzzed_requests_never_get_a_5xx_and_valid_traffic_always_succeeds(service, expected):
     base, log = service
     cases = {"texts": 0, "json": 0, "bytes": 0}
@@ -207,6 +208,7 @@ def test_fuzzed_requests_never_get_a_5xx_and_valid_traffic_always_succeeds(servi
     assert "Traceback" not in log.read_text()
 
 
+@pytest.mark.slow  # a real uvicorn process
 def test_valid_requests_beside_unencodable_ones_all_succeed(service, expected):
     """The batch-poisoning regression: 100 valid requests sent at the same time as 5 unencodable ones."""
     base, _ = service
@@ -226,6 +228,7 @@ def test_valid_requests_beside_unencodable_ones_all_succeed(service, expected):
             assert [p["label"] for p in response.json()["predictions"]] == [e["label"] for e in expected]
 
 
+@pytest.mark.slow  # a real uvicorn process
 def test_head_works_where_get_does(service):
     base, _ = service
     for path in ("/health", "/model"):
@@ -233,6 +236,7 @@ def test_head_works_where_get_does(service):
         assert head.status_code == get.status_code == 200 and head.content == b""
 
 
+@pytest.mark.slow  # a real uvicorn process
 def test_an_abandoned_upload_is_one_log_line(service):
     base, log = service
     address = urlparse(base)
@@ -251,6 +255,7 @@ def test_an_abandoned_upload_is_one_log_line(service):
     assert httpx.get(f"{base}/health").status_code == 200
 
 
+@pytest.mark.slow  # uvicorn processes
 @pytest.mark.parametrize(
     ("setting", "message"),
     [
@@ -295,6 +300,7 @@ def loaded(trained_model) -> Classifier:
 LINE_TEXT = st.text(ANY_CHAR.filter(lambda c: c not in "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"), max_size=30)
 
 
+@pytest.mark.slow  # Hypothesis: many generated inputs per kind
 @pytest.mark.parametrize("kind", ["lines", "csv", "jsonl"])
 def test_predict_on_arbitrary_bytes_exits_0_or_2_in_order(monkeypatch, loaded, kind):
     # Half the cases are arbitrary bytes, half well-formed input built from arbitrary texts (surrogates included).
