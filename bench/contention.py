@@ -46,7 +46,7 @@ COMPETITORS = {
     "python": "while True:\n    pass\n",
 }
 # Sizes per mode: (training examples, untimed warm-up steps, test texts classified, seconds a run may train).
-SIZES = {"full": (800, 3, 500, 90.0), "quick": (48, 1, 20, 10.0)}
+SIZES = {"full": (800, 3, 500, 90.0), "quick": (24, 1, 20, 3.0)}
 TARGETS = {"busy_share": 0.35, "idle_vs_torch_default": 0.95}  # fair share: busy ÷ idle; idle ÷ torch default's idle
 
 

@@ -44,7 +44,7 @@ TARGETS = {
 }
 
 # Sizes per mode: (training examples, untimed warm-up steps, timed steps of static padding to the limit, repeats).
-SIZES = {"full": (3200, 3, 10, 3), "quick": (128, 2, 2, 1)}
+SIZES = {"full": (3200, 3, 10, 3), "quick": (64, 2, 2, 1)}
 
 
 def default_model() -> str:
@@ -288,7 +288,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--out", type=Path, default=ROOT / "bench" / "report.json", help="JSON report (default: bench/report.json)"
     )
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--train-examples", type=int, help="training examples per variant (full: 3200, quick: 128)")
+    parser.add_argument("--train-examples", type=int, help="training examples per variant (full: 3200, quick: 64)")
     parser.add_argument(
         "--warmup-steps", type=int, help="untimed steps at the start of each variant (full: 3, quick: 2)"
     )
