@@ -42,8 +42,9 @@ SWEEP ?= sweep.yaml
 sweep: setup  ## queue SWEEP's experiments (dvc exp run --queue) and start a worker; compare: make experiments SORT=val_f1_macro
 	$(BIN)/python -m hatespeech.workflow.sweep "$(SWEEP)"
 
-# pytest-xdist workers for `make test` (auto: one per core; 0 runs the suite in this process).
-WORKERS ?= auto
+# pytest-xdist workers for `make test`: one more than the usable cores, since the suite's tests spend much of their
+# time waiting on process start-up, DVC and servers (docs/tests.md has the timings); 0 runs it in this process.
+WORKERS ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)) + 1)' 2>/dev/null || echo 3)
 
 test: setup  ## the whole test suite, offline, on a tiny model the tests build (what CI runs)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup
