@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import re
 import shlex
 import sys
@@ -77,8 +78,7 @@ def stage_code(stage: dict[str, Any], workdir: Path, root: Path = ROOT) -> tuple
     runs = code_closure(script, root)
     first = script.relative_to(root).as_posix()
     ordered = [first, *sorted(runs - {first})]
-    prefix = Path(*[".."] * len(workdir.resolve().relative_to(root).parts)) if workdir.resolve() != root else None
-    spelled = [(prefix / path).as_posix() if prefix else path for path in ordered]
+    spelled = [Path(os.path.relpath(root / path, workdir.resolve())).as_posix() for path in ordered]
     listed = {dep for dep in stage.get("do", stage).get("deps", []) if dep.endswith(".py")}
     return spelled, listed
 
