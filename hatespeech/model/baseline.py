@@ -96,11 +96,68 @@ def predict_proba(model: Any, texts: pd.Series | list[str]) -> np.ndarray:
 
 
 def save_baseline(model: Any, directory: Path) -> Path:
+    """Write ``model`` as ``directory/model.skops``, byte for byte the same for the same fitted model."""
     import skops.io
 
+    # sklearn's vectorizers cache the address of their stop-word list (``_stop_words_id``) to skip a check;
+    # an address means nothing in another process, and would make every file differ.
+    from sklearn.base import BaseEstimator
+
+    for part in [model, *model.get_params(deep=True).values()]:
+        if isinstance(part, BaseEstimator):
+            vars(part).pop("_stop_words_id", None)
     path = directory / MODEL_FILE
-    skops.io.dump(model, path)
+    path.write_bytes(canonical_skops(skops.io.dumps(model)))
     return path
+
+
+# Any fixed time (zip's epoch): skops stamps each member with the time it was written.
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def canonical_skops(archive: bytes) -> bytes:
+    """The same skops archive with what varies between runs made canonical, so equal models give equal files.
+
+    skops names each array's member after its object's memory address (``id()``) or a random UUID and records
+    those addresses as ``__id__`` (the loader's key for shared references), and stamps each zip member with the
+    current time. Here addresses become 0, 1, 2... in the schema's order, members are renamed to match, and
+    every member carries a fixed time. The loader sees the same graph: only names change, consistently.
+    """
+    import io
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(archive)) as source:
+        members = {name: source.read(name) for name in source.namelist()}
+    schema = json.loads(members.pop("schema.json"))
+    ids: dict[int, int] = {}
+    renamed: dict[str, str] = {}
+
+    def rename(node: Any) -> Any:
+        if isinstance(node, list):
+            return [rename(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        result = {}
+        for key, value in node.items():
+            if key == "__id__" and isinstance(value, int):
+                value = ids.setdefault(value, len(ids))
+            elif key == "file" and isinstance(value, str) and value in members:
+                value = renamed.setdefault(value, f"{len(renamed)}{Path(value).suffix}")
+            result[key] = rename(value)
+        return result
+
+    schema = rename(schema)
+    if set(renamed) != set(members):  # a member the schema does not name: a format this code does not know
+        raise PipelineError(f"unexpected skops archive layout: {sorted(set(members) - set(renamed))}")
+    output = io.BytesIO()
+    with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_STORED) as target:
+        for name, data in sorted(
+            [(new, members[old]) for old, new in renamed.items()]
+            + [("schema.json", json.dumps(schema, indent=2).encode())]
+        ):
+            target.writestr(zipfile.ZipInfo(name, date_time=_ZIP_TIME), data)
+    return output.getvalue()
 
 
 def load_baseline(directory: str | Path) -> Any:

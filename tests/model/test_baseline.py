@@ -10,7 +10,15 @@ import pytest
 from helpers import make_project, run_script, stage_command
 
 from hatespeech import PipelineError
-from hatespeech.model.baseline import BaselineConfig, load_baseline, normalize_tweet, predict_proba
+from hatespeech.model.baseline import (
+    BaselineConfig,
+    build_baseline,
+    load_baseline,
+    normalize_tweet,
+    predict_proba,
+    save_baseline,
+)
+from hatespeech.testing import make_rows
 
 DOWNLOAD, SPLIT, BASELINE = (stage_command(name) for name in ("download", "split", "baseline"))
 
@@ -47,12 +55,12 @@ def test_baseline_stage_fits_its_rule_on_validation_only(tmp_path, csv_file):
     test = pd.read_parquet(test_file)
     test["label"] = (test["label"] + 1) % 3
     test.to_parquet(test_file, index=False)
-    rule_file = project / "models/baseline/decision_rule.json"
-    saved_rule, texts = rule_file.read_bytes(), test["text"].tolist()
+    rule_file, model_file = project / "models/baseline/decision_rule.json", project / "models/baseline/model.skops"
+    saved_rule, saved_model, texts = rule_file.read_bytes(), model_file.read_bytes(), test["text"].tolist()
     saved_scores = predict_proba(model, texts)
     assert run_script(project, *BASELINE).returncode == 0
     assert rule_file.read_bytes() == saved_rule
-    # (The skops zip itself is not byte-stable: it stores timestamps and names members by object id.)
+    assert model_file.read_bytes() == saved_model  # another process, another hash seed: the same bytes
     assert np.array_equal(predict_proba(load_baseline(project / "models/baseline"), texts), saved_scores)
     assert json.loads((project / "metrics/baseline_test.json").read_text())["f1_macro"] < metrics["f1_macro"]
 
@@ -67,3 +75,14 @@ def test_loading_refuses_untrusted_types(tmp_path):
         load_baseline(tmp_path)
     with pytest.raises(PipelineError, match="no baseline model"):
         load_baseline(tmp_path / "missing")
+
+
+def test_equal_models_are_saved_as_equal_bytes(tmp_path):
+    """skops names members after object addresses and stamps the time; the saved archive is made canonical."""
+    rows = make_rows(120)
+    texts, labels = [row[6] for row in rows], [row[5] for row in rows]
+    first, second = (build_baseline(BaselineConfig(), seed=0).fit(texts, labels) for _ in range(2))
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    paths = [save_baseline(first, tmp_path / "a"), save_baseline(second, tmp_path / "b")]
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    assert np.array_equal(predict_proba(load_baseline(tmp_path / "b"), texts), predict_proba(first, texts))
