@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hatespeech.cli import run_stage
 from hatespeech.io import atomic_output, read_json
-from hatespeech.serving.card import CARD_FILE, git_revision, model_card, read_errors, read_training
+from hatespeech.serving.card import CARD_FILE, model_card, read_errors, read_training
 
 
 def main() -> None:
@@ -29,7 +29,6 @@ def main() -> None:
         read_json(args.baseline_metrics, "the model card needs the baseline's test metrics"),
         read_json(args.comparison, "the model card needs the transformer-vs-baseline comparison"),
         read_errors(args.report_dir),
-        git_revision(),
     )
     with atomic_output(args.out, directory=True) as published:
         shutil.copytree(args.trained, published, dirs_exist_ok=True)

@@ -9,7 +9,6 @@ baseline, their paired comparison and the error analysis; the limitations from t
 from __future__ import annotations
 
 import json
-import subprocess
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,17 +22,6 @@ from hatespeech.paths import METADATA_FILE, RULE_FILE
 
 CARD_FILE = "README.md"  # where the Hugging Face Hub and `huggingface_hub.ModelCard` look for it
 DATASET_ID = "tdavidson/hate_speech_offensive"
-
-
-def git_revision(cwd: str | Path = ".") -> str:
-    """The commit the pipeline ran at (``-dirty``: with uncommitted changes), or "unknown" outside git."""
-    try:
-        result = subprocess.run(
-            ["git", "describe", "--always", "--dirty", "--abbrev=12"], cwd=cwd, capture_output=True, text=True
-        )
-    except OSError:
-        return "unknown"
-    return result.stdout.strip() if result.returncode == 0 and result.stdout.strip() else "unknown"
 
 
 def card_metadata(test: Mapping[str, Any], checkpoint: str) -> dict[str, Any]:
@@ -144,7 +132,6 @@ def model_card(
     baseline: Mapping[str, Any],
     comparison: Mapping[str, Any],
     errors: list[dict[str, Any]],
-    revision: str,
 ) -> str:
     """The card's Markdown (YAML metadata block first)."""
     checkpoint = str(training.get("checkpoint", "unknown"))
@@ -182,7 +169,8 @@ def model_card(
         f"near-duplicate tweets kept in one split; tokenized data sha256 `{training.get('data_sha256', 'unknown')}`.",
         f"- **Training**: {settings}; seed {training.get('seed', 'unknown')}; the epoch with the best validation "
         f"{train.get('metric_for_best_model', 'f1_macro')} is kept.",
-        f"- **Pipeline revision**: `{revision}` (git).",
+        "- **Provenance**: the commit whose `dvc.lock` records this directory's hash (no revision is written "
+        "here, so that the same inputs give the same bytes whatever commit ran them).",
         "",
         "## How to use",
         "",
