@@ -10,11 +10,11 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # e.g. PROFILE=profiles/seed-bert-base.yaml (the seed notebook's setting: the Hub and bert-base-uncased).
 PROFILE ?=
 
-.PHONY: help setup run cv sweep test test-fast lint format experiments clean-venv
+.PHONY: help setup run cv sweep s3-server test test-fast lint format experiments clean-venv
 .DEFAULT_GOAL := help
 
 help:  ## this list
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /\1\t/' | expand -t 14
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## /\1\t/' | expand -t 14
 
 setup: $(VENV)/.installed  ## the virtual environment .venv from the pinned requirements.txt (the other targets run it)
 
@@ -41,6 +41,13 @@ SWEEP ?= sweep.yaml
 
 sweep: setup  ## queue SWEEP's experiments (dvc exp run --queue) and start a worker; compare: make experiments SORT=val_f1_macro
 	$(BIN)/python -m hatespeech.workflow.sweep "$(SWEEP)"
+
+# Where `make s3-server` listens (127.0.0.1 only) and keeps its objects and generated credentials.
+S3_PORT ?= 9000
+S3_DIR ?= ~/.cache/hatespeech-s3
+
+s3-server: setup  ## a real S3 server (rclone) on 127.0.0.1:S3_PORT for the team workflow; prints its dvc remote lines
+	$(BIN)/python -m hatespeech.workflow.s3_server --port $(S3_PORT) --dir $(S3_DIR)
 
 # pytest-xdist workers for `make test`: one more than the usable cores, since the suite's tests spend much of their
 # time waiting on process start-up, DVC and servers (docs/tests.md has the timings); 0 runs it in this process.

@@ -114,10 +114,14 @@ def run_script(
     return run([sys.executable, script, *args], cwd=project, check=check, env=env)
 
 
-def dvc(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def dvc(
+    project: Path, *args: str, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """``dvc ARGS`` in ``project`` with :func:`tool_env` plus ``env``; with ``check`` a failure is an AssertionError."""
     from hatespeech.workflow.dvc import run_dvc
 
-    return _checked(run_dvc(*args, cwd=project, env=tool_env(), check=False, timeout=900), check)
+    environment = {**tool_env(), **(env or {})}
+    return _checked(run_dvc(*args, cwd=project, env=environment, check=False, timeout=900), check)
 
 
 def git(project: Path, *args: str) -> subprocess.CompletedProcess:
