@@ -142,6 +142,21 @@ def init_repo(project: Path) -> None:
     git(project, "commit", "-qm", "project")
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for a server a test or benchmark starts)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def make_target(target: str, *variables: str) -> list[str]:
+    """`make TARGET` with this interpreter's environment, which is already set up (-o: do not reinstall it)."""
+    venv = Path(sys.prefix)
+    return ["make", "-o", f"{venv}/.installed", target, f"VENV={venv}", *variables]
+
+
 def stage_command(stage: str) -> tuple[str, ...]:
     """The script and arguments of a stage's `cmd` in the project's dvc.yaml (without `python`)."""
     command = shlex.split(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"][stage]["cmd"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 import subprocess
 import sys
 import time
@@ -15,9 +14,11 @@ from hatespeech.testing import (  # noqa: F401  (the tests import these from her
     STAGES,
     TINY_TRAIN,
     dvc,
+    free_port,
     git,
     init_repo,
     make_project,
+    make_target,
     ran_stages,
     run,
     run_script,
@@ -40,12 +41,6 @@ def service_client(classifier, metrics_dir: Path, **settings) -> Iterator:
         yield client
 
 
-def make_target(target: str, *variables: str) -> list[str]:
-    """`make TARGET` with this interpreter's environment, which is already set up (-o: do not reinstall it)."""
-    venv = Path(sys.prefix)
-    return ["make", "-o", f"{venv}/.installed", target, f"VENV={venv}", *variables]
-
-
 def uvicorn_command(port: int) -> list[str]:
     """The service as its docs start it: uvicorn calling the app factory, on 127.0.0.1:``port``."""
     return [
@@ -59,12 +54,6 @@ def uvicorn_command(port: int) -> list[str]:
         "--port",
         str(port),
     ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextlib.contextmanager

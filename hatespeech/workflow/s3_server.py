@@ -68,13 +68,20 @@ def load_or_create_credentials(path: Path, profile: str = PROFILE) -> Credential
 
 
 def remote_commands(
-    endpoint: str, credentials_file: Path, name: str = "team", url: str = f"s3://{BUCKET}/dvc"
+    endpoint: str,
+    credentials_file: Path,
+    name: str = "team",
+    url: str = f"s3://{BUCKET}/dvc",
+    local: bool = False,
+    default: bool = True,
 ) -> list[str]:
-    """The ``dvc remote`` lines that make this server the project's default remote: the bucket and endpoint in
-    ``.dvc/config`` (committed, no secret), the credentials by reference in ``.dvc/config.local`` (git-ignored)."""
+    """The ``dvc remote`` lines that make this server the project's remote ``name`` (``default``: the default one):
+    the bucket and endpoint in ``.dvc/config`` (committed, no secret; ``local``: in ``.dvc/config.local`` too, for
+    you alone), the credentials by reference in ``.dvc/config.local`` (git-ignored)."""
+    scope = "--local " if local else ""
     return [
-        f"dvc remote add -d {name} {url}",
-        f"dvc remote modify {name} endpointurl {endpoint}",
+        f"dvc remote add {scope}{'-d ' if default else ''}{name} {url}",
+        f"dvc remote modify {scope}{name} endpointurl {endpoint}",
         f"dvc remote modify --local {name} credentialpath {credentials_file}",
         f"dvc remote modify --local {name} profile {PROFILE}",
     ]
@@ -127,6 +134,9 @@ class S3Server:
     @property
     def credentials(self) -> Credentials:
         return load_or_create_credentials(self.credentials_file)
+
+    def remote_commands(self, name: str = "team", local: bool = False, default: bool = True) -> list[str]:
+        return remote_commands(self.endpoint, self.credentials_file, name, f"s3://{self.bucket}/dvc", local, default)
 
     def start(self) -> S3Server:
         credentials = self.credentials
@@ -202,7 +212,7 @@ def main() -> None:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
-    lines = remote_commands(server.endpoint, server.credentials_file, url=f"s3://{args.bucket}/dvc")
+    lines = server.remote_commands()
     print(
         f"S3 server (rclone serve s3) on {server.endpoint}, bucket '{args.bucket}', objects in "
         f"{server.directory / 'data' / args.bucket}\n"

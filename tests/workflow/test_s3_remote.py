@@ -5,6 +5,7 @@ middle of a push."""
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import signal
@@ -77,9 +78,14 @@ def clone(team: SimpleNamespace, name: str, credentials: bool = True) -> Path:
     run(["git", "clone", "-q", str(team.origin), name], cwd=team.root)
     mate = team.root / name
     if credentials:
-        for line in team.local_lines:
-            dvc(mate, *shlex.split(line)[1:])
+        configure(mate, team.local_lines)
     return mate
+
+
+def configure(project: Path, lines: list[str]) -> None:
+    """Run ``dvc remote ...`` command lines (as `make s3-server` prints them) in ``project``."""
+    for line in lines:
+        dvc(project, *shlex.split(line)[1:])
 
 
 @pytest.fixture(scope="module")
@@ -96,8 +102,7 @@ def s3_team(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path):
         data = write_csv(root / "labeled_data.csv", make_rows())
         project = make_project(root / "a", str(data), str(tiny_model))
         init_repo(project)
-        for line in lines:
-            dvc(project, *shlex.split(line)[1:])
+        configure(project, lines)
         git(project, "add", "-A")
         git(project, "commit", "-qm", "share through the team's S3 remote")
         dvc(project, "repro", env=PINNED)
@@ -230,13 +235,7 @@ def test_a_push_cut_off_by_the_server_stopping_completes_on_rerun(s3_team, tmp_p
     `dvc status --cloud` is clean, and a third clone pulls byte-identical outputs."""
     server = S3Server(tmp_path / "s3", free_port(), bandwidth_limit="256k").start()
     project = s3_team.project
-    for line in (
-        f"dvc remote add --local midway s3://{server.bucket}/dvc",
-        f"dvc remote modify --local midway endpointurl {server.endpoint}",
-        f"dvc remote modify --local midway credentialpath {server.credentials_file}",
-        f"dvc remote modify --local midway profile {PROFILE}",
-    ):
-        dvc(project, *shlex.split(line)[1:])
+    configure(project, server.remote_commands("midway", local=True, default=False))  # A's default stays the team's
     objects = server.directory / f"data/{server.bucket}/dvc/files/md5"
     try:
         push = subprocess.Popen(
@@ -262,11 +261,20 @@ def test_a_push_cut_off_by_the_server_stopping_completes_on_rerun(s3_team, tmp_p
         assert "in sync" in dvc(project, "status", "--cloud", "-r", "midway").stdout
 
         third = clone(s3_team, "third", credentials=False)
-        dvc(third, "remote", "add", "--local", "-d", "midway", f"s3://{server.bucket}/dvc")
-        dvc(third, "remote", "modify", "--local", "midway", "endpointurl", server.endpoint)
-        dvc(third, "remote", "modify", "--local", "midway", "credentialpath", str(server.credentials_file))
-        dvc(third, "remote", "modify", "--local", "midway", "profile", PROFILE)
-        dvc(third, "pull")
+        configure(third, server.remote_commands("midway", local=True))
+        dvc(third, "pull", "-r", "midway")
         assert tree_hashes(third, *OUTPUT_FOLDERS) == tree_hashes(project, *OUTPUT_FOLDERS)
     finally:
         server.stop()
+
+
+def test_bench_remote_measures_push_pull_and_the_ratio_to_retraining(s3_team, tmp_path):
+    out = tmp_path / "remote.json"
+    command = [sys.executable, "-m", "bench.remote", "--project", str(s3_team.project), "--retrain-s", "100"]
+    printed = run([*command, "--out", str(out)], cwd=Path(__file__).parents[2]).stdout
+    report = json.loads(out.read_text())
+    shared = report["share"]
+    assert shared["objects"] > 10 and shared["push_mb_per_s"] > 0 and shared["pull_mb_per_s"] > 0
+    assert shared["teammate_status_clean"] and shared["teammate_model_identical"]
+    assert report["pull_vs_retrain"] == round(100 / report["clone_and_pull_s"], 1)
+    assert "git clone + dvc pull" in printed and "MB/s" in printed and "pull_vs_retrain" in printed
