@@ -47,6 +47,11 @@ def retrain(workdir: Path) -> tuple[Path, float, str]:
     return project, seconds, "make run in a fresh clone (this environment's venv; its set-up not counted)"
 
 
+def reproduced(project: Path) -> bool:
+    """Whether the run wrote exactly the committed dvc.lock and metrics (the reference run, reproduced)."""
+    return run(["git", "status", "--porcelain", "dvc.lock", "metrics"], cwd=project).stdout.strip() == ""
+
+
 def _configure(project: Path, server: S3Server) -> None:
     for line in server.remote_commands("bench", local=True):
         dvc(project, *shlex.split(line)[1:])
@@ -112,7 +117,8 @@ def render(report: dict[str, Any]) -> str:
         ),
         "",
         f"teammate's `dvc status` clean: {shared['teammate_status_clean']}; "
-        f"model byte-identical: {shared['teammate_model_identical']}",
+        f"model byte-identical: {shared['teammate_model_identical']}; "
+        f"the run wrote the committed dvc.lock and metrics: {report['run_matches_committed_lock']}",
     ]
     if report.get("targets"):
         lines += ["", table(["target", "value", "goal", ""], [list(target.values()) for target in report["targets"]])]
@@ -134,6 +140,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         else:
             project, retrain_s, how = retrain(workdir)
         shared = share(project, workdir)
+        matches_lock = reproduced(project)
     clone_and_pull = shared["clone_s"] + shared["pull_s"]
     ratio = round(retrain_s / clone_and_pull, 1) if retrain_s else None
     report: dict[str, Any] = {
@@ -144,6 +151,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "retrain_s": round(retrain_s, 1) if retrain_s else None,
         "retrain_how": how,
         "pull_vs_retrain": ratio,
+        "run_matches_committed_lock": matches_lock,
         "targets": []
         if ratio is None
         else [
