@@ -70,7 +70,8 @@ def share(project: Path, workdir: Path) -> dict[str, Any]:
         # The pusher: a clone of the run that uses its DVC cache, so the run's own workspace is not touched.
         pusher = workdir / "pusher"
         run(["git", "clone", "-q", str(project), str(pusher)], cwd=workdir)
-        dvc(pusher, "cache", "dir", "--local", str(project / ".dvc" / "cache"))
+        cache = dvc(project, "cache", "dir").stdout.strip()  # the run's cache, wherever its config puts it
+        dvc(pusher, "cache", "dir", "--local", cache)
         _configure(pusher, server)
         push_s, _ = _timed(dvc, pusher, "push")
         objects, size = _bucket_bytes(server)

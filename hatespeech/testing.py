@@ -55,6 +55,10 @@ TINY_TRAIN = {
     "logging_steps": 5,
 }
 
+# One thread for every stage of a tests' pipeline run: the thread count changes the order of floating-point sums
+# (hatespeech/threads.py), and the tests compare the bytes of runs made in different processes and clones.
+PINNED_THREADS = {"HATESPEECH_THREADS": "1"}
+
 
 def make_project(dest: Path, source: str, checkpoint: str, train: dict | None = None) -> Path:
     """Copy the pipeline into ``dest`` with params pointing at local data and a local model."""

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from hatespeech.testing import (  # noqa: F401  (the tests import these from here)
+    PINNED_THREADS,
     ROOT,
     STAGES,
     TINY_TRAIN,
