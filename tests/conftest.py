@@ -15,14 +15,14 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["DVC_NO_ANALYTICS"] = "1"
 
 sys.path.insert(0, str(Path(__file__).parent))
-from helpers import PINNED_THREADS, dvc, git, init_repo, make_project, set_params  # noqa: E402
+from helpers import dvc, git, init_repo, make_project, set_params  # noqa: E402
 
 from hatespeech.testing import build_tiny_bert, make_rows, write_csv  # noqa: E402
 
 # Fixtures that cost tens of seconds to a minute and a half, shared by several tests: the pipeline repo (session),
-# the ONNX export and the recovery project (module). Under pytest-xdist (`make test` runs several workers) the
-# tests on each go to one worker, which builds it once, instead of once per worker.
-SHARED_FIXTURES = ("pipeline", "exported", "tokenized_project")
+# the ONNX export, the recovery project and the S3 team (module). Under pytest-xdist (`make test` runs several
+# workers) the tests on each go to one worker, which builds it once, instead of once per worker.
+SHARED_FIXTURES = ("pipeline", "exported", "tokenized_project", "s3_team")
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
@@ -63,22 +63,20 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> Simp
     2. a second run with nothing changed;
     3. a run after changing only a train param (a learning rate too small to learn anything,
        so the metrics must move).
-
-    Every stage runs on one thread (PINNED_THREADS): a clean rerun elsewhere must write the same bytes.
     """
     root = tmp_path_factory.mktemp("e2e")
     data = write_csv(root / "labeled_data.csv", make_rows())
     project = make_project(root / "repo", str(data), str(tiny_model))
     init_repo(project)
 
-    first = dvc(project, "repro", env=PINNED_THREADS)
+    first = dvc(project, "repro")
     git(project, "add", "-A")
     git(project, "commit", "-qm", "first run")
     first_commit = git(project, "rev-parse", "HEAD").stdout.strip()
-    second = dvc(project, "repro", env=PINNED_THREADS)
+    second = dvc(project, "repro")
 
     set_params(project, "train", learning_rate=1.0e-6)
-    train_change = dvc(project, "repro", env=PINNED_THREADS)
+    train_change = dvc(project, "repro")
     git(project, "add", "-A")
     git(project, "commit", "-qm", "smaller learning rate")
     return SimpleNamespace(
