@@ -67,6 +67,23 @@ def load_or_create_credentials(path: Path, profile: str = PROFILE) -> Credential
     return credentials
 
 
+# botocore (since 1.36) checks a CRC32 it computes against the one the server sends with every download; for an
+# object uploaded in parts rclone sends a checksum of the parts' checksums, so every file DVC pushed in parts (the
+# models: over 50 MB) failed to download ("Expected checksum ... did not match"). Checksums only where the S3 API
+# requires them, as AWS advises for S3-compatible stores; DVC verifies what it pulls by md5 anyway.
+AWS_CONFIG = {"response_checksum_validation": "when_required", "request_checksum_calculation": "when_required"}
+
+
+def write_aws_config(path: Path, profile: str = PROFILE) -> Path:
+    """An AWS config file whose ``profile`` carries :data:`AWS_CONFIG` (no secret in it)."""
+    parser = configparser.ConfigParser()
+    parser[f"profile {profile}"] = AWS_CONFIG
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(path) as temporary, open(temporary, "w") as handle:
+        parser.write(handle)
+    return path
+
+
 def remote_commands(
     endpoint: str,
     credentials_file: Path,
@@ -77,12 +94,14 @@ def remote_commands(
 ) -> list[str]:
     """The ``dvc remote`` lines that make this server the project's remote ``name`` (``default``: the default one):
     the bucket and endpoint in ``.dvc/config`` (committed, no secret; ``local``: in ``.dvc/config.local`` too, for
-    you alone), the credentials by reference in ``.dvc/config.local`` (git-ignored)."""
+    you alone), the credentials and the AWS config beside them (``config``) by reference in ``.dvc/config.local``
+    (git-ignored)."""
     scope = "--local " if local else ""
     return [
         f"dvc remote add {scope}{'-d ' if default else ''}{name} {url}",
         f"dvc remote modify {scope}{name} endpointurl {endpoint}",
         f"dvc remote modify --local {name} credentialpath {credentials_file}",
+        f"dvc remote modify --local {name} configpath {credentials_file.parent / 'config'}",
         f"dvc remote modify --local {name} profile {PROFILE}",
     ]
 
@@ -140,6 +159,7 @@ class S3Server:
 
     def start(self) -> S3Server:
         credentials = self.credentials
+        write_aws_config(self.directory / "config")
         (self.directory / "data").mkdir(parents=True, exist_ok=True)
         command = [rclone_binary(), "serve", "s3", str(self.directory / "data"), "--addr", f"{HOST}:{self.port}"]
         if self.bandwidth_limit:

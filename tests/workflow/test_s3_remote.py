@@ -96,7 +96,7 @@ def s3_team(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path):
     process, printed = start_make_s3_server(server_dir, free_port())
     try:
         lines = [line.strip() for line in printed.splitlines() if line.strip().startswith("dvc remote ")]
-        assert len(lines) == 4, printed
+        assert len(lines) == 5, printed
 
         data = write_csv(root / "labeled_data.csv", make_rows())
         project = make_project(root / "a", str(data), str(tiny_model))
