@@ -88,3 +88,15 @@ def running_service(model_dir: Path, workdir: Path, **settings: str) -> Iterator
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+def tree_hashes(root: Path, *folders: str) -> dict[str, str]:
+    """sha256 of every file under ``root``'s ``folders``, by path relative to ``root`` (two clones compared)."""
+    from hatespeech.io import sha256_file
+
+    return {
+        str(path.relative_to(root)): sha256_file(path)
+        for folder in folders
+        for path in sorted((root / folder).rglob("*"))
+        if path.is_file()
+    }

@@ -31,24 +31,15 @@ from helpers import (
     run,
     set_params,
     tool_env,
+    tree_hashes,
 )
 
-from hatespeech.io import sha256_file
 from hatespeech.testing import make_rows, write_csv
 from hatespeech.workflow.s3_server import PROFILE, S3Server, load_or_create_credentials
 
 pytestmark = pytest.mark.e2e
 
 OUTPUT_FOLDERS = ("models", "data", "metrics", "plots", "reports", "predictions")
-
-
-def tree_hashes(root: Path, *folders: str) -> dict[str, str]:
-    return {
-        str(path.relative_to(root)): sha256_file(path)
-        for folder in folders
-        for path in sorted((root / folder).rglob("*"))
-        if path.is_file()
-    }
 
 
 def start_make_s3_server(directory: Path, port: int) -> tuple[subprocess.Popen, str]:

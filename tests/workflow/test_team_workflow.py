@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import TINY_TRAIN, dvc, git, ran_stages, run, set_params
+from helpers import TINY_TRAIN, dvc, git, ran_stages, run, set_params, tree_hashes
 
 from hatespeech.io import sha256_file
 
@@ -28,15 +28,6 @@ def pushed(pipeline, isolated_home):
 def clone(pipeline, name: str) -> Path:
     run(["git", "clone", "-q", str(pipeline.project), name], cwd=pipeline.root)
     return pipeline.root / name
-
-
-def tree_hashes(root: Path, *folders: str) -> dict[str, str]:
-    return {
-        str(path.relative_to(root)): sha256_file(path)
-        for folder in folders
-        for path in sorted((root / folder).rglob("*"))
-        if path.is_file()
-    }
 
 
 def default_branch(project: Path) -> str:
