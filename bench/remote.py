@@ -14,7 +14,6 @@ retraining), and checks that the teammate's outputs are the run's, byte for byte
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 import tempfile
 import time
@@ -24,7 +23,7 @@ from typing import Any
 from bench.errors import BenchError
 from bench.report import cpu_model, table, write_report
 from hatespeech.io import sha256_file
-from hatespeech.testing import dvc, free_port, make_target, run
+from hatespeech.testing import dvc, free_port, make_target, run, run_dvc_lines
 from hatespeech.threads import usable_cpus
 from hatespeech.workflow.s3_server import S3Server
 
@@ -52,11 +51,6 @@ def reproduced(project: Path) -> bool:
     return run(["git", "status", "--porcelain", "dvc.lock", "metrics"], cwd=project).stdout.strip() == ""
 
 
-def _configure(project: Path, server: S3Server) -> None:
-    for line in server.remote_commands("bench", local=True):
-        dvc(project, *shlex.split(line)[1:])
-
-
 def _bucket_bytes(server: S3Server) -> tuple[int, int]:
     files = [path for path in (server.directory / "data" / server.bucket).rglob("*") if path.is_file()]
     return len(files), sum(path.stat().st_size for path in files)
@@ -72,13 +66,13 @@ def share(project: Path, workdir: Path) -> dict[str, Any]:
         run(["git", "clone", "-q", str(project), str(pusher)], cwd=workdir)
         cache = dvc(project, "cache", "dir").stdout.strip()  # the run's cache, wherever its config puts it
         dvc(pusher, "cache", "dir", "--local", cache)
-        _configure(pusher, server)
+        run_dvc_lines(pusher, server.remote_commands("bench", local=True))
         push_s, _ = _timed(dvc, pusher, "push")
         objects, size = _bucket_bytes(server)
 
         teammate = workdir / "teammate"
         clone_s, _ = _timed(run, ["git", "clone", "-q", str(project), str(teammate)], workdir)
-        _configure(teammate, server)
+        run_dvc_lines(teammate, server.remote_commands("bench", local=True))
         pull_s, _ = _timed(dvc, teammate, "pull")
         status = dvc(teammate, "status", "dvc.yaml", "--json", check=False)
     identical = (teammate / MODEL_FILE).is_file() and sha256_file(teammate / MODEL_FILE) == sha256_file(

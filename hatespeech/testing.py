@@ -128,6 +128,14 @@ def dvc(
     return _checked(run_dvc(*args, cwd=project, env=environment, check=False, timeout=900), check)
 
 
+def run_dvc_lines(project: Path, lines: list[str]) -> None:
+    """Run ``dvc ...`` command lines (as `make s3-server` prints them) in ``project``."""
+    for line in lines:
+        command = shlex.split(line)
+        assert command[0] == "dvc", line
+        dvc(project, *command[1:])
+
+
 def git(project: Path, *args: str) -> subprocess.CompletedProcess:
     return run(["git", "-c", "user.name=test", "-c", "user.email=test@example.com", *args], cwd=project)
 

@@ -22,6 +22,7 @@ from hatespeech.testing import (  # noqa: F401  (the tests import these from her
     make_target,
     ran_stages,
     run,
+    run_dvc_lines,
     run_script,
     set_params,
     stage_command,

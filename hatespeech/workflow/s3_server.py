@@ -87,6 +87,7 @@ def write_aws_config(path: Path, profile: str = PROFILE) -> Path:
 def remote_commands(
     endpoint: str,
     credentials_file: Path,
+    config_file: Path,
     name: str = "team",
     url: str = f"s3://{BUCKET}/dvc",
     local: bool = False,
@@ -94,14 +95,14 @@ def remote_commands(
 ) -> list[str]:
     """The ``dvc remote`` lines that make this server the project's remote ``name`` (``default``: the default one):
     the bucket and endpoint in ``.dvc/config`` (committed, no secret; ``local``: in ``.dvc/config.local`` too, for
-    you alone), the credentials and the AWS config beside them (``config``) by reference in ``.dvc/config.local``
+    you alone), the credentials and the AWS config (``config_file``) by reference in ``.dvc/config.local``
     (git-ignored)."""
     scope = "--local " if local else ""
     return [
         f"dvc remote add {scope}{'-d ' if default else ''}{name} {url}",
         f"dvc remote modify {scope}{name} endpointurl {endpoint}",
         f"dvc remote modify --local {name} credentialpath {credentials_file}",
-        f"dvc remote modify --local {name} configpath {credentials_file.parent / 'config'}",
+        f"dvc remote modify --local {name} configpath {config_file}",
         f"dvc remote modify --local {name} profile {PROFILE}",
     ]
 
@@ -143,6 +144,7 @@ class S3Server:
         self.bucket = bucket
         self.bandwidth_limit = bandwidth_limit
         self.credentials_file = self.directory / "credentials"
+        self.config_file = self.directory / "config"  # AWS settings, no secret: see AWS_CONFIG
         self.log_file = self.directory / "server.log"
         self.process: subprocess.Popen | None = None
 
@@ -155,11 +157,12 @@ class S3Server:
         return load_or_create_credentials(self.credentials_file)
 
     def remote_commands(self, name: str = "team", local: bool = False, default: bool = True) -> list[str]:
-        return remote_commands(self.endpoint, self.credentials_file, name, f"s3://{self.bucket}/dvc", local, default)
+        url = f"s3://{self.bucket}/dvc"
+        return remote_commands(self.endpoint, self.credentials_file, self.config_file, name, url, local, default)
 
     def start(self) -> S3Server:
         credentials = self.credentials
-        write_aws_config(self.directory / "config")
+        write_aws_config(self.config_file)
         (self.directory / "data").mkdir(parents=True, exist_ok=True)
         command = [rclone_binary(), "serve", "s3", str(self.directory / "data"), "--addr", f"{HOST}:{self.port}"]
         if self.bandwidth_limit:

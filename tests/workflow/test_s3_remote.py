@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import signal
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from helpers import (
     make_target,
     ran_stages,
     run,
+    run_dvc_lines,
     set_params,
     tool_env,
     tree_hashes,
@@ -67,14 +67,8 @@ def clone(team: SimpleNamespace, name: str, credentials: bool = True) -> Path:
     run(["git", "clone", "-q", str(team.origin), name], cwd=team.root)
     mate = team.root / name
     if credentials:
-        configure(mate, team.local_lines)
+        run_dvc_lines(mate, team.local_lines)
     return mate
-
-
-def configure(project: Path, lines: list[str]) -> None:
-    """Run ``dvc remote ...`` command lines (as `make s3-server` prints them) in ``project``."""
-    for line in lines:
-        dvc(project, *shlex.split(line)[1:])
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +86,7 @@ def s3_team(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path):
         data = write_csv(root / "labeled_data.csv", make_rows())
         project = make_project(root / "a", str(data), str(tiny_model))
         init_repo(project)
-        configure(project, lines)
+        run_dvc_lines(project, lines)
         git(project, "add", ".dvc/config")
         git(project, "commit", "-qm", "share through the team's S3 remote")
         for message, learning_rate in (("first run", TINY_TRAIN["learning_rate"]), ("smaller learning rate", 1e-6)):
@@ -225,7 +219,7 @@ def test_a_push_cut_off_by_the_server_stopping_completes_on_rerun(s3_team, tmp_p
     `dvc status --cloud` is clean, and a third clone pulls byte-identical outputs."""
     server = S3Server(tmp_path / "s3", free_port(), bandwidth_limit="256k").start()
     project = s3_team.project
-    configure(project, server.remote_commands("midway", local=True, default=False))  # A's default stays the team's
+    run_dvc_lines(project, server.remote_commands("midway", local=True, default=False))  # A's default stays the team's
     objects = server.directory / f"data/{server.bucket}/dvc/files/md5"
     try:
         push = subprocess.Popen(
@@ -251,7 +245,7 @@ def test_a_push_cut_off_by_the_server_stopping_completes_on_rerun(s3_team, tmp_p
         assert "in sync" in dvc(project, "status", "--cloud", "-r", "midway").stdout
 
         third = clone(s3_team, "third", credentials=False)
-        configure(third, server.remote_commands("midway", local=True))
+        run_dvc_lines(third, server.remote_commands("midway", local=True))
         dvc(third, "pull", "-r", "midway")
         assert tree_hashes(third, *OUTPUT_FOLDERS) == tree_hashes(project, *OUTPUT_FOLDERS)
     finally:

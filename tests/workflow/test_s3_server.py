@@ -31,14 +31,16 @@ def test_credentials_are_generated_once_in_a_private_file_and_never_shown(tmp_pa
 
 
 def test_remote_lines_commit_the_bucket_and_reference_the_keys(tmp_path):
-    lines = remote_commands("http://127.0.0.1:9000", tmp_path / "credentials")
+    lines = remote_commands("http://127.0.0.1:9000", tmp_path / "credentials", tmp_path / "config")
     assert lines[:2] == [
         "dvc remote add -d team s3://hatespeech/dvc",
         "dvc remote modify team endpointurl http://127.0.0.1:9000",
     ]
     assert all("--local" in line for line in lines[2:]) and f"profile {PROFILE}" in lines[-1]
     assert lines[3] == f"dvc remote modify --local team configpath {tmp_path / 'config'}"
-    private = remote_commands("http://127.0.0.1:1", tmp_path / "c", name="mine", local=True, default=False)
+    private = remote_commands(
+        "http://127.0.0.1:1", tmp_path / "c", tmp_path / "f", name="mine", local=True, default=False
+    )
     assert private[0] == "dvc remote add --local mine s3://hatespeech/dvc"
     assert all("--local" in line for line in private)
 
@@ -72,9 +74,7 @@ def test_a_port_in_use_is_one_clear_error(tmp_path):
 def test_a_file_dvc_pushes_in_parts_pulls_back_identical(tmp_path):
     """Over 50 MB DVC uploads in parts; rclone then sends a checksum of the parts' checksums, which botocore's
     default download check rejects: the AWS config the server writes turns that check off (as for the models)."""
-    import shlex
-
-    from helpers import dvc, git, run
+    from helpers import dvc, git, run, run_dvc_lines
 
     project = tmp_path / "a"
     project.mkdir()
@@ -88,7 +88,6 @@ def test_a_file_dvc_pushes_in_parts_pulls_back_identical(tmp_path):
         for clone in (project, tmp_path / "b"):
             if clone != project:
                 run(["git", "clone", "-q", str(project), str(clone)], cwd=tmp_path)
-            for line in server.remote_commands(local=True):
-                dvc(clone, *shlex.split(line)[1:])
+            run_dvc_lines(clone, server.remote_commands(local=True))
             dvc(clone, "push" if clone == project else "pull")
     assert (tmp_path / "b/big.bin").read_bytes() == (project / "big.bin").read_bytes()
