@@ -42,9 +42,9 @@ def check_text(text: str, where: str) -> str:
 class RequestError(Exception):
     """A failed request, answered with ``status`` and a message: 4xx says what to fix, 500 that prediction failed."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
-        self.status = status
+        self.status, self.headers = status, headers
 
 
 def max_body_bytes(max_texts: int, max_chars: int, form: bool = False) -> int:

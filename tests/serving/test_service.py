@@ -20,7 +20,7 @@ from helpers import running_service, service_client
 from hatespeech import LABELS, PipelineError
 from hatespeech.model.decision import DecisionRule
 from hatespeech.model.inference import Classifier
-from hatespeech.serving.batching import MicroBatcher
+from hatespeech.serving.batching import WARM_UP_TEXT, MicroBatcher
 from hatespeech.serving.predict import main as predict_main
 from hatespeech.serving.predict import stream_predictions
 from hatespeech.serving.service import ServiceConfig, create_app
@@ -185,7 +185,7 @@ def test_bad_requests_get_a_4xx_and_the_service_keeps_answering(client, classifi
 
 
 def test_health_and_model_metadata(client, classifier, trained_model, tmp_path):
-    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/health").json() == {"status": "ready"}  # /readyz under its old name
     info = client.get("/model").json()
     assert info["labels"] == {"0": "hate_speech", "1": "offensive_language", "2": "neither"}
     # The rule the train stage fitted on validation and saved next to the model.
@@ -217,21 +217,25 @@ class RecordingClassifier:
         return [{"label": text} for text in texts]
 
 
-def test_micro_batcher_groups_queued_requests_and_splits_results():
+@pytest.mark.parametrize(("max_group_texts", "calls"), [(6, [6, 6]), (None, [12])])
+def test_micro_batcher_groups_queued_requests_and_splits_results(max_group_texts, calls):
     fake = RecordingClassifier()
-    batcher = MicroBatcher(fake, batch_size=6, max_wait_s=0.05)  # type: ignore[arg-type]
+    batcher = MicroBatcher(fake, batch_size=6, max_wait_s=0.05, max_group_texts=max_group_texts)  # type: ignore[arg-type]
     requests = [[f"r{i}-{j}" for j in range(i % 3 + 1)] for i in range(6)]  # 1+2+3+1+2+3 texts
     futures: list[Future] = [batcher.submit(texts) for texts in requests]  # all queued before the worker starts
     batcher.start()
     results = [future.result(timeout=10) for future in futures]
     batcher.stop()
     assert results == [[{"label": text} for text in texts] for texts in requests]
-    assert [len(call) for call in fake.calls] == [6, 6]  # two groups of whole requests, not six calls
+    assert fake.calls[0] == [WARM_UP_TEXT]  # the worker's first act
+    # Whole requests per call, never six calls: groups of a batch (6 texts) at most, or by default every text
+    # already queued (up to 8 batches), which the classifier sorts by length together.
+    assert [len(call) for call in fake.calls[1:]] == calls
 
 
 @pytest.mark.slow  # a real uvicorn under load
 def test_uvicorn_serves_concurrent_load_correctly(trained_model, classifier, tmp_path):
-    with running_service(trained_model.model_dir, tmp_path, max_wait_ms="3") as (base, _):
+    with running_service(trained_model.model_dir, tmp_path, max_wait_ms="3", rate_limit="0") as (base, _):
         # 300 requests of 1-4 texts from 8 threads; every answer must be what the Classifier says directly.
         rng = random.Random(0)
         bodies = [rng.sample(TEXTS, rng.randint(1, 4)) for _ in range(300)]

@@ -1,8 +1,8 @@
 """One bad request never hurts another: the service and `hatespeech-predict` under arbitrary input.
 
 Property-based: Hypothesis generates 500 cases per property (derandomized, so CI sees the same cases every
-run) against a real uvicorn process on the tiny model, while a thread keeps sending valid requests that
-must all succeed; and against `hatespeech-predict` in each input format.
+run) against a real uvicorn process on the tiny model, with API keys on, while a thread keeps sending valid
+requests that must all succeed; and against `hatespeech-predict` in each input format.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hatespeech.model.inference import Classifier
+from hatespeech.serving.access import key_hash
 from hatespeech.serving.batching import MicroBatcher
 from hatespeech.serving.inputs import InvalidText, check_text, parse_request
 from hatespeech.serving.predict import main as predict_main
@@ -36,6 +37,8 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
 )
 MAX_TEXTS, MAX_CHARS = 8, 300
+KEY = "hs_fuzzing-key"  # the service holds only its hash; every request below presents it
+AUTH = {"Authorization": f"Bearer {KEY}"}
 VALID = ["sunny garden coffee", "zorgon blapper the", "lol my dang frick"]
 
 # Every code point, lone surrogates and control characters included (Hypothesis leaves surrogates out unless asked).
@@ -107,7 +110,8 @@ def test_a_failing_request_does_not_fail_the_others_in_its_micro_batch():
                 future.result(timeout=10)
         else:
             assert future.result(timeout=10) == [{"label": text} for text in texts]
-    assert len(classifier.calls[0]) == 7 and len(classifier.calls) == 1 + len(requests)  # the group, then one by one
+    calls = classifier.calls[1:]  # after the warm-up
+    assert len(calls[0]) == 7 and len(calls) == 1 + len(requests)  # the group, then one by one
     assert batcher.alive and batcher.submit(["f"]).result(timeout=10) == [{"label": "f"}]  # the worker lives on
     batcher.stop()
 
@@ -123,6 +127,8 @@ def service(trained_model, tmp_path_factory):
         max_texts=str(MAX_TEXTS),
         max_chars=str(MAX_CHARS),
         max_wait_ms="2",
+        api_key_hashes=f"{key_hash(KEY)} fuzzer",
+        rate_limit="0",  # thousands of requests from one caller
     ) as running:
         yield running
 
@@ -141,7 +147,7 @@ class ValidTraffic:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        with httpx.Client(base_url=self.base, timeout=30) as client:
+        with httpx.Client(base_url=self.base, timeout=30, headers=AUTH) as client:
             while not self._stop.is_set():
                 response = client.post("/predict", json={"texts": VALID})
                 self.sent += 1
@@ -174,7 +180,7 @@ def check_answer(response: httpx.Response, texts: object) -> None:
 def test_fuzzed_requests_never_get_a_5xx_and_valid_traffic_always_succeeds(service, expected):
     base, log = service
     cases = {"texts": 0, "json": 0, "bytes": 0}
-    with httpx.Client(base_url=base, timeout=30) as client, ValidTraffic(base, expected) as traffic:
+    with httpx.Client(base_url=base, timeout=30, headers=AUTH) as client, ValidTraffic(base, expected) as traffic:
 
         @FUZZ
         @given(st.lists(st.text(ANY_CHAR, max_size=60), max_size=MAX_TEXTS + 2))
@@ -205,7 +211,7 @@ def test_fuzzed_requests_never_get_a_5xx_and_valid_traffic_always_succeeds(servi
         any_bytes()
     assert min(cases.values()) >= 500, cases
     assert traffic.sent > 0 and traffic.failures == [], traffic.failures[:3]
-    assert "Traceback" not in log.read_text()
+    assert "Traceback" not in log.read_text() and KEY not in log.read_text()
 
 
 @pytest.mark.slow  # a real uvicorn process
@@ -217,7 +223,9 @@ def test_valid_requests_beside_unencodable_ones_all_succeed(service, expected):
     bodies = [bad if i % 21 == 0 else good for i in range(105)]
 
     def send(body: bytes) -> httpx.Response:
-        return httpx.post(f"{base}/predict", content=body, headers={"content-type": "application/json"}, timeout=30)
+        return httpx.post(
+            f"{base}/predict", content=body, headers={"content-type": "application/json", **AUTH}, timeout=30
+        )
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         responses = list(pool.map(send, bodies))
@@ -232,7 +240,7 @@ def test_valid_requests_beside_unencodable_ones_all_succeed(service, expected):
 def test_head_works_where_get_does(service):
     base, _ = service
     for path in ("/health", "/model"):
-        head, get = httpx.head(f"{base}{path}"), httpx.get(f"{base}{path}")
+        head, get = httpx.head(f"{base}{path}", headers=AUTH), httpx.get(f"{base}{path}", headers=AUTH)
         assert head.status_code == get.status_code == 200 and head.content == b""
 
 
@@ -244,7 +252,9 @@ def test_an_abandoned_upload_is_one_log_line(service):
     for _ in range(3):
         with socket.create_connection((address.hostname, address.port)) as raw:
             raw.sendall(
-                b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-API-Key: "
+                + KEY.encode()
+                + b"\r\n"
                 b'Content-Length: 1000\r\n\r\n{"texts": ["hal'
             )
         # closed mid-body
