@@ -6,9 +6,10 @@
 Rows: transformers ``pipeline("text-classification")`` called one text at a time; the same pipeline
 with batches; this project's :class:`~hatespeech.model.inference.Classifier` (length-sorted batches) on
 PyTorch fp32 (the default), PyTorch bf16 (only on CPUs that multiply bf16 in hardware) and ONNX Runtime
-fp32 and int8. Each path is warmed up, then timed on every text once per round, paths in turn (three
-rounds by default; the report gives medians); each row also gives its argmax agreement with PyTorch
-fp32, so a speed-up is shown with what it costs.
+fp32 and int8 (the export stage's, with calibrated activation scales, and the same model quantized with
+per-batch dynamic scales, as it was exported before). Each path is warmed up, then timed on every text once
+per round, paths in turn (three rounds by default; the report gives medians); each row also gives its
+argmax agreement with PyTorch fp32, so a speed-up is shown with what it costs.
 
 The report also holds a compute ceiling: the fastest this machine multiplies the model's largest weight
 matrix (fp32 and bf16), divided by the multiply-adds a text of the sample's mean length needs. No
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -59,7 +61,7 @@ def load_texts(path: str | Path = DEFAULT_TEXTS, n: int | None = 1000, column: s
     path = Path(path)
     if not path.is_file():
         raise SystemExit(f"error: no texts at {path}: build the pipeline (dvc repro split) or pass --data CSV")
-    frame = pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
+    frame = pd.read_csv(path) if ".csv" in [s.lower() for s in path.suffixes] else pd.read_parquet(path)  # .csv.gz too
     column = column or ("tweet" if "tweet" in frame.columns else "text")
     if column not in frame.columns:
         raise SystemExit(f"error: {path} has no column '{column}' (columns: {', '.join(map(str, frame.columns))})")
@@ -151,8 +153,9 @@ def run_serving_benchmark(
     from transformers import pipeline
 
     from hatespeech.model.inference import Classifier
+    from hatespeech.model.loading import load_tokenizer
     from hatespeech.model.precision import cpu_has_native_bf16
-    from hatespeech.serving.export import export_onnx
+    from hatespeech.serving.export import export_onnx, quantize_dynamic_int8
 
     texts = list(texts[:QUICK_TEXTS] if quick else texts)
     if not texts:
@@ -163,8 +166,13 @@ def run_serving_benchmark(
     precisions = ["fp32", "bf16"] if cpu_has_native_bf16() else ["fp32"]
     with tempfile.TemporaryDirectory(prefix="onnx-export-") as scratch:
         if onnx_dir is None or not Path(onnx_dir).is_dir():
-            onnx_dir = Path(scratch)
-            export_onnx(model_dir, onnx_dir)
+            onnx_dir = Path(scratch) / "onnx"
+            encoded = load_tokenizer(str(model_dir))(texts[:256], truncation=True)
+            export_onnx(model_dir, onnx_dir, [dict(zip(encoded, values)) for values in zip(*encoded.values())])
+        # The int8 model as it was exported before its activation scales were calibrated (per batch instead).
+        dynamic_dir = Path(scratch) / "int8-dynamic"
+        shutil.copytree(onnx_dir, dynamic_dir, ignore=shutil.ignore_patterns("*.onnx"))
+        quantize_dynamic_int8(Path(onnx_dir) / "model.onnx", dynamic_dir / "model.int8.onnx")
         classify = pipeline("text-classification", model=str(model_dir), top_k=None, device="cpu")
         classifiers = {
             torch_row(precision): Classifier(model_dir, "torch", threads=threads, precision=precision)
@@ -174,6 +182,7 @@ def run_serving_benchmark(
             f"sorted_batches_{backend.replace('-', '_')}": Classifier(onnx_dir, backend, threads=threads)
             for backend in ("onnx", "onnx-int8")
         }
+        classifiers["sorted_batches_onnx_int8_dynamic"] = Classifier(dynamic_dir, "onnx-int8", threads=threads)
         reference = classifiers[REFERENCE]
         max_length = reference.max_length
         paths: dict[str, Callable[[Sequence[str]], Any]] = {
@@ -223,6 +232,10 @@ def run_serving_benchmark(
     ratios = {
         "sorted_batches_vs_pipeline_batch": round(speed[REFERENCE] / speed[f"pipeline_batch_{batch_size}"], 2),
         "onnx_fp32_vs_torch_batches": round(speed["sorted_batches_onnx"] / speed[REFERENCE], 2),
+        # The exported int8 (calibrated scales: batch-invariant) against per-batch dynamic scales.
+        "onnx_int8_calibrated_vs_dynamic": round(
+            speed["sorted_batches_onnx_int8"] / speed["sorted_batches_onnx_int8_dynamic"], 2
+        ),
     }
     targets = {}
     for precision in precisions:

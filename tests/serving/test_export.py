@@ -61,6 +61,8 @@ def test_export_writes_both_models_and_meets_parity(exported):
     for backend in ("onnx", "onnx-int8"):
         assert abs(parity[backend]["f1_macro_difference"]) <= 0.01 and parity[backend]["passed"] is True
     assert parity["onnx-int8"]["size_mb"] < parity["onnx"]["size_mb"]
+    for backend in ("torch", "onnx", "onnx-int8"):  # alone vs beside the longest test texts
+        assert parity[backend]["batch_difference"] <= parity["max_batch_difference"] == 1e-4, backend
 
 
 def test_exported_files_do_not_depend_on_where_the_repository_is(exported):
@@ -85,6 +87,23 @@ def test_onnx_directory_is_self_contained_and_matches_pytorch(exported, trained_
     for result, expected in zip(Classifier(moved, "onnx-int8").predict(TEXTS), reference):
         assert result["label"] == expected["label"]
         assert result["scores"] == pytest.approx(expected["scores"], abs=0.05)
+
+
+# Short texts and long neighbours: the longest pad every batch they are in to far more tokens than the short need.
+LONG = [" ".join(["zorgon blapper sunny garden dang frick"] * 12), " ".join(["what a puppy today lol"] * 14)]
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx", "onnx-int8"])
+def test_a_texts_scores_do_not_depend_on_its_batch(exported, backend):
+    """Scored alone, and in a batch with long texts (more padding, other activations): the same probabilities,
+    to 1e-5 (float rounding). int8 activation scales are calibrated at export, not computed per batch."""
+    directory = exported.project / "models/model" if backend == "torch" else exported.onnx
+    classifier = Classifier(directory, backend, threads=1)
+    alone = [classifier.predict([text])[0] for text in TEXTS]
+    batched = classifier.predict(TEXTS + LONG * 4, batch_size=len(TEXTS) + 8)[: len(TEXTS)]
+    for one, many in zip(alone, batched):
+        assert one["label"] == many["label"]
+        assert many["scores"] == pytest.approx(one["scores"], abs=1e-5)
 
 
 def test_predict_and_service_run_on_the_int8_backend(exported, capsys, monkeypatch):
@@ -136,6 +155,7 @@ def test_serving_benchmark_report_structure(exported):
         *(["sorted_batches_torch_bf16"] if "bf16" in precisions else []),
         "sorted_batches_onnx",
         "sorted_batches_onnx_int8",
+        "sorted_batches_onnx_int8_dynamic",
     ]
     assert all(row["texts_per_s"] > 0 and row["seconds"] > 0 for row in report["rows"])
     agreement = {row["name"]: row["argmax_agreement"] for row in report["rows"]}
