@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from helpers import ROOT, run
 
-from hatespeech.threads import usable_cpus
+from bench.contention import worker_env
+from hatespeech.threads import THREADS_ENV, WAIT_POLICY_ENV, usable_cpus
 
 VARIANT_RATES = (
     "steps_timed",
@@ -135,7 +136,7 @@ def test_inference_rows_report_a_failure_instead_of_raising(tmp_path: Path, monk
     assert failed == {"status": "failed", "error": "RuntimeError: no ONNX Runtime"}
 
 
-@pytest.mark.slow  # six measurements in fresh processes, a minute or more
+@pytest.mark.slow  # four measurements in fresh processes, a minute or more
 @pytest.mark.skipif(len(usable_cpus()) < 2, reason="a competitor needs a core of its own")
 def test_contention_mode_measures_each_setting_idle_and_busy(csv_file: Path, tiny_model: Path, tmp_path: Path):
     out = tmp_path / "contention.json"
@@ -144,18 +145,44 @@ def test_contention_mode_measures_each_setting_idle_and_busy(csv_file: Path, tin
     report = json.loads(out.read_text())
 
     rows = {(row["setting"], row["load"]): row for row in report["rows"]}
-    assert set(rows) == {
-        (s, load) for s in ("torch default", "fair share", "all cores, passive") for load in ("idle", "busy")
-    }
+    settings = ("torch default", "fair share")  # --quick: the two the targets compare
+    assert set(rows) == {(s, load) for s in settings for load in ("idle", "busy")}
     for row in rows.values():
         assert row["train_samples_per_s"] > 0 and row["inference_texts_per_s"] > 0 and row["train_steps_timed"] >= 1
-    for setting in ("torch default", "fair share", "all cores, passive"):
+    for setting in settings:
         assert rows[(setting, "idle")]["train_samples_share_of_idle"] == 1.0
     # Pinned settings use every core; the project's choice leaves the competitor's cores to it.
     assert rows[("torch default", "busy")]["threads"] == rows[("torch default", "idle")]["threads"]
-    assert rows[("all cores, passive", "busy")]["wait_policy"] == "passive"
     assert rows[("torch default", "busy")]["wait_policy"] == "default"
     assert rows[("fair share", "busy")]["threads"] < rows[("torch default", "busy")]["threads"]
     assert "busy with other work" in rows[("fair share", "busy")]["thread_choice"]
+    # The third setting of a full run: every core, waiting threads asleep.
+    passive = worker_env("all cores, passive")
+    assert passive[WAIT_POLICY_ENV] == "PASSIVE" and passive[THREADS_ENV] == str(len(usable_cpus()))
     assert [t["met"] in (True, False) for t in report["targets"]] == [True, True]
     assert "fair share" in result.stdout and ("met" in result.stdout or "MISSED" in result.stdout)
+
+
+@pytest.mark.slow  # two real servers, a few seconds of load each
+def test_load_benchmark_reports_levels_soak_and_an_overload_answered_only_200_429_503(
+    csv_file: Path, trained_model, tmp_path: Path
+):
+    out = tmp_path / "load.json"
+    command = [sys.executable, "-m", "bench.load", "--quick", "--model", str(trained_model.model_dir)]
+    result = run([*command, "--data", str(csv_file), "--threads", "1", "--out", str(out)], cwd=ROOT)
+    report = json.loads(out.read_text())
+    torch = report["backends"]["torch"]
+    assert [row["clients"] for row in torch["levels"]] == [1, 8, 32]
+    for row in torch["levels"]:
+        assert row["statuses"] == {"200": row["requests"]} and row["unanswered"] == 0
+        assert row["texts_per_s"] > 0 and row["p50_ms"] <= row["p95_ms"] <= row["p99_ms"]
+    assert torch["ratio_32_clients_vs_offline"] > 0 and torch["offline_texts_per_s"] > 0
+    assert torch["soak"]["rss_mb_samples"] >= 4 and torch["soak"]["rss_mb_first_quarter"] > 0
+    overload = torch["overload"]
+    # The tiny model answers fast, but 32 clients asking for twice its capacity still get refused (rate or queue).
+    assert set(overload["statuses"]) <= {"200", "429", "503"} and overload["unanswered"] == 0
+    assert overload["only_200_429_503"] and overload["none_unanswered"]
+    refused = overload["statuses"].get("429", 0) + overload["statuses"].get("503", 0)
+    assert refused > 0 and overload["settings"]["max_queue_texts"] == "64"
+    assert [target["name"] for target in report["targets"]][0] == "torch 32 clients / offline"
+    assert "overload: 32 clients on 4 keys" in result.stdout and ("met" in result.stdout or "MISSED" in result.stdout)
