@@ -54,7 +54,7 @@ from bench.errors import BenchError
 from bench.report import cpu_model, table, write_report
 from hatespeech.cli import run_cli
 from hatespeech.model.inference import DEFAULT_BATCH_SIZE
-from hatespeech.testing import free_port
+from hatespeech.testing import free_port, wait_until_ready
 from hatespeech.threads import usable_cpus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,7 +166,6 @@ def offline_texts_per_s(classifier: Any, requests: list[list[str]], max_group_te
 @contextmanager
 def serving(model_dir: str, backend: str, workdir: Path, settings: dict[str, str]) -> Iterator[tuple[str, int, Path]]:
     """``hatespeech-serve`` on a free 127.0.0.1 port; yields (base URL, pid, its log); stopped with SIGTERM after."""
-    import httpx
 
     port = free_port()
     env = {
@@ -181,18 +180,10 @@ def serving(model_dir: str, backend: str, workdir: Path, settings: dict[str, str
         server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            if server.poll() is not None:
-                raise BenchError(f"hatespeech-serve exited ({server.returncode}): {log_path.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise BenchError(f"hatespeech-serve was not ready within 180 s: {log_path.read_text()[-2000:]}")
-            time.sleep(0.2)
+        try:
+            wait_until_ready(base, server, log_path, seconds=180)
+        except AssertionError as exc:
+            raise BenchError(f"hatespeech-serve did not start: {exc}") from None
         yield base, server.pid, log_path
     finally:
         server.send_signal(signal.SIGTERM)

@@ -163,6 +163,27 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def wait_until_ready(base: str, server: subprocess.Popen, log_path: Path, seconds: float = 60) -> None:
+    """Poll ``base``/readyz until the HTTP service answers 200; an AssertionError with its log if the process
+    exits or ``seconds`` pass first."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while True:
+        assert server.poll() is None, f"the service exited ({server.returncode}): {log_path.read_text()[-3000:]}"
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, (
+            f"the service was not ready within {seconds:g} s: {log_path.read_text()[-3000:]}"
+        )
+        time.sleep(0.1)
+
+
 def make_target(target: str, *variables: str) -> list[str]:
     """`make TARGET` with this interpreter's environment, which is already set up (-o: do not reinstall it)."""
     venv = Path(sys.prefix)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from hatespeech.testing import (  # noqa: F401  (the tests import these from her
     set_params,
     stage_command,
     tool_env,
+    wait_until_ready,
 )
 
 
@@ -64,7 +64,6 @@ def running_service(model_dir: Path, workdir: Path, **settings: str) -> Iterator
 
     ``settings`` become HATESPEECH_<NAME> environment variables.
     """
-    import httpx
 
     port = free_port()
     env = {**tool_env(), "HATESPEECH_MODEL_DIR": str(model_dir), "HATESPEECH_THREADS": "1"}
@@ -75,16 +74,7 @@ def running_service(model_dir: Path, workdir: Path, **settings: str) -> Iterator
         server = subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                assert server.poll() is None, f"uvicorn exited: {log_path.read_text()}"
-                try:
-                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "uvicorn did not answer /health within 60 s"
-                time.sleep(0.2)
+            wait_until_ready(base, server, log_path)
             yield base, log_path
         finally:
             server.terminate()

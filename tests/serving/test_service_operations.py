@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from helpers import free_port, service_client, tool_env
+from helpers import free_port, service_client, tool_env, wait_until_ready
 
 from hatespeech import PipelineError
 from hatespeech.model.inference import Classifier
@@ -263,16 +263,7 @@ def test_sigterm_answers_every_accepted_request_then_exits_and_logs_no_key(train
     with open(log_path, "w") as log:
         server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                assert server.poll() is None, log_path.read_text()
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "not ready within 60 s"
-                time.sleep(0.1)
+            wait_until_ready(base, server, log_path)
             httpx.get(f"{base}/model", headers={"X-API-Key": issued["team-b"]})
 
             def send(body: dict) -> int:
