@@ -39,6 +39,24 @@ def key_hash(key: str) -> str:
     return "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
+def hash_lines(lines: Iterable[str], source: str) -> list[tuple[bytes, str]]:
+    """(sha256 digest, caller name) of each hash line; blank lines and ``#`` comments skipped, anything else an
+    error naming its line."""
+    hashes = []
+    for number, raw in enumerate(lines, 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        match = _HASH_LINE.fullmatch(line)
+        if match is None:
+            raise PipelineError(
+                f"{source}: line {number} is not 'sha256:<64 hex digits> [name]' (the file holds key hashes, "
+                "never keys: make one with python -m hatespeech.serving.access new-key)"
+            )
+        hashes.append((bytes.fromhex(match[1]), match[2] or f"key-{number}"))
+    return hashes
+
+
 @dataclass(frozen=True)
 class KeyRing:
     """The hashes of the accepted keys, each with a caller name."""
@@ -47,18 +65,7 @@ class KeyRing:
 
     @classmethod
     def parse(cls, lines: Iterable[str], source: str) -> KeyRing:
-        hashes: list[tuple[bytes, str]] = []
-        for number, raw in enumerate(lines, 1):
-            line = raw.split("#", 1)[0].strip()
-            if not line:
-                continue
-            match = _HASH_LINE.fullmatch(line)
-            if match is None:
-                raise PipelineError(
-                    f"{source}: line {number} is not 'sha256:<64 hex digits> [name]' (the file holds key hashes, "
-                    "never keys: make one with python -m hatespeech.serving.access new-key)"
-                )
-            hashes.append((bytes.fromhex(match[1]), match[2] or f"key-{number}"))
+        hashes = hash_lines(lines, source)
         if not hashes:
             raise PipelineError(f"{source} holds no key hashes: every request would be refused")
         return cls(tuple(hashes))
@@ -137,7 +144,7 @@ def new_key(keys_file: str, name: str) -> str:
         raise PipelineError(f"key name {name!r}: use 1-64 letters, digits, '.', '_' or '-'")
     path = Path(keys_file)
     if path.exists():
-        KeyRing.parse(path.read_text(encoding="utf-8").splitlines() + [key_hash("check")], keys_file)
+        hash_lines(path.read_text(encoding="utf-8").splitlines(), keys_file)  # append only to a valid file
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(descriptor, "a", encoding="utf-8") as handle:

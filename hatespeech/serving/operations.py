@@ -127,7 +127,7 @@ class ServiceMiddleware:
         route = path if path in ROUTES else "other"
         address = scope["client"][0] if scope.get("client") else "unknown"
         state: dict[str, Any] = {"status": 500, "caller": None}
-        scope.setdefault("state", {})["request_id"] = request_id
+        scope.setdefault("state", {})  # the route records its text count here (request.state.texts)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
