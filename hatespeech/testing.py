@@ -29,6 +29,7 @@ STAGES = [
     "baseline",
     "compare",
     "ensemble",
+    "audit",
     "card",
     "export",
 ]
@@ -43,6 +44,7 @@ PROJECT_FILES = (
     "cv/params.yaml",
     ".dvcignore",
     "data/hate_speech_offensive",
+    "data/twitteraae",  # the audit's dialect model
 )
 
 # Small, fast settings under which the tiny model still learns the synthetic words.
@@ -54,6 +56,9 @@ TINY_TRAIN = {
     "warmup_steps": 0,
     "logging_steps": 5,
 }
+
+# The synthetic test split holds a few tweets per dialect group and gold label: report every rate.
+TINY_AUDIT = {"min_group_size": 1}
 
 # One thread for every stage of a tests' pipeline run: the thread count changes the order of floating-point sums
 # (hatespeech/threads.py), and the tests compare the bytes of runs made in different processes and clones.
@@ -76,6 +81,7 @@ def make_project(dest: Path, source: str, checkpoint: str, train: dict | None = 
             params["download"]["source"] = source
         params["model"]["checkpoint"] = checkpoint
         params["train"].update(TINY_TRAIN if train is None else train)
+        params["audit"].update(TINY_AUDIT)
         params_file.write_text(yaml.safe_dump(params, sort_keys=False))
     return dest
 
@@ -203,7 +209,8 @@ CLASS_WORDS = {
     1: ["dang", "frick", "heckin", "darn", "crud", "bloop"],
     2: ["sunny", "garden", "coffee", "music", "weekend", "puppy"],
 }
-FILLER = ["the", "a", "is", "so", "you", "my", "today", "really", "what", "and", "this", "that", "lol"]
+# "af", "yo" and "finna" make some tweets African-American-aligned for the TwitterAAE model (the bias audit's groups).
+FILLER = ["the", "a", "is", "af", "you", "yo", "today", "finna", "what", "and", "this", "that", "lol"]
 HEADER = ["", "count", "hate_speech", "offensive_language", "neither", "class", "tweet"]
 
 

@@ -1,6 +1,7 @@
 """Card stage: the published model directory, models/model = the trained model plus its model card (README.md,
-Hugging Face format) written from this run's training metadata, test metrics, baseline comparison and error
-analysis. A separate directory from the train stage's, because the card needs the test results."""
+Hugging Face format) written from this run's training metadata, test metrics, baseline comparison, error
+analysis and dialect bias audit. A separate directory from the train stage's, because the card needs the test
+results."""
 
 import argparse
 import shutil
@@ -18,6 +19,7 @@ def main() -> None:
     parser.add_argument("--baseline-metrics", required=True, type=Path)
     parser.add_argument("--comparison", required=True, type=Path, help="the compare stage's paired tests")
     parser.add_argument("--report-dir", required=True, type=Path, help="the evaluate stage's error analysis")
+    parser.add_argument("--audit", required=True, type=Path, help="the audit stage's dialect bias metrics")
     parser.add_argument("--out", required=True, type=Path, help="the published model directory")
     args = parser.parse_args()
 
@@ -29,6 +31,7 @@ def main() -> None:
         read_json(args.baseline_metrics, "the model card needs the baseline's test metrics"),
         read_json(args.comparison, "the model card needs the transformer-vs-baseline comparison"),
         read_errors(args.report_dir),
+        read_json(args.audit, "the model card needs the dialect bias audit"),
     )
     with atomic_output(args.out, directory=True) as published:
         shutil.copytree(args.trained, published, dirs_exist_ok=True)

@@ -1,26 +1,80 @@
 """Cross-validation, summary: each model's test metrics over the k folds, as mean ± standard deviation and
-per fold (argmax predictions, like the main pipeline's headline figures)."""
+per fold (argmax predictions, like the main pipeline's headline figures); and the dialect bias audit over every
+tweet of the data, each scored once out of fold (five times the test split's tweets behind each rate)."""
 
 import argparse
+import logging
 from pathlib import Path
+
+import pandas as pd
 
 from hatespeech.cli import run_stage
 from hatespeech.config import load_params
+from hatespeech.evaluation.audit import (
+    AuditConfig,
+    MitigationSplit,
+    dialect_audit,
+    dialect_groups,
+    fold_predictions,
+    headline,
+    out_of_fold_predictions,
+    pooled_mitigation_report,
+)
 from hatespeech.evaluation.crossval import fold_ids, read_fold_metrics, summarize
+from hatespeech.evaluation.dialect import DialectModel
+from hatespeech.evaluation.stats import Bootstrap
 from hatespeech.io import write_json
+from hatespeech.model.decision import DecisionRule, RuleConfig
 
+log = logging.getLogger("hatespeech")
 MODELS = ("transformer", "baseline")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--results", required=True, help="results/fold<i>/<model>/test.json of every fold")
+    parser.add_argument("--folds", required=True, help="folds/fold<i>/test.parquet of every fold (the texts)")
+    parser.add_argument("--models", required=True, help="models/fold<i>/transformer (its decision rule)")
+    parser.add_argument("--dialect-model", required=True, help="the TwitterAAE model directory")
     parser.add_argument("--out", required=True, help="the summary (JSON)")
+    parser.add_argument("--audit", required=True, help="the dialect bias audit over every out-of-fold row (JSON)")
     args = parser.parse_args()
-    folds = fold_ids(load_params())
+    params = load_params()
+    folds, results = fold_ids(params), Path(args.results)
     summary: dict[str, object] = {"folds": len(folds)}
-    summary.update({model: summarize(read_fold_metrics(Path(args.results), model, folds)) for model in MODELS})
+    summary.update({model: summarize(read_fold_metrics(results, model, folds)) for model in MODELS})
+
+    config, bootstrap = AuditConfig.of(params), Bootstrap.from_params(params)
+    dialects = DialectModel.load(args.dialect_model)
+    predictions: dict[str, pd.DataFrame] = {}
+    texts: list[str] = []
+    for model in MODELS:
+        predictions[model], texts = out_of_fold_predictions(results, Path(args.folds), model, folds)
+    proportions = dialects.proportions(texts)
+    audit = dialect_audit(predictions, proportions, config, bootstrap)
+
+    # The mitigation, each fold's offset fitted on its own validation rows: five times the test split's tweets.
+    mitigation = []
+    for fold in folds:
+        validation, validation_texts = fold_predictions(results, Path(args.folds), "transformer", fold, "validation")
+        test, test_texts = fold_predictions(results, Path(args.folds), "transformer", fold)
+        mitigation.append(
+            MitigationSplit(
+                validation,
+                dialect_groups(dialects.proportions(validation_texts), config.group_threshold),
+                test,
+                dialect_groups(dialects.proportions(test_texts), config.group_threshold),
+                DecisionRule.load(Path(args.models) / f"fold{fold}" / "transformer"),
+            )
+        )
+    audit["mitigation"] = {
+        "model": "transformer",
+        **pooled_mitigation_report(mitigation, RuleConfig.of(params), config, bootstrap),
+    }
     write_json(args.out, summary)
+    write_json(args.audit, {"split": f"every row, out of fold ({len(folds)} folds)", **audit})
+    for model in MODELS:
+        log.info("%s", headline(audit, model))
 
 
 if __name__ == "__main__":

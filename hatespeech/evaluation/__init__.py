@@ -6,4 +6,6 @@
 - ``stats``: bootstrap intervals and paired tests (bootstrap, McNemar)
 - ``explain``: occlusion scores of each token
 - ``crossval``: the cross-validation pipeline's folds and summary
+- ``dialect``: the TwitterAAE dialect model (a tweet's dialect proportions); ``audit``: the dialect bias audit
+  (flag rates by dialect group, their intervals and ratios, the measured mitigation)
 """

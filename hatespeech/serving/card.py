@@ -113,6 +113,35 @@ def _comparison_lines(comparison: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _rate(block: Mapping[str, Any], key: str) -> str:
+    """A rate or ratio of metrics/audit.json with its interval, or why there is none."""
+    value, bounds = block.get(key), (block.get("ci95") or {}).get(key)
+    if value is None or not bounds:
+        return "not measured (too few tweets)"
+    high = "∞" if bounds["high"] is None else f"{bounds['high']:.2f}"
+    return f"{value:.2f} (95% interval {bounds['low']:.2f}–{high})"
+
+
+def _dialect_lines(audit: Mapping[str, Any]) -> list[str]:
+    """The limitations bullet on dialect bias, with this model's own audit (metrics/audit.json, test split)."""
+    model, tweets = audit["transformer"], audit["tweets"]
+    aae, white, ratio = model["aae"], model["white"], model["aae_vs_white"]
+    neither = "false_flag_neither"
+    return [
+        "- **Dialect bias**: Davidson et al. (2017) themselves, and later Davidson, Bhattacharya & Weber (2019) and "
+        "Sap et al. (2019), found that models trained on this data flag tweets written in African-American "
+        "English (AAE) as offensive or hateful more often than other tweets. This model's own audit (the `audit` "
+        f"stage, metrics/audit.json; TwitterAAE dialect groups at proportion > {audit['group_threshold']:g}: "
+        f"{tweets['aae']} AAE-aligned and {tweets['white']} white-aligned of the {tweets['all']} test tweets): "
+        f"of the tweets whose gold label is `neither`, it flags {_rate(aae, neither)} of the AAE-aligned "
+        f"({aae['support'][neither]} tweets) and {_rate(white, neither)} of the white-aligned "
+        f"({white['support'][neither]}), a ratio of {_rate(ratio, neither)}; it calls gold-offensive tweets "
+        f"hate speech at a ratio of {_rate(ratio, 'hate_flag_offensive')}. Dialect proportion is a property of "
+        "the words, not of the author; docs/bias-audit.md explains the measure, its caveats and the "
+        "cross-validated figure over every tweet.",
+    ]
+
+
 def _confusions(errors: list[dict[str, Any]]) -> Counter:
     return Counter((e["label"], e["predicted"]) for e in errors)
 
@@ -132,8 +161,9 @@ def model_card(
     baseline: Mapping[str, Any],
     comparison: Mapping[str, Any],
     errors: list[dict[str, Any]],
+    audit: Mapping[str, Any],
 ) -> str:
-    """The card's Markdown (YAML metadata block first)."""
+    """The card's Markdown (YAML metadata block first); ``audit`` is the audit stage's metrics/audit.json."""
     checkpoint = str(training.get("checkpoint", "unknown"))
     params = training.get("params", {})
     train = params.get("train", {})
@@ -238,10 +268,7 @@ def model_card(
         f"- **Harmless tweets can be flagged**: {flagged_wrongly} test tweets labelled `neither` were predicted "
         "offensive or hateful. The evaluate stage's error analysis (reports/transformer/error_analysis.md) lists "
         "the most confident mistakes of every kind, with the tokens that drove each hate-speech one.",
-        "- **Dialect bias**: Davidson et al. (2017) themselves, and later Davidson, Bhattacharya & Weber (2019) and "
-        "Sap et al. (2019), found that models trained on this data flag tweets written in African-American "
-        "English as offensive or hateful more often than other tweets. This model was trained on the same labels "
-        "and should be assumed to carry the same bias; it has not been audited for it.",
+        *_dialect_lines(audit),
         "- **Time and place**: the tweets are from 2017 and earlier; slang, slurs and targets change.",
         "",
         "## References",

@@ -49,16 +49,30 @@ def _table(header: list[str], rows: list[str], nothing: str) -> list[str]:
 
 
 def markdown_report(metrics: dict, params: dict, old: str, new: str) -> str:
-    """Two Markdown tables (changed metrics, changed params) with one row per changed key; the intervals'
-    bounds are left out (the paired test below answers what they would be read for)."""
+    """Markdown tables (changed metrics, the dialect audit's changed rates, changed params) with one row per changed
+    key; the intervals' bounds are left out (the paired test below answers what they would be read for)."""
     metrics = {
         path: {k: v for k, v in keys.items() if INTERVAL_KEY not in k.split(".")} for path, keys in metrics.items()
     }
+    audit = metrics.pop(AUDIT_FILE, {})
     lines = [f"### Metrics: `{old}` → `{new}`", ""]
     lines += _table(["metric", old, new, "change"], _rows(metrics, ("old", "new", "diff"), True), "No metric changed.")
+    lines += ["", f"### Dialect bias audit (`{AUDIT_FILE}`: rates by TwitterAAE group, and AAE/white ratios)", ""]
+    audit_rows = _rows({"": _audit_rates(audit)}, ("old", "new", "diff"), False)
+    lines += _table(["model . group . rate", old, new, "change"], audit_rows, "No audit rate changed.")
     lines += ["", "### Params", ""]
     lines += _table(["param", old, new], _rows(params, ("old", "new"), False), "No param changed.")
     return "\n".join(lines) + "\n"
+
+
+AUDIT_FILE = "metrics/audit.json"
+
+
+def _audit_rates(changes: dict[str, Any]) -> dict[str, Any]:
+    """The audit's rates and ratios (``<model>.<group or aae_vs_white>.<measure>``), not its counts or supports."""
+    from hatespeech.evaluation.audit import MEASURES
+
+    return {key: value for key, value in changes.items() if len(key.split(".")) == 3 and key.split(".")[2] in MEASURES}
 
 
 # Each model's per-row predictions, as the evaluate, baseline and ensemble stages write them (dvc.yaml's outs).

@@ -163,6 +163,11 @@ def test_cv_pipeline_runs_every_fold_resumes_after_a_kill_and_then_runs_nothing(
         assert summary[model]["std"]["f1_macro"] == pytest.approx(np.std(values, ddof=1), abs=1e-6)
     tests = [json.loads((project / f"cv/results/fold{i}/baseline/test.json").read_text()) for i in range(2)]
     assert sum(t["examples"] for t in tests) == len(load_source(str(data)).frame)  # every row tested once
+    audit = json.loads((project / "cv/audit.json").read_text())  # the dialect audit over every row, out of fold
+    assert audit["tweets"]["all"] == len(load_source(str(data)).frame) and audit["split"].startswith("every row")
+    for model in ("transformer", "baseline"):
+        assert audit[model]["aae"]["tweets"] == audit["tweets"]["aae"] > 0
+        assert audit[model]["white"]["false_flag_neither"] is not None
 
     assert ran_stages(run(make_target("cv"), project)) == []
     # The default `dvc repro` is the main pipeline's, none of cv/'s: what it would run (a dry run stops at the

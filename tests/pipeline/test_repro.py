@@ -43,7 +43,15 @@ def test_second_repro_runs_nothing(pipeline):
 
 
 def test_changing_a_train_param_reruns_only_train_and_what_uses_the_model(pipeline):
-    assert sorted(ran_stages(pipeline.train_change)) == ["card", "compare", "ensemble", "evaluate", "export", "train"]
+    assert sorted(ran_stages(pipeline.train_change)) == [
+        "audit",
+        "card",
+        "compare",
+        "ensemble",
+        "evaluate",
+        "export",
+        "train",
+    ]
 
 
 def test_editing_inference_code_makes_only_the_stages_that_run_it_stale(pipeline):
@@ -65,13 +73,51 @@ def test_metrics_diff_between_commits_shows_the_change(pipeline):
     assert "f1_macro" in changed, diff
     text = dvc(pipeline.project, "metrics", "diff", "HEAD~1").stdout
     assert "metrics/test.json" in text and "f1_macro" in text
+    # The dialect audit is a metric like F1: the transformer's changed rates show, the baseline's did not change.
+    audit = {key for key, value in diff["metrics/audit.json"].items() if value.get("diff")}
+    assert any(key.startswith("transformer.") for key in audit), diff["metrics/audit.json"]
+    assert not any(key.startswith("baseline.") for key in audit)
+
+
+def test_the_dialect_audit_has_every_model_group_and_rate_with_intervals_around_them(pipeline):
+    from hatespeech.evaluation.audit import GROUPS, MEASURES, RATIO
+
+    audit = json.loads((pipeline.project / "metrics/audit.json").read_text())
+    tweets = audit["tweets"]
+    assert (
+        audit["split"] == "test"
+        and tweets["all"] == json.loads((pipeline.project / "metrics/test.json").read_text())["examples"]
+    )
+    assert tweets["aae"] > 0 and tweets["white"] > 0 and tweets["aae"] + tweets["white"] <= tweets["all"]
+    reported = 0
+    for model in ("transformer", "baseline", "ensemble"):
+        assert set(audit[model]) == {*GROUPS, RATIO}
+        for group in GROUPS:
+            entry = audit[model][group]
+            assert entry["tweets"] == tweets[group] and sum(entry["gold_share"].values()) == pytest.approx(1)
+        for block in (*(audit[model][group] for group in GROUPS), audit[model][RATIO]):
+            for measure in MEASURES:
+                value, interval = block[measure], block["ci95"][measure]
+                assert (value is None) == (interval is None), (model, measure, block)
+                if value is not None:
+                    reported += 1
+                    high = float("inf") if interval["high"] is None else interval["high"]
+                    assert interval["low"] <= value <= high, (model, measure, block)
+    assert reported >= 3 * 2 * len(MEASURES)  # every group rate at least (a ratio needs a white rate above 0)
+    mitigation = audit["mitigation"]
+    assert mitigation["applied"] is False and mitigation["validation"]["offset"] >= 0
+    assert set(mitigation["test"]["f1_macro"]) >= {"before", "after", "difference", "low", "high", "p_value"}
+    rates = json.loads((pipeline.project / "plots/audit/rates.json").read_text())
+    assert rates and all(set(r) == {"rate", "label"} and 0 <= r["rate"] <= 1 for r in rates)
+    card = (pipeline.project / "models/model/README.md").read_text()
+    assert "This model's own audit" in card and f"{tweets['aae']} AAE-aligned" in card
 
 
 def test_git_tracks_metrics_and_dvc_caches_data(pipeline):
     tracked = git(pipeline.project, "ls-files").stdout.split()
     assert {"dvc.lock", "metrics/test.json", "metrics/baseline_test.json"} <= set(tracked)
     cached = ("models/", "data/", "dvclive/", "plots/", "reports/")
-    shipped = "data/hate_speech_offensive/"  # the input data copy, not an output
+    shipped = ("data/hate_speech_offensive/", "data/twitteraae/")  # inputs shipped in git: data, dialect model
     outputs = [
         p for p in tracked if p.startswith(cached) and not p.endswith(".gitignore") and not p.startswith(shipped)
     ]
@@ -108,7 +154,7 @@ def test_outputs_are_complete_and_clean(pipeline):
 
 def test_plots_render(pipeline, tmp_path):
     plots = json.loads(dvc(pipeline.project, "plots", "show", "--json").stdout)["data"]
-    expected = {"confusion", "confusion_normalized", "loss", "validation_f1"}
+    expected = {"confusion", "confusion_normalized", "loss", "validation_f1", "dialect_audit"}
     expected |= {f"precision_recall_{name}" for name in LABELS}
     assert set(plots) == expected
     for name, renders in plots.items():

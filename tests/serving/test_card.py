@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from hatespeech import LABELS, PipelineError
+from hatespeech.evaluation.audit import AuditConfig, dialect_audit
 from hatespeech.evaluation.evaluate import split_report
 from hatespeech.evaluation.predictions import compare_predictions
 from hatespeech.evaluation.stats import Bootstrap, BootstrapConfig
@@ -57,11 +58,15 @@ def inputs():
     errors = [{"label": "hate_speech", "predicted": "offensive_language"}] * 7 + [
         {"label": "neither", "predicted": "hate_speech"}
     ] * 2
-    return training, rule, reports, comparison, errors
+    # Tweets 0-199 AAE-aligned, 200-399 white-aligned, for the dialect audit.
+    proportions = np.zeros((400, 4))
+    proportions[:200, 0] = proportions[200:, 3] = 1.0
+    audit = dialect_audit({"transformer": tables["transformer"]}, proportions, AuditConfig(), bootstrap)
+    return training, rule, reports, comparison, errors, audit
 
 
 def make(inputs, **changes) -> str:
-    training, rule, reports, comparison, errors = inputs
+    training, rule, reports, comparison, errors, audit = inputs
     arguments = {
         "training": training,
         "rule": {"kind": "offsets", "offsets": {"hate_speech": 0.5}, "before": 0.7, "after": 0.72},
@@ -69,6 +74,7 @@ def make(inputs, **changes) -> str:
         "baseline": reports["baseline"],
         "comparison": comparison,
         "errors": errors,
+        "audit": audit,
     }
     return model_card(**{**arguments, **changes})
 
@@ -126,3 +132,16 @@ def test_repro_publishes_the_model_with_its_card(pipeline):
     assert {p.name for p in (project / "models/model").iterdir()} == trained | {"README.md"}
     classify = hf_pipeline("text-classification", model=str(project / "models/model"))
     assert classify(["have a lovely weekend"])[0]["label"] in LABELS
+
+
+def test_the_limitations_quote_this_models_dialect_audit(inputs):
+    audit = inputs[5]
+    ratio = audit["transformer"]["aae_vs_white"]
+    _, body = parse_card(make(inputs))
+    bias = next(line for line in body.splitlines() if line.startswith("- **Dialect bias**"))
+    interval = ratio["ci95"]["false_flag_neither"]
+    assert f"a ratio of {ratio['false_flag_neither']:.2f} (95% interval {interval['low']:.2f}–" in bias
+    assert "200 AAE-aligned and 200 white-aligned of the 400 test tweets" in bias
+    assert "has not been audited" not in body
+    few = {**audit, "transformer": {**audit["transformer"], "aae_vs_white": {"ci95": {}}}}
+    assert "a ratio of not measured (too few tweets)" in parse_card(make(inputs, audit=few))[1]

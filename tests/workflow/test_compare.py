@@ -31,7 +31,23 @@ def test_changed_metrics_and_params_become_table_rows():
 
 def test_nothing_changed():
     report = markdown_report({}, {}, "a", "b")
-    assert "No metric changed." in report and "No param changed." in report
+    assert "No metric changed." in report and "No param changed." in report and "No audit rate changed." in report
+
+
+def test_the_dialect_audits_rates_get_a_table_of_their_own():
+    audit = {
+        "transformer.aae_vs_white.false_flag_neither": {"old": 3.5, "new": 2.0, "diff": -1.5},
+        "transformer.aae.false_flag_neither": {"old": 0.21, "new": 0.12, "diff": -0.09},
+        "transformer.aae_vs_white.ci95.false_flag_neither.low": {"old": 0.8, "new": 0.5, "diff": -0.3},
+        "transformer.aae.support.false_flag_neither": {"old": 19, "new": 19, "diff": 0},
+        "mitigation.validation.offset": {"old": 1.8, "new": 1.0, "diff": -0.8},
+    }
+    report = markdown_report({"metrics/audit.json": audit}, {}, "main", "pr")
+    section = report[report.index("### Dialect bias audit") : report.index("### Params")]
+    assert "No metric changed." in report  # the audit's rows are not repeated in the metrics table
+    assert "| transformer.aae_vs_white.false_flag_neither | 3.5000 | 2.0000 | -1.5000 |" in section
+    assert "| transformer.aae.false_flag_neither | 0.2100 | 0.1200 | -0.0900 |" in section
+    assert "support" not in section and "ci95" not in section and "offset" not in section
 
 
 def _run(name, rev, params, metrics, validation=None):

@@ -121,6 +121,8 @@ def test_markdown_comparison_of_two_commits(pushed):
     assert "| metric | HEAD~1 | HEAD | change |" in report
     assert "| metrics/test.json: f1_macro |" in report
     assert "| train.learning_rate | 0.0030 | 1e-06 |" in report
+    audit = report[report.index("### Dialect bias audit") : report.index("### Params")]
+    assert "\n| transformer." in audit and "| baseline." not in audit, audit  # only the retrained model moved
 
 
 def test_comparison_tests_each_models_change_from_predictions_on_the_remote(pushed):
