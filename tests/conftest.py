@@ -20,9 +20,9 @@ from helpers import dvc, git, init_repo, make_project, set_params  # noqa: E402
 from hatespeech.testing import build_tiny_bert, make_rows, write_csv  # noqa: E402
 
 # Fixtures that cost tens of seconds to a minute and a half, shared by several tests: the pipeline repo (session),
-# the ONNX export, the recovery project and the S3 team (module). Under pytest-xdist (`make test` runs several
-# workers) the tests on each go to one worker, which builds it once, instead of once per worker.
-SHARED_FIXTURES = ("pipeline", "exported", "tokenized_project", "s3_team")
+# the ONNX export, the recovery project, the S3 team and the scored archive (module). Under pytest-xdist (`make
+# test` runs several workers) the tests on each go to one worker, which builds it once, instead of once per worker.
+SHARED_FIXTURES = ("pipeline", "exported", "tokenized_project", "s3_team", "archive")
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
