@@ -48,6 +48,8 @@ log = logging.getLogger("hatespeech.score")
 FORMATS = ("csv", "jsonl", "parquet", "lines")
 EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".txt": "lines"}
 GZIP = ".gz"  # csv, jsonl and txt files may be gzip-compressed (the shipped data copy is a .csv.gz)
+SUMMARY_FILE = "_summary.json"
+ERRORS_SUFFIX = ".errors.jsonl"
 
 
 def file_kind(path: str) -> str | None:
@@ -57,10 +59,6 @@ def file_kind(path: str) -> str | None:
         name = name[: -len(GZIP)]
     kind = EXTENSIONS.get(PurePosixPath(name).suffix)
     return None if kind == "parquet" and path.lower().endswith(GZIP) else kind
-
-
-SUMMARY_FILE = "_summary.json"
-ERRORS_SUFFIX = ".errors.jsonl"
 
 
 # --- Where the files are: local paths or s3:// (fsspec), with the DVC remote's S3 settings ---------------------
