@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from hatespeech.cli import run_stage
@@ -17,7 +18,6 @@ from hatespeech.evaluation.audit import (
     dialect_groups,
     fold_predictions,
     headline,
-    out_of_fold_predictions,
     pooled_mitigation_report,
 )
 from hatespeech.evaluation.crossval import fold_ids, read_fold_metrics, summarize
@@ -46,27 +46,34 @@ def main() -> None:
 
     config, bootstrap = AuditConfig.of(params), Bootstrap.from_params(params)
     dialects = DialectModel.load(args.dialect_model)
-    predictions: dict[str, pd.DataFrame] = {}
+    # Every fold's test rows (each tweet once, out of fold) and the transformer's validation rows, each read once.
+    folds_dir = Path(args.folds)
+    tables: dict[str, list[pd.DataFrame]] = {model: [] for model in MODELS}
     texts: list[str] = []
-    for model in MODELS:
-        predictions[model], texts = out_of_fold_predictions(results, Path(args.folds), model, folds)
+    validation = []
+    for fold in folds:
+        for model in MODELS:
+            table, fold_texts = fold_predictions(results, folds_dir, model, fold)
+            tables[model].append(table)
+        texts += fold_texts
+        validation.append(fold_predictions(results, folds_dir, "transformer", fold, "validation"))
     proportions = dialects.proportions(texts)
+    predictions = {model: pd.concat(parts, ignore_index=True) for model, parts in tables.items()}
     audit = dialect_audit(predictions, proportions, config, bootstrap)
 
     # The mitigation, each fold's offset fitted on its own validation rows: five times the test split's tweets.
-    mitigation = []
-    for fold in folds:
-        validation, validation_texts = fold_predictions(results, Path(args.folds), "transformer", fold, "validation")
-        test, test_texts = fold_predictions(results, Path(args.folds), "transformer", fold)
-        mitigation.append(
-            MitigationSplit(
-                validation,
-                dialect_groups(dialects.proportions(validation_texts), config.group_threshold),
-                test,
-                dialect_groups(dialects.proportions(test_texts), config.group_threshold),
-                DecisionRule.load(Path(args.models) / f"fold{fold}" / "transformer"),
-            )
+    groups = dialect_groups(proportions, config.group_threshold)
+    starts = np.cumsum([0, *(len(table) for table in tables["transformer"])])
+    mitigation = [
+        MitigationSplit(
+            validation_table,
+            dialect_groups(dialects.proportions(validation_texts), config.group_threshold),
+            tables["transformer"][number],
+            groups[starts[number] : starts[number + 1]],
+            DecisionRule.load(Path(args.models) / f"fold{fold}" / "transformer"),
         )
+        for number, (fold, (validation_table, validation_texts)) in enumerate(zip(folds, validation))
+    ]
     audit["mitigation"] = {
         "model": "transformer",
         **pooled_mitigation_report(mitigation, RuleConfig.of(params), config, bootstrap),

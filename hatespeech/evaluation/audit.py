@@ -161,25 +161,13 @@ def fold_predictions(
     results: Path, folds_dir: Path, model: str, fold: int, split: str = "test"
 ) -> tuple[pd.DataFrame, list[str]]:
     """One cross-validation fold's predictions of a model on one of its splits,
-    ``results/fold<i>/<model>/predictions.parquet``, and their texts, ``folds/fold<i>/<split>.parquet``."""
+    ``results/fold<i>/<model>/predictions.parquet``, and their texts, ``folds/fold<i>/<split>.parquet`` (the
+    audit over every row reads each fold's test rows: each tweet once, predicted by a model that did not train on
+    it)."""
     predictions = read_predictions(results / f"fold{fold}" / model / "predictions.parquet", split)
     texts = read_table(folds_dir / f"fold{fold}" / f"{split}.parquet")
     check_rows(predictions, texts, f"fold {fold} of the {model} ({split})")
     return predictions, texts[TEXT].tolist()
-
-
-def out_of_fold_predictions(
-    results: Path, folds_dir: Path, model: str, folds: Sequence[int]
-) -> tuple[pd.DataFrame, list[str]]:
-    """For the audit over every row (the cross-validation pipeline): each fold's test rows of a model with their
-    texts, fold after fold, so each tweet of the data appears once, predicted by the model that did not train
-    on it."""
-    tables, texts = [], []
-    for fold in folds:
-        predictions, fold_texts = fold_predictions(results, folds_dir, model, fold)
-        tables.append(predictions)
-        texts += fold_texts
-    return pd.concat(tables, ignore_index=True), texts
 
 
 def headline(audit: Mapping[str, Any], model: str) -> str:

@@ -60,6 +60,7 @@ METRICS = [
     "metrics/ensemble_choice.json",
     "metrics/comparison.json",
     "metrics/onnx_parity.json",
+    "metrics/audit.json",
 ]
 
 
@@ -67,6 +68,21 @@ METRICS = [
 def test_committed_metrics_are_the_locked_ones(metrics):
     locked = {out["path"]: out["md5"] for stage in LOCK.values() for out in stage["outs"]}
     assert hashlib.md5((ROOT / metrics).read_bytes()).hexdigest() == locked[metrics]
+
+
+def stale_files(name: str) -> list[str]:
+    """The file deps of stage ``name`` in git (code, shipped data) whose content differs from what the lock
+    recorded: a fresh clone's `dvc status` would call the stage changed although nobody changed its inputs."""
+    return [
+        dep["path"]
+        for dep in LOCK[name]["deps"]
+        if (ROOT / dep["path"]).is_file() and hashlib.md5((ROOT / dep["path"]).read_bytes()).hexdigest() != dep["md5"]
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(DVC_YAML))
+def test_the_lock_records_the_committed_code(name):
+    assert stale_files(name) == [], f"{name}: code changed since the reference run: rerun the stage, commit the lock"
 
 
 def test_stale_params_are_caught():
