@@ -34,7 +34,8 @@ endif
 
 cv: setup  ## k-fold cross-validation of both models (cv/pipeline.yaml, settings in cv/params.yaml): cv/metrics.json
 	cp cv/pipeline.yaml cv/dvc.yaml
-	dvc repro cv/dvc.yaml
+	@# .dvc/config's autostage would stage cv/dvc.lock in git: unstaged, run or fail, since main commits no CV lock.
+	dvc repro cv/dvc.yaml; status=$$?; git reset -q -- cv/dvc.lock cv/dvc.yaml 2>/dev/null || true; exit $$status
 
 # The experiments of a sweep file, queued and run one at a time in the background (`dvc queue`).
 SWEEP ?= sweep.yaml

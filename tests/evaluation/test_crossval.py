@@ -16,7 +16,7 @@ import numpy as np
 import psutil
 import pytest
 import yaml
-from helpers import ROOT, dvc, init_repo, make_project, make_target, ran_stages, run, set_params, tool_env
+from helpers import ROOT, dvc, git, init_repo, make_project, make_target, ran_stages, run, set_params, tool_env
 
 from hatespeech import LABEL, LABELS, TEXT, PipelineError
 from hatespeech.data.sources import load_source
@@ -148,6 +148,7 @@ def test_cv_pipeline_runs_every_fold_resumes_after_a_kill_and_then_runs_nothing(
     assert not (project / "cv/metrics.json").exists()
 
     resumed = run(make_target("cv"), project)
+    assert "cv/" not in git(project, "diff", "--cached", "--name-only").stdout  # DVC's autostage undone
     stages = ran_stages(resumed)
     assert "cv/dvc.yaml:train@0" not in stages and "cv/dvc.yaml:tokenize_splits@0" not in stages
     assert {"cv/dvc.yaml:train@1", "cv/dvc.yaml:cv_summary"} <= set(stages)
