@@ -205,10 +205,11 @@ def plot_records(audit: Mapping[str, Any], models: list[str]) -> list[dict[str, 
 
 
 def _group_false_flags(predicted: np.ndarray, labels: np.ndarray, groups: np.ndarray) -> dict[str, float]:
+    condition, event = MEASURES[HEADLINE]  # the same definition as the audit's rate
     rates = {}
     for group in GROUPS:
-        neither = (groups == group) & (labels == NEITHER)
-        rates[group] = float((predicted[neither] != NEITHER).mean()) if neither.any() else float("nan")
+        subset = (groups == group) & (labels == condition)
+        rates[group] = float(event(predicted[subset]).mean()) if subset.any() else float("nan")
     return rates
 
 

@@ -111,7 +111,8 @@ def filesystem(path: str, options: dict[str, Any]) -> tuple[Any, str]:
 
 
 def _display(fs: Any, path: str) -> str:
-    return path if fs.protocol in ("file", "local") or "file" in fs.protocol else f"{fs.protocol[0]}://{path}"
+    """A listed path as the user names it: plain when local, with its protocol (``s3://``) otherwise."""
+    return path if "file" in fs.protocol else fs.unstrip_protocol(path)
 
 
 def input_files(inputs: Sequence[str], options: dict[str, Any]) -> list[str]:
