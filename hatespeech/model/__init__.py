@@ -3,7 +3,8 @@
 - ``loading``: checkpoints (Hub id, local path, packaged encoder) to tokenizer and classifier
 - ``tokenization``: the splits as the model's token ids (no padding)
 - ``training``: the train params and the Trainer run; ``losses``: class weights, soft labels, focal loss;
-  ``precision``: fp32 / bf16 / fp16 for training and serving; ``checkpoints``: resuming a killed run
+  ``precision``: fp32 / bf16 / fp16 for training and serving; ``acceleration``: attention kernel, optimizer,
+  torch.compile, token-budget batches; ``checkpoints``: resuming a killed run
 - ``decision``: softmax and the decision rule fitted on validation
 - ``inference``: the Classifier and its backends (PyTorch, ONNX), batching by length
 - ``baseline``: TF-IDF + logistic regression; ``ensemble``: the two models' probabilities averaged

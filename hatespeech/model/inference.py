@@ -19,6 +19,7 @@ import numpy as np
 from hatespeech import LABEL, PipelineError
 from hatespeech.io import read_json
 from hatespeech.metrics import rounded
+from hatespeech.model.acceleration import compile_in_place
 from hatespeech.model.decision import DecisionRule, softmax
 from hatespeech.model.loading import check_checkpoint, input_length_limit, load_classifier, load_tokenizer
 from hatespeech.model.precision import cpu_has_native_bf16, serving_precision
@@ -155,7 +156,8 @@ class Classifier:
 
     ``backend`` is ``torch`` for a trained model directory, ``onnx`` or ``onnx-int8`` for the export
     stage's directory; None reads $HATESPEECH_BACKEND (default torch). ``precision`` (torch only) is fp32
-    or bf16; None reads $HATESPEECH_PRECISION (default fp32).
+    or bf16; None reads $HATESPEECH_PRECISION (default fp32). ``compile`` and ``attention`` (torch only) are
+    the training levers of :mod:`~hatespeech.model.acceleration`, for the serving benchmark's rows.
     """
 
     def __init__(
@@ -165,6 +167,8 @@ class Classifier:
         max_length: int | None = None,
         threads: int | None = None,
         precision: str | None = None,
+        compile: bool = False,
+        attention: str | None = None,
     ) -> None:
         self.backend_name = resolve_backend(backend)
         self.precision = serving_precision(precision)
@@ -177,8 +181,11 @@ class Classifier:
         self.tokenizer = load_tokenizer(str(self.model_dir))
         if self.backend_name == "torch":
             threads = set_torch_threads(threads).threads
-            model = load_classifier(str(self.model_dir))
-            self.backend: Backend = TorchBackend(model, model_input_names(model, self.tokenizer), self.precision)
+            model = load_classifier(str(self.model_dir), attention=attention)
+            names = model_input_names(model, self.tokenizer)
+            if compile:  # dynamic shapes: one compiled graph for every batch and text length
+                compile_in_place(model)
+            self.backend: Backend = TorchBackend(model, names, self.precision)
         else:
             path = self.model_dir / ONNX_FILES[self.backend_name]
             if not path.is_file():

@@ -1,6 +1,6 @@
 """Fine-tune a sequence classifier with the Hugging Face Trainer: the ``train`` params and the run itself (loss:
-:mod:`~hatespeech.model.losses`, precision: :mod:`~hatespeech.model.precision`, resuming:
-:mod:`~hatespeech.model.checkpoints`)."""
+:mod:`~hatespeech.model.losses`, precision: :mod:`~hatespeech.model.precision`, kernels and batching:
+:mod:`~hatespeech.model.acceleration`, resuming: :mod:`~hatespeech.model.checkpoints`)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,12 @@ import torch
 from hatespeech import LABEL, LABELS, PipelineError
 from hatespeech.config import Section
 from hatespeech.metrics import SUMMARY_METRICS, summary_metrics
+from hatespeech.model.acceleration import (
+    ATTENTIONS,
+    OPTIMIZERS,
+    compile_in_place,
+    token_budget_trainer,
+)
 from hatespeech.model.checkpoints import checkpoint_callbacks
 from hatespeech.model.decision import DecisionRule, RuleConfig, fit_decision_rule, softmax
 from hatespeech.model.distributed import LAUNCHERS, world_size
@@ -56,6 +62,10 @@ class TrainConfig(Section):
     checkpoint_steps: int = 500  # also checkpoint every N optimizer steps (0: at epoch ends only), for resuming
     keep_checkpoints: bool = False  # keep checkpoints/ after a completed run (they are never DVC outputs)
     threads: int | None = None  # CPU threads; None: the cores other processes leave free (hatespeech/threads.py)
+    attention: str = "sdpa"  # sdpa | eager (hatespeech/model/acceleration.py)
+    optimizer: str = "adamw_torch_fused"  # adamw_torch_fused | adamw_torch (foreach)
+    compile: bool = False  # torch.compile (inductor); a failed compile falls back to eager with a warning
+    batch_tokens: int | None = None  # None: batch_size texts per batch; N: length-sorted batches of <= N tokens
 
     def per_device_batch_size(self, processes: int) -> int:
         """``batch_size`` is the global batch (all processes, all accumulation steps), as in a one-process run."""
@@ -95,13 +105,49 @@ class TrainConfig(Section):
             raise PipelineError(f"train.focal_gamma must be 0 (cross-entropy) or more, got {self.focal_gamma}")
         if not 0 <= self.label_smoothing < 1:
             raise PipelineError(f"train.label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        for name, choices in (("attention", ATTENTIONS), ("optimizer", OPTIMIZERS)):
+            if getattr(self, name) not in choices:
+                raise PipelineError(f"train.{name} must be one of {choices}, got '{getattr(self, name)}'")
+        if self.batch_tokens is not None:
+            if self.batch_tokens < 1:
+                raise PipelineError(f"train.batch_tokens must be at least 1 (or null), got {self.batch_tokens}")
+            if self.nproc > 1:
+                raise PipelineError("train.batch_tokens works on one process: set train.nproc 1 or batch_tokens null")
         if self.checkpoint_steps < 0:
             raise PipelineError(f"train.checkpoint_steps must be 0 or more, got {self.checkpoint_steps}")
 
 
-def compute_metrics(eval_prediction: Any) -> dict[str, float]:
-    logits, labels = eval_prediction
-    return summary_metrics(np.asarray(labels), np.asarray(logits).argmax(axis=-1))
+class EvaluationLogits:
+    """The Trainer's ``compute_metrics`` that also keeps each evaluation's logits and labels by step, so the
+    decision rule is fitted on the kept epoch's validation logits without scoring the split once more."""
+
+    def __init__(self) -> None:
+        self.latest: tuple[np.ndarray, np.ndarray] | None = None
+        self.by_step: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __call__(self, eval_prediction: Any) -> dict[str, float]:
+        logits, labels = np.asarray(eval_prediction.predictions), np.asarray(eval_prediction.label_ids)
+        self.latest = (logits, labels)
+        return summary_metrics(labels, logits.argmax(axis=-1))
+
+    def callback(self) -> Any:
+        from transformers import TrainerCallback
+
+        record = self
+
+        class RecordStep(TrainerCallback):
+            def on_evaluate(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+                if record.latest is not None:
+                    record.by_step[state.global_step] = record.latest
+                    record.latest = None
+
+        return RecordStep()
+
+
+def by_length(dataset: Any) -> Any:
+    """``dataset`` sorted by token count: evaluation batches then pad to nearly nothing (their order does not
+    change a metric)."""
+    return dataset.select(np.argsort([len(ids) for ids in dataset["input_ids"]], kind="stable"))
 
 
 @dataclass
@@ -145,7 +191,10 @@ def train_classifier(
     tokenizer = load_tokenizer(checkpoint)
     if max_length is not None:
         tokenizer.model_max_length = max_length
-    model = load_classifier(checkpoint, new_head=True)
+    model = load_classifier(checkpoint, new_head=True, attention=config.attention)
+    if config.compile:
+        compile_in_place(model)
+    validation_set = by_length(validation_set)
     weights = class_weights(np.asarray(train_set[LABEL]), config.class_weights)
     if weights is not None:
         log.info("class weights (%s): %s", config.class_weights, dict(zip(LABELS, weights.tolist())))
@@ -185,6 +234,7 @@ def train_classifier(
         data_seed=seed,
         report_to="none",
         dataloader_pin_memory=torch.cuda.is_available(),
+        optim=config.optimizer,
         **trainer_precision_args(config.mixed_precision),
     )
     all_callbacks = [*checkpoint_callbacks(config.checkpoint_steps), *callbacks]
@@ -192,14 +242,20 @@ def train_classifier(
         all_callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     # Soft labels need the loss below; the built-in one would read float label rows as multi-label targets.
     custom_loss = weights is not None or config.soft_labels or config.focal_gamma or config.label_smoothing
-    trainer = Trainer(
+    trainer_class = Trainer
+    if config.batch_tokens is not None:
+        lengths = [len(ids) for ids in train_set["input_ids"]]
+        trainer_class = token_budget_trainer(Trainer, config.batch_tokens, lengths, seed)
+    evaluation = EvaluationLogits()
+    all_callbacks.append(evaluation.callback())
+    trainer = trainer_class(
         model=model,
         args=args,
         train_dataset=train_set,
         eval_dataset=validation_set,
         processing_class=tokenizer,
         data_collator=DataCollatorWithPadding(tokenizer),
-        compute_metrics=compute_metrics,
+        compute_metrics=evaluation,
         compute_loss_func=(
             classification_loss(weights, config.focal_gamma, config.label_smoothing) if custom_loss else None
         ),
@@ -207,11 +263,14 @@ def train_classifier(
     )
     output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
 
-    # Labels from the same call: the Trainer may reorder examples (length grouping) when it batches them.
-    validation = trainer.predict(validation_set)
-    rule = fit_decision_rule(
-        softmax(np.asarray(validation.predictions)), np.asarray(validation.label_ids), rule_config or RuleConfig()
-    )
+    # The kept epoch's validation logits, with their labels from the same pass; scored again only when that
+    # evaluation ran before a resume (its logits were not kept).
+    kept = evaluation.by_step.get(trainer.state.best_global_step or -1)
+    if kept is None:
+        validation = trainer.predict(validation_set)
+        kept = (np.asarray(validation.predictions), np.asarray(validation.label_ids))
+    logits, labels = kept
+    rule = fit_decision_rule(softmax(logits), labels, rule_config or RuleConfig())
     log.info("decision rule (%s) on validation macro F1: %.4f -> %.4f", rule.kind, rule.before, rule.after)
 
     if trainer.is_world_process_zero():

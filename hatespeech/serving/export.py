@@ -169,14 +169,16 @@ def quantize_dynamic_int8(fp32: Path, out: Path) -> None:
 
 
 def batch_difference(backend: Any, encodings: Sequence[Mapping[str, Sequence[int]]], pad_id: int) -> float:
-    """The largest change in a text's class probabilities between scoring it alone and in a batch with the
-    seven longest texts of ``encodings`` (up to 64 texts are checked)."""
+    """The largest change in a text's class probabilities between scoring it alone and in one batch with the
+    others and the seven longest texts of ``encodings`` (up to 64 texts are checked): padded to the longest,
+    a text keeps its scores only if nothing in the arithmetic depends on its neighbours."""
+    checked = list(encodings[:64])
     longest = sorted(encodings, key=lambda row: len(row["input_ids"]), reverse=True)[:7]
+    batched = softmax(backend.logits(pad_batch([*checked, *longest], backend.input_names, pad_id)))
     largest = 0.0
-    for row in encodings[:64]:
+    for i, row in enumerate(checked):
         alone = softmax(backend.logits(pad_batch([row], backend.input_names, pad_id)))[0]
-        batched = softmax(backend.logits(pad_batch([row, *longest], backend.input_names, pad_id)))[0]
-        largest = max(largest, float(np.abs(alone - batched).max()))
+        largest = max(largest, float(np.abs(alone - batched[i]).max()))
     return largest
 
 

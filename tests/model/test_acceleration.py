@@ -1,0 +1,114 @@
+"""The training levers (hatespeech/model/acceleration.py): their params, the token-budget batches, a compile
+that fails falling back to an eager run, and the kept epoch's validation logits reused for the decision rule."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from helpers import TINY_TRAIN
+
+from hatespeech import PipelineError
+from hatespeech.data.sources import load_source
+from hatespeech.data.splitting import split_dataset
+from hatespeech.model.acceleration import TokenBudgetBatchSampler
+from hatespeech.model.decision import RuleConfig, fit_decision_rule
+from hatespeech.model.inference import evaluate_split
+from hatespeech.model.loading import load_classifier, load_tokenizer
+from hatespeech.model.tokenization import tokenize_splits
+from hatespeech.model.training import TrainConfig, train_classifier
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"attention": "flash"}, "train.attention must be one of"),
+        ({"optimizer": "sgd"}, "train.optimizer must be one of"),
+        ({"compile": "sometimes"}, "must be true or false"),
+        ({"batch_tokens": 0}, "train.batch_tokens must be at least 1"),
+        ({"batch_tokens": 512, "nproc": 2}, "train.batch_tokens works on one process"),
+    ],
+)
+def test_bad_lever_is_a_clear_error(params, message):
+    with pytest.raises(PipelineError, match=message):
+        TrainConfig.from_params(params)
+
+
+def test_token_budget_batches_cover_every_example_once_within_the_budget():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(3, 60, size=500).tolist() + [200]  # one example longer than the budget
+    sampler = TokenBudgetBatchSampler(lengths, max_tokens=256, seed=7)
+    epochs = []
+    for epoch in range(3):
+        sampler.set_epoch(epoch)
+        batches = list(sampler)
+        assert len(batches) == len(sampler)  # the Trainer plans its steps from len()
+        assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+        for batch in batches:
+            padded = len(batch) * max(lengths[i] for i in batch)
+            assert padded <= 256 or len(batch) == 1
+        epochs.append(batches)
+    assert epochs[0] != epochs[1]  # a new order (and new neighbours among equal lengths) every epoch
+    sampler.set_epoch(0)
+    assert list(sampler) == epochs[0]  # seeded: the same epoch gives the same batches
+    sizes = [len(batch) for batch in epochs[0]]
+    assert max(sizes) > 4 * min(sizes)  # short tweets share a batch with many more than long ones
+
+
+@pytest.fixture
+def tiny_splits(csv_file, tiny_model):
+    splits = split_dataset(load_source(str(csv_file)).frame, 0.1, 0.1, seed=0)
+    tokenized, _ = tokenize_splits(splits, str(tiny_model), max_length=32)
+    return tokenized
+
+
+def test_token_budget_run_with_the_other_levers_switched(tiny_splits, tiny_model, tmp_path):
+    """Eager attention, foreach AdamW and token-budget batches: a real Trainer run that learns. The decision
+    rule it saves is the one fitted on the kept epoch's validation logits, as scoring the split again gives."""
+    params = {**TINY_TRAIN, "attention": "eager", "optimizer": "adamw_torch", "batch_tokens": 128}
+    out = tmp_path / "model"
+    out.mkdir()
+    result = train_classifier(
+        tiny_splits["train"],
+        tiny_splits["validation"],
+        str(tiny_model),
+        TrainConfig.from_params(params),
+        out,
+        tmp_path / "ckpt",
+        seed=0,
+    )
+    assert result.best_metric > 0.5
+    labels, probabilities = evaluate_split(
+        load_classifier(str(out)), load_tokenizer(str(out)), tiny_splits["validation"]
+    )
+    refitted = fit_decision_rule(probabilities, labels, RuleConfig())
+    assert refitted.offsets == pytest.approx(result.decision_rule.offsets)
+    assert refitted.after == pytest.approx(result.decision_rule.after, abs=1e-6)
+
+
+@pytest.mark.slow  # TorchDynamo traces the model before the compiler fails: half a minute
+def test_a_compile_that_fails_is_a_warning_and_an_eager_run(tiny_splits, tiny_model, tmp_path, monkeypatch, caplog):
+    import torch._inductor.compile_fx
+
+    def broken_compiler(*args, **kwargs):
+        raise RuntimeError("no C++ compiler here")
+
+    monkeypatch.setattr(torch._inductor.compile_fx, "compile_fx", broken_compiler)
+    monkeypatch.setattr(torch._dynamo.config, "suppress_errors", False)  # restored after the test
+    torch._dynamo.reset()
+    out = tmp_path / "model"
+    out.mkdir()
+    with caplog.at_level(logging.WARNING):
+        result = train_classifier(
+            tiny_splits["train"],
+            tiny_splits["validation"],
+            str(tiny_model),
+            TrainConfig.from_params({**TINY_TRAIN, "compile": True}),
+            out,
+            tmp_path / "ckpt",
+            seed=0,
+        )
+    torch._dynamo.reset()
+    assert result.best_metric > 0.5 and (out / "model.safetensors").is_file()
+    assert "no C++ compiler here" in caplog.text
