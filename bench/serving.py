@@ -11,9 +11,12 @@ per-batch dynamic scales, as it was exported before). Each path is warmed up, th
 per round, paths in turn (three rounds by default; the report gives medians); each row also gives its
 argmax agreement with PyTorch fp32, so a speed-up is shown with what it costs.
 
-The report also holds a compute ceiling: the fastest this machine multiplies the model's largest weight
-matrix (fp32 and bf16), divided by the multiply-adds a text of the sample's mean length needs. No
-implementation doing the same arithmetic can classify more texts per second than that.
+The report also holds a compute ceiling (:func:`bench.ceiling.inference_ceiling`): the fastest this machine
+runs the model's per-token matrix products for a batch (fp32 and bf16), in texts per second at the sample's
+mean length. No implementation doing the same arithmetic can classify more texts per second than that; each
+PyTorch and ONNX fp32 row gives its share of it. Two more PyTorch fp32 rows try the training levers on
+inference: the model through ``torch.compile`` (inductor, dynamic shapes; its compile time is reported) and
+eager attention instead of SDPA.
 
 Without ``--onnx`` (or if the directory does not exist) the model is exported to a temporary directory
 first. ``--quick`` times 32 texts: for tests of the report's structure, not of speed.
@@ -36,6 +39,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bench.ceiling import inference_ceiling
 from bench.report import cpu_model
 from hatespeech.cli import run_cli
 from hatespeech.model.inference import DEFAULT_BATCH_SIZE
@@ -101,34 +105,6 @@ def _top_label(output: Any) -> str:
     return output[0]["label"]
 
 
-def compute_ceiling(model: Any, mean_tokens: float, precision: str, batch_tokens: int = 1024) -> dict[str, float]:
-    """The most texts/s any implementation of ``model``'s arithmetic can reach here, at ``precision``.
-
-    The fastest of ten products of ``batch_tokens`` token vectors with the model's largest weight matrix
-    gives this machine's rate of multiply-adds; a text needs 2 x (weights of the per-token linear layers)
-    x ``mean_tokens`` floating-point operations (attention scores, softmax and normalization, a few
-    percent more on tweets, are left out, so the ceiling is generous).
-    """
-    import torch
-
-    per_token = [
-        module
-        for name, module in model.named_modules()
-        if isinstance(module, torch.nn.Linear) and not any(k in name for k in ("pooler", "classifier"))
-    ]
-    flops_per_text = 2 * sum(module.weight.numel() for module in per_token) * mean_tokens
-    largest = max(per_token, key=lambda module: module.weight.numel())
-    x = torch.randn(batch_tokens, largest.in_features)
-    timings = []
-    with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, precision == "bf16"):
-        for _ in range(13):
-            started = time.perf_counter()
-            largest(x)
-            timings.append(time.perf_counter() - started)
-    flops_per_s = 2 * batch_tokens * largest.weight.numel() / min(timings[3:])  # 3 warm-up products
-    return {"matmul_gflops": round(flops_per_s / 1e9, 1), "texts_per_s": round(flops_per_s / flops_per_text, 1)}
-
-
 def _predict(classifier: Any, batch: Sequence[str], batch_size: int) -> list[dict[str, Any]]:
     return classifier.predict(batch, batch_size)
 
@@ -183,6 +159,9 @@ def run_serving_benchmark(
             for backend in ("onnx", "onnx-int8")
         }
         classifiers["sorted_batches_onnx_int8_dynamic"] = Classifier(dynamic_dir, "onnx-int8", threads=threads)
+        # The training levers on the default path (PyTorch fp32): compiled, and eager attention instead of SDPA.
+        classifiers[f"{REFERENCE}_compiled"] = Classifier(model_dir, "torch", threads=threads, compile=True)
+        classifiers[f"{REFERENCE}_eager_attention"] = Classifier(model_dir, "torch", threads=threads, attention="eager")
         reference = classifiers[REFERENCE]
         max_length = reference.max_length
         paths: dict[str, Callable[[Sequence[str]], Any]] = {
@@ -194,8 +173,9 @@ def run_serving_benchmark(
             ),
         }
         paths |= {name: partial(_predict, c, batch_size=batch_size) for name, c in classifiers.items()}
-        for run in paths.values():
-            run(warmup)  # first calls allocate, build kernels and fill caches
+        first_call = {}
+        for name, run in paths.items():  # first calls allocate, build kernels (compile) and fill caches
+            first_call[name] = _time(run, warmup)[0]
         mean_tokens = sum(
             map(len, reference.tokenizer(texts, truncation=True, max_length=max_length)["input_ids"])
         ) / len(texts)
@@ -207,9 +187,9 @@ def run_serving_benchmark(
                 elapsed, output = _time(run, texts)
                 seconds[name].append(elapsed)
                 labels[name] = [_top_label(item) for item in output]
-                print(f"round {round_number}/{rounds} {name:28s} {len(texts) / elapsed:9.1f} texts/s", file=sys.stderr)
+                print(f"round {round_number}/{rounds} {name:36s} {len(texts) / elapsed:9.1f} texts/s", file=sys.stderr)
             ceiling_rounds.append(
-                {precision: compute_ceiling(model, mean_tokens, precision) for precision in precisions}
+                {precision: inference_ceiling(model, mean_tokens, precision) for precision in precisions}
             )
         # The ceiling is a peak: the best round's.
         ceilings = {p: max((c[p] for c in ceiling_rounds), key=lambda c: c["texts_per_s"]) for p in precisions}
@@ -219,6 +199,7 @@ def run_serving_benchmark(
                 "seconds": round(statistics.median(times), 4),
                 "texts_per_s": round(len(texts) / statistics.median(times), 1),
                 "texts_per_s_rounds": [round(len(texts) / t, 1) for t in times],
+                "first_call_s": round(first_call[name], 2),
             }
             for name, times in seconds.items()
         ]
@@ -229,6 +210,10 @@ def run_serving_benchmark(
         row["argmax_agreement"] = round(
             sum(a == b for a, b in zip(labels[row["name"]], labels[REFERENCE])) / len(texts), 4
         )
+    for row in rows:  # the rows doing a ceiling's arithmetic (fp32 or bf16 products; int8 has no ceiling here)
+        arithmetic = "bf16" if row["name"].endswith("_bf16") else None if "int8" in row["name"] else "fp32"
+        if arithmetic in ceilings and row["name"].startswith("sorted_batches"):
+            row["share_of_ceiling"] = round(row["texts_per_s"] / ceilings[arithmetic]["texts_per_s"], 3)
     ratios = {
         "sorted_batches_vs_pipeline_batch": round(speed[REFERENCE] / speed[f"pipeline_batch_{batch_size}"], 2),
         "onnx_fp32_vs_torch_batches": round(speed["sorted_batches_onnx"] / speed[REFERENCE], 2),
@@ -270,15 +255,21 @@ def run_serving_benchmark(
     }
 
 
+def _share(row: dict[str, Any]) -> str:
+    return f"{row['share_of_ceiling']:.0%}" if "share_of_ceiling" in row else "—"
+
+
 def format_table(report: dict[str, Any]) -> str:
     lines = [
         f"{report['texts']} texts ({report['mean_tokens']} tokens on average), batch size {report['batch_size']}, "
         f"median of {report['rounds']} rounds, "
         f"{report['machine']['cpu']} ({report['machine']['cores']} cores), torch {report['machine']['torch']}",
-        f"{'path':28s} {'texts/s':>9s} {'× one-at-a-time':>16s} {'agreement':>10s}",
+        f"{'path':36s} {'texts/s':>9s} {'× one-at-a-time':>16s} {'agreement':>10s} {'ceiling share':>14s} "
+        f"{'first call s':>13s}",
     ]
     lines += [
-        f"{row['name']:28s} {row['texts_per_s']:9.1f} {row['vs_one_at_a_time']:16.2f} {row['argmax_agreement']:10.4f}"
+        f"{row['name']:36s} {row['texts_per_s']:9.1f} {row['vs_one_at_a_time']:16.2f} {row['argmax_agreement']:10.4f} "
+        f"{_share(row):>14s} {row['first_call_s']:13.2f}"
         for row in report["rows"]
     ]
     lines += [

@@ -14,6 +14,7 @@ import contextlib
 import io
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from transformers import TrainerCallback
 
 from bench.errors import BenchError
 from hatespeech.metrics import classification_metrics
+from hatespeech.model.acceleration import ATTENTIONS, OPTIMIZERS
 from hatespeech.model.inference import evaluate_split
 from hatespeech.model.loading import load_classifier, load_tokenizer
 from hatespeech.model.precision import cpu_has_native_bf16
@@ -60,8 +62,10 @@ class StepTimer(TrainerCallback):
     batch_sizes: list[int] = field(default_factory=list)
     padded_tokens: list[int] = field(default_factory=list)
     real_tokens: list[torch.Tensor] = field(default_factory=list)  # kept as tensors: no GPU sync per step
+    began: float = 0.0
     _hook: Any = None
 
+    @torch._dynamo.disable  # counted eagerly: traced into a compiled graph, it would specialise its shapes
     def _count(self, module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
         if not module.training:  # evaluation passes are not training steps
             return
@@ -75,6 +79,7 @@ class StepTimer(TrainerCallback):
         self, args: Any, state: Any, control: Any, model: torch.nn.Module | None = None, **kwargs: Any
     ) -> None:
         assert model is not None, "the Trainer passes its model to callbacks"
+        self.began = time.perf_counter()
         self._hook = model.register_forward_pre_hook(self._count, with_kwargs=True)
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
@@ -99,6 +104,9 @@ class StepTimer(TrainerCallback):
         samples = sum(self.batch_sizes[timed])
         padded = sum(self.padded_tokens[timed])
         real = int(sum(int(t) for t in self.real_tokens[timed]))
+        rate = samples / seconds
+        first_samples = sum(self.batch_sizes[:warmup_steps])
+        first_seconds = self.step_ends[warmup_steps - 1] - self.began
         return {
             "steps_timed": steps - warmup_steps,
             "samples": samples,
@@ -108,6 +116,9 @@ class StepTimer(TrainerCallback):
             "padded_tokens_per_s": round(padded / seconds, 1),
             "mean_padded_length": round(padded / samples, 2),
             "padding_share": round(1 - real / padded, 4),  # of the tokens computed, the share that is padding
+            # The warm-up steps' seconds beyond what the steady rate needs for them: compiling, first allocations.
+            "first_steps_extra_s": round(max(0.0, first_seconds - first_samples / rate), 2),
+            "end_to_end_samples_per_s": round(sum(self.batch_sizes) / (self.step_ends[-1] - self.began), 3),
         }
 
 
@@ -142,13 +153,14 @@ def run_variant(
     warmup_steps: int,
     evaluate_test: bool,
     precision: str = "auto",
+    evaluate_split_name: str | None = None,
 ) -> dict[str, Any]:
     """Train one epoch over ``data["train"]`` with ``variant`` in ``precision`` (``train.mixed_precision``);
-    return its throughput (and test metrics)."""
+    return its throughput (and the metrics of ``evaluate_split_name``: the test split with ``evaluate_test``)."""
     tokenizer = load_tokenizer(checkpoint)
     train = data["train"] if variant.pad_to is None else pad_examples(data["train"], tokenizer, variant.pad_to)
     timer = StepTimer()
-    model_out = workdir / f"model-{variant.name}"
+    model_out = workdir / f"model-{variant.name}".replace(" ", "-")
     model_out.mkdir(parents=True, exist_ok=True)
     with contextlib.redirect_stdout(io.StringIO()):  # the Trainer prints every log dict; the report has the figures
         train_classifier(
@@ -158,11 +170,11 @@ def run_variant(
             # No mid-epoch checkpoints: their saving would land inside timed steps.
             replace(config, group_by_length=variant.group_by_length, checkpoint_steps=0, mixed_precision=precision),
             model_out=model_out,
-            checkpoint_dir=workdir / f"checkpoints-{variant.name}",
+            checkpoint_dir=workdir / "checkpoints",
             seed=seed,
             callbacks=[timer],
         )
-    shutil.rmtree(workdir / f"checkpoints-{variant.name}", ignore_errors=True)
+    shutil.rmtree(workdir / "checkpoints", ignore_errors=True)
     result: dict[str, Any] = {
         "role": variant.role,
         "name": variant.name,
@@ -172,13 +184,14 @@ def run_variant(
         "examples": len(train),
         **timer.rates(warmup_steps),
     }
-    if evaluate_test:
+    split = "test" if evaluate_test else evaluate_split_name
+    if split:
         model = load_classifier(str(model_out))
         if torch.cuda.is_available():
             model = model.to("cuda")
-        labels, probabilities = evaluate_split(model, tokenizer, data["test"], config.eval_batch_size)
+        labels, probabilities = evaluate_split(model, tokenizer, data[split], config.eval_batch_size)
         metrics = classification_metrics(labels, probabilities.argmax(axis=1))  # argmax: no decision rule
-        result["test"] = {key: metrics[key] for key in ("f1_macro", "f1_weighted", "accuracy", "examples")}
+        result[split] = {key: metrics[key] for key in ("f1_macro", "f1_weighted", "accuracy", "examples")}
     shutil.rmtree(model_out, ignore_errors=True)
     return result
 
@@ -279,7 +292,30 @@ def training_benchmark(
     }
 
 
-def precision_benchmark(
+def lever_settings(config: TrainConfig, mean_tokens: float) -> list[tuple[str, dict[str, Any]]]:
+    """The training rows after the default: each switches one of :mod:`hatespeech.model.acceleration`'s levers
+    away from ``config``'s setting (so the rows stay meaningful whatever params.yaml picks)."""
+    other = {
+        "optimizer": next(o for o in OPTIMIZERS if o != config.optimizer),
+        "attention": next(a for a in ATTENTIONS if a != config.attention),
+        "compile": not config.compile,
+        # As many tokens as a default batch of mean-length tweets holds.
+        "batch_tokens": None if config.batch_tokens else max(1, round(config.batch_size * mean_tokens)),
+    }
+    return [(f"{name} {yaml_value(value)}", {name: value}) for name, value in other.items()]
+
+
+def yaml_value(value: Any) -> str:
+    """How params.yaml spells ``value``."""
+    return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def mean_train_tokens(data: dict[str, Any]) -> float:
+    lengths = [len(ids) for ids in data["train"]["input_ids"]]
+    return sum(lengths) / len(lengths)
+
+
+def speed_benchmark(
     tokenized: Any,
     checkpoint: str,
     config: TrainConfig,
@@ -287,44 +323,144 @@ def precision_benchmark(
     seed: int,
     examples: int,
     warmup_steps: int,
-    emulated_steps: int,
-    validation_examples: int = 64,
+    precisions: Sequence[str],
+    validation_examples: int | None = None,
 ) -> dict[str, Any]:
-    """The default variant trained in fp32 and with bf16 autocast, on the same batches, one epoch each.
+    """params.yaml's training (the first row) and one row per lever switched, at each of ``precisions``, on
+    the same examples, one epoch each, beside this machine's training ceiling (:mod:`bench.ceiling`).
 
-    Where the CPU lacks bf16 hardware (no AVX512-BF16 or AMX, and no GPU) bf16 is emulated and many times
-    slower: it then runs only ``warmup_steps + emulated_steps`` steps, enough for a rate, and no test score.
+    Each row: steady samples/s (after ``warmup_steps``) and its share of the ceiling; the first steps'
+    seconds beyond the steady rate (compilation, allocation); samples/s over the whole epoch, those first
+    steps included; and the validation split's macro F1 (argmax) of the one-epoch model.
     """
+    from bench.ceiling import training_ceiling
+
+    validation_examples = validation_examples or len(tokenized["validation"])
     data, short_run = short_run_data(tokenized, config, seed, examples, warmup_steps, validation_examples)
-    batch, usable = config.batch_size, len(data["train"])
-    native = torch.cuda.is_available() or cpu_has_native_bf16()
-    rows = []
-    for precision in ("fp32", "bf16"):
-        variant = Variant(precision, f"default-{precision}", None, True, f"params.yaml's batching, {precision}")
-        variant_data = data
-        if precision == "bf16" and not native:
-            variant_data = first_steps(data, batch, warmup_steps + emulated_steps)
-        row = run_variant(
-            variant,
-            variant_data,
-            checkpoint,
-            short_run,
-            workdir,
-            seed,
-            warmup_steps,
-            evaluate_test=native or precision == "fp32",
-            precision=precision,
-        )
-        rows.append(row)
-    fp32, bf16 = rows
+    mean_tokens = mean_train_tokens(data)
+    model = load_classifier(checkpoint, new_head=True)
+    settings = [("default", {}), *lever_settings(config, mean_tokens)]
+    results: dict[str, Any] = {}
+    for precision in precisions:
+        ceiling = training_ceiling(model, mean_tokens, config.batch_size, precision)
+        rows = []
+        for name, overrides in settings:
+            variant = Variant(name, name, None, config.group_by_length, f"train params {overrides or 'as params.yaml'}")
+            row = run_variant(
+                variant,
+                data,
+                checkpoint,
+                replace(short_run, **overrides),
+                workdir,
+                seed,
+                warmup_steps,
+                evaluate_test=False,
+                precision=precision,
+                evaluate_split_name="validation",
+            )
+            row["settings"] = overrides
+            row["share_of_ceiling"] = round(row["samples_per_s"] / ceiling["samples_per_s"], 3)
+            rows.append(row)
+        default = rows[0]
+        for row in rows:
+            row["vs_default"] = round(row["samples_per_s"] / default["samples_per_s"], 3)
+        profile = profile_default_step(tokenized, checkpoint, config, workdir, seed, precision)
+        results[precision] = {"ceiling": ceiling, "rows": rows, "default_step_profile": profile}
+    speedup = None
+    if {"fp32", "bf16"} <= set(results):
+        speedup = round(results["bf16"]["rows"][0]["samples_per_s"] / results["fp32"]["rows"][0]["samples_per_s"], 3)
     return {
-        "method": "train_classifier with train.mixed_precision fp32, then bf16 (autocast), same examples and order",
-        "native_bf16": native,
-        "batch_size": batch,
-        "examples": usable,
-        "rows": rows,
-        "bf16_speedup": round(bf16["samples_per_s"] / fp32["samples_per_s"], 3),
-        "f1_macro_difference": (
-            round(bf16["test"]["f1_macro"] - fp32["test"]["f1_macro"], 6) if "test" in bf16 else None
+        "method": (
+            "train_classifier one epoch per row on the same examples; the first row is params.yaml's train section, "
+            "each other row switches one setting; ceiling: bench.ceiling.training_ceiling"
         ),
+        "batch_size": config.batch_size,
+        "examples": len(data["train"]),
+        "mean_tokens": round(mean_tokens, 2),
+        "validation_examples": len(data["validation"]),
+        "warmup_steps_untimed": warmup_steps,
+        "native_bf16": torch.cuda.is_available() or cpu_has_native_bf16(),
+        "precisions": results,
+        "bf16_speedup": speedup,
     }
+
+
+# Where a training step's time goes: aten operators by name, in groups (the first pattern that matches wins).
+OPERATOR_GROUPS = (
+    ("matrix products (linear layers)", ("addmm", "aten::mm", "aten::bmm", "aten::matmul", "aten::linear")),
+    ("attention kernel", ("attention", "sdpa")),
+    ("optimizer step", ("adam", "_foreach", "clip_grad", "aten::norm", "linalg_vector_norm")),
+    ("embedding gradient", ("embedding",)),
+    ("dropout masks (random numbers)", ("bernoulli", "dropout")),
+    ("normalization, activations, softmax", ("layer_norm", "gelu", "softmax", "tanh")),
+    ("element-wise arithmetic", ("aten::add", "aten::mul", "aten::div", "aten::sub", "aten::where", "aten::masked")),
+    ("copies and allocation", ("copy", "aten::to", "empty", "zero", "fill", "clone", "contiguous", "cat", "stack")),
+)
+
+
+def operator_group(name: str) -> str:
+    lowered = name.lower()
+    return next((group for group, keys in OPERATOR_GROUPS if any(k in lowered for k in keys)), "other operators")
+
+
+@dataclass
+class StepProfiler(TrainerCallback):
+    """Profiles the operators of ``steps`` training steps after the first ``skip`` (torch.profiler, CPU)."""
+
+    skip: int
+    steps: int
+    profile: Any = None
+    started: float = 0.0
+    wall: float = 0.0  # the profiled steps' seconds, once they are over
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if state.global_step == self.skip:
+            self.profile = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
+            self.profile.__enter__()
+            self.started = time.perf_counter()
+        elif state.global_step == self.skip + self.steps and self.profile is not None:
+            self.wall = time.perf_counter() - self.started
+            self.profile.__exit__(None, None, None)
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self.profile is not None and not self.wall:  # a run shorter than planned: never leave it recording
+            self.profile.__exit__(None, None, None)
+
+    def shares(self) -> list[dict[str, Any]]:
+        """Each operator group's share of the profiled steps' wall time; the rest is outside any operator
+        (Python, the Trainer's bookkeeping, data loading and collation)."""
+        if self.steps < 1 or not self.wall:
+            raise BenchError(f"the profiled run ended before {self.skip + self.steps} steps")
+        seconds: dict[str, float] = {group: 0.0 for group, _ in OPERATOR_GROUPS}
+        seconds["other operators"] = 0.0
+        for event in self.profile.key_averages():
+            seconds[operator_group(event.key)] += event.self_cpu_time_total / 1e6
+        seconds["outside operators (Python, data loading)"] = max(0.0, self.wall - sum(seconds.values()))
+        return [
+            {"part": part, "seconds_per_step": round(s / self.steps, 4), "share": round(s / self.wall, 3)}
+            for part, s in sorted(seconds.items(), key=lambda item: -item[1])
+        ]
+
+
+def profile_default_step(
+    tokenized: Any, checkpoint: str, config: TrainConfig, workdir: Path, seed: int, precision: str, steps: int = 10
+) -> list[dict[str, Any]]:
+    """Where params.yaml's training step spends its time: ``steps`` steps profiled after 3 unprofiled ones."""
+    skip = 3
+    data, short_run = short_run_data(tokenized, config, seed, (skip + steps) * config.batch_size, skip, 16)
+    profiler = StepProfiler(skip, len(data["train"]) // config.batch_size - skip)  # fewer where data is short
+    (workdir / "model-profiled").mkdir(parents=True, exist_ok=True)
+    with contextlib.redirect_stdout(io.StringIO()):
+        train_classifier(
+            data["train"],
+            data["validation"],
+            checkpoint,
+            replace(short_run, checkpoint_steps=0, mixed_precision=precision),
+            model_out=workdir / "model-profiled",
+            checkpoint_dir=workdir / "checkpoints",
+            seed=seed,
+            callbacks=[profiler],
+        )
+    shutil.rmtree(workdir / "checkpoints", ignore_errors=True)
+    shutil.rmtree(workdir / "model-profiled", ignore_errors=True)
+    return profiler.shares()

@@ -72,17 +72,34 @@ def test_quick_benchmark_writes_a_complete_report(csv_file: Path, tiny_model: Pa
     # No trained model is given, so the inference rows are left out with a reason (bench/serving.py or not).
     assert report["inference"]["status"] == "not available" and report["inference"]["reason"]
 
-    # fp32 vs bf16 autocast on the same batches; without bf16 hardware bf16 is timed on a few steps, unscored.
-    precision = report["precision"]
-    fp32, bf16 = precision["rows"]
-    assert (fp32["name"], bf16["name"]) == ("default-fp32", "default-bf16")
-    assert fp32["samples_per_s"] > 0 and bf16["samples_per_s"] > 0 and fp32["test"]["f1_macro"] > 0
-    # The report rounds the ratio to 3 decimals: absolute slack for a small ratio (a busy machine), relative otherwise.
-    assert precision["bf16_speedup"] == pytest.approx(bf16["samples_per_s"] / fp32["samples_per_s"], rel=1e-2, abs=6e-4)
-    assert ("test" in bf16) == precision["native_bf16"] == (precision["f1_macro_difference"] is not None)
-    assert "bf16 ÷ fp32 samples/s" in result.stdout
+    # The training levers: params.yaml's training first, then one row per lever switched, against the ceiling.
+    speed = report["speed"]
+    assert list(speed["precisions"]) == ["fp32"]  # --quick times fp32 only
+    fp32 = speed["precisions"]["fp32"]
+    assert fp32["ceiling"]["samples_per_s"] > 0 and fp32["ceiling"]["matmul_gflops"] > 0
+    rows = fp32["rows"]
+    assert [row["name"] for row in rows] == [
+        "default",
+        "optimizer adamw_torch",
+        "attention eager",
+        "compile true",
+        f"batch_tokens {rows[4]['settings']['batch_tokens']}",
+    ]
+    # A token budget of a default batch of mean-length tweets.
+    assert rows[4]["settings"]["batch_tokens"] == pytest.approx(speed["batch_size"] * speed["mean_tokens"], abs=1)
+    assert rows[0]["vs_default"] == 1.0 and rows[0]["settings"] == {}
+    for row in rows:
+        assert row["samples_per_s"] > 0 and row["end_to_end_samples_per_s"] > 0 and row["first_steps_extra_s"] >= 0
+        assert row["share_of_ceiling"] == pytest.approx(
+            row["samples_per_s"] / fp32["ceiling"]["samples_per_s"], rel=1e-2, abs=1e-3
+        )
+        assert 0 < row["validation"]["f1_macro"] <= 1 and row["validation"]["examples"] == speed["validation_examples"]
+    profile = fp32["default_step_profile"]
+    assert sum(part["share"] for part in profile) == pytest.approx(1.0, abs=0.02)
+    assert "matrix products (linear layers)" in {part["part"] for part in profile}
+    assert "training ceiling" in result.stdout and "share of ceiling" in result.stdout
 
-    assert len(report["targets"]) == 5 + precision["native_bf16"]
+    assert len(report["targets"]) == 6  # the five above and the default's share of the fp32 ceiling
     assert all(isinstance(t["met"], bool) and t["value"] >= 0 for t in report["targets"])
 
     # The printed table names every variant and every target.

@@ -156,14 +156,24 @@ def test_serving_benchmark_report_structure(exported):
         "sorted_batches_onnx",
         "sorted_batches_onnx_int8",
         "sorted_batches_onnx_int8_dynamic",
+        "sorted_batches_torch_compiled",  # the training levers on inference
+        "sorted_batches_torch_eager_attention",
     ]
-    assert all(row["texts_per_s"] > 0 and row["seconds"] > 0 for row in report["rows"])
+    assert all(row["texts_per_s"] > 0 and row["seconds"] > 0 and row["first_call_s"] >= 0 for row in report["rows"])
+    first_call = {row["name"]: row["first_call_s"] for row in report["rows"]}
+    assert first_call["sorted_batches_torch_compiled"] > first_call["sorted_batches_torch"]  # it compiled
+    # Every PyTorch and ONNX fp32 (or bf16) row is a share of its arithmetic's ceiling; int8 and the pipeline not.
+    names = [row["name"] for row in report["rows"]]
+    shared = {row["name"] for row in report["rows"] if "share_of_ceiling" in row}
+    assert shared == {name for name in names if name.startswith("sorted_batches") and "int8" not in name}
     agreement = {row["name"]: row["argmax_agreement"] for row in report["rows"]}
     # Every path computes the same model: the pipeline and ONNX fp32 agree exactly with PyTorch on 32 texts.
     assert (
         agreement["sorted_batches_torch"]
         == agreement["pipeline_one_at_a_time"]
         == agreement["sorted_batches_onnx"]
+        == agreement["sorted_batches_torch_compiled"]
+        == agreement["sorted_batches_torch_eager_attention"]
         == 1.0
     )
     assert all(0.9 <= value <= 1.0 for value in agreement.values())
