@@ -145,8 +145,9 @@ class EvaluationLogits:
 
 
 def by_length(dataset: Any) -> Any:
-    """``dataset`` sorted by token count: evaluation batches then pad to nearly nothing (their order does not
-    change a metric)."""
+    """``dataset`` sorted by token count. With ``group_by_length`` the Trainer already groups evaluation batches by
+    length; without it, it evaluates in the dataset's order, and sorted batches then pad to nearly nothing
+    (their order does not change a metric)."""
     return dataset.select(np.argsort([len(ids) for ids in dataset["input_ids"]], kind="stable"))
 
 
