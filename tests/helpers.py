@@ -91,3 +91,26 @@ def tree_hashes(root: Path, *folders: str) -> dict[str, str]:
         for path in sorted((root / folder).rglob("*"))
         if path.is_file()
     }
+
+
+def tiny_tokenized(csv_file: Path, tiny_model: Path):
+    """The synthetic CSV split 80/10/10 and tokenized at 32 tokens: what the tiny Trainer runs train on."""
+    from hatespeech.data.sources import load_source
+    from hatespeech.data.splitting import split_dataset
+    from hatespeech.model.tokenization import tokenize_splits
+
+    splits = split_dataset(load_source(str(csv_file)).frame, 0.1, 0.1, seed=0)
+    return tokenize_splits(splits, str(tiny_model), max_length=32)[0]
+
+
+def train_tiny(tokenized, tiny_model: Path, tmp_path: Path, **params):
+    """A real Trainer run of the tiny BERT with TINY_TRAIN and ``params``; returns (TrainResult, model dir)."""
+    from hatespeech.model.training import TrainConfig, train_classifier
+
+    out = tmp_path / "model"
+    out.mkdir()
+    config = TrainConfig.from_params({**TINY_TRAIN, **params})
+    result = train_classifier(
+        tokenized["train"], tokenized["validation"], str(tiny_model), config, out, tmp_path / "ckpt", seed=0
+    )
+    return result, out

@@ -7,17 +7,14 @@ import logging
 
 import numpy as np
 import pytest
-from helpers import TINY_TRAIN
+from helpers import tiny_tokenized, train_tiny
 
 from hatespeech import PipelineError
-from hatespeech.data.sources import load_source
-from hatespeech.data.splitting import split_dataset
 from hatespeech.model.acceleration import TokenBudgetBatchSampler
 from hatespeech.model.decision import RuleConfig, fit_decision_rule
 from hatespeech.model.inference import evaluate_split
 from hatespeech.model.loading import load_classifier, load_tokenizer
-from hatespeech.model.tokenization import tokenize_splits
-from hatespeech.model.training import TrainConfig, train_classifier
+from hatespeech.model.training import TrainConfig
 
 
 @pytest.mark.parametrize(
@@ -58,25 +55,14 @@ def test_token_budget_batches_cover_every_example_once_within_the_budget():
 
 @pytest.fixture
 def tiny_splits(csv_file, tiny_model):
-    splits = split_dataset(load_source(str(csv_file)).frame, 0.1, 0.1, seed=0)
-    tokenized, _ = tokenize_splits(splits, str(tiny_model), max_length=32)
-    return tokenized
+    return tiny_tokenized(csv_file, tiny_model)
 
 
 def test_token_budget_run_with_the_other_levers_switched(tiny_splits, tiny_model, tmp_path):
     """Eager attention, foreach AdamW and token-budget batches: a real Trainer run that learns. The decision
     rule it saves is the one fitted on the kept epoch's validation logits, as scoring the split again gives."""
-    params = {**TINY_TRAIN, "attention": "eager", "optimizer": "adamw_torch", "batch_tokens": 128}
-    out = tmp_path / "model"
-    out.mkdir()
-    result = train_classifier(
-        tiny_splits["train"],
-        tiny_splits["validation"],
-        str(tiny_model),
-        TrainConfig.from_params(params),
-        out,
-        tmp_path / "ckpt",
-        seed=0,
+    result, out = train_tiny(
+        tiny_splits, tiny_model, tmp_path, attention="eager", optimizer="adamw_torch", batch_tokens=128
     )
     assert result.best_metric > 0.5
     labels, probabilities = evaluate_split(
@@ -97,18 +83,8 @@ def test_a_compile_that_fails_is_a_warning_and_an_eager_run(tiny_splits, tiny_mo
     monkeypatch.setattr(torch._inductor.compile_fx, "compile_fx", broken_compiler)
     monkeypatch.setattr(torch._dynamo.config, "suppress_errors", False)  # restored after the test
     torch._dynamo.reset()
-    out = tmp_path / "model"
-    out.mkdir()
     with caplog.at_level(logging.WARNING):
-        result = train_classifier(
-            tiny_splits["train"],
-            tiny_splits["validation"],
-            str(tiny_model),
-            TrainConfig.from_params({**TINY_TRAIN, "compile": True}),
-            out,
-            tmp_path / "ckpt",
-            seed=0,
-        )
+        result, out = train_tiny(tiny_splits, tiny_model, tmp_path, compile=True)
     torch._dynamo.reset()
     assert result.best_metric > 0.5 and (out / "model.safetensors").is_file()
     assert "no C++ compiler here" in caplog.text

@@ -7,15 +7,12 @@ import json
 import numpy as np
 import pytest
 import torch
-from helpers import TINY_TRAIN
+from helpers import tiny_tokenized, train_tiny
 
 from hatespeech import PipelineError
-from hatespeech.data.sources import load_source
-from hatespeech.data.splitting import split_dataset
 from hatespeech.model.losses import class_weights, classification_loss, with_soft_labels
 from hatespeech.model.precision import training_precision
-from hatespeech.model.tokenization import tokenize_splits
-from hatespeech.model.training import TrainConfig, train_classifier
+from hatespeech.model.training import TrainConfig
 
 
 def test_config_coerces_yaml_1_1_strings():
@@ -98,14 +95,7 @@ def test_precision_is_fp32_on_a_cpu_without_bf16(monkeypatch):
 
 
 def test_tiny_training_run_learns_and_saves_safetensors(csv_file, tiny_model, tmp_path):
-    splits = split_dataset(load_source(str(csv_file)).frame, 0.1, 0.1, seed=0)
-    tokenized, _ = tokenize_splits(splits, str(tiny_model), max_length=32)
-    config = TrainConfig.from_params({**TINY_TRAIN, "class_weights": "balanced"})
-    out = tmp_path / "model"
-    out.mkdir()
-    result = train_classifier(
-        tokenized["train"], tokenized["validation"], str(tiny_model), config, out, tmp_path / "ckpt", seed=0
-    )
+    result, out = train_tiny(tiny_tokenized(csv_file, tiny_model), tiny_model, tmp_path, class_weights="balanced")
 
     assert result.best_epoch in {1.0, 2.0, 3.0, 4.0}
     assert result.best_metric > 0.5  # validation macro F1; always predicting the majority class gives ~0.24
@@ -119,19 +109,9 @@ def test_tiny_training_run_learns_and_saves_safetensors(csv_file, tiny_model, tm
 @pytest.mark.slow  # a Trainer run (the fast tier keeps one: the tiny run above)
 def test_focal_bf16_training_run(csv_file, tiny_model, tmp_path):
     """bf16 autocast on the CPU (emulated here unless the CPU has AVX512-BF16/AMX) with the focal loss trains."""
-    splits = split_dataset(load_source(str(csv_file)).frame, 0.1, 0.1, seed=0)
-    tokenized, _ = tokenize_splits(splits, str(tiny_model), max_length=32)
-    params = {**TINY_TRAIN, "mixed_precision": "bf16", "focal_gamma": 2.0, "label_smoothing": 0.05}
-    out = tmp_path / "model"
-    out.mkdir()
-    result = train_classifier(
-        tokenized["train"],
-        tokenized["validation"],
-        str(tiny_model),
-        TrainConfig.from_params(params),
-        out,
-        tmp_path / "ckpt",
-        seed=0,
+    tokenized = tiny_tokenized(csv_file, tiny_model)
+    result, out = train_tiny(
+        tokenized, tiny_model, tmp_path, mixed_precision="bf16", focal_gamma=2.0, label_smoothing=0.05
     )
     assert result.best_metric > 0.5
     args = json.loads((out / "training_args.json").read_text())
@@ -171,14 +151,8 @@ def test_training_on_soft_labels(csv_file, tiny_model, tmp_path):
     with pytest.raises(PipelineError, match="soft_labels needs the vote counts"):
         with_soft_labels(votes.remove_columns("neither_count"))
 
-    splits = split_dataset(load_source(str(csv_file)).frame, 0.1, 0.1, seed=0)
-    tokenized, _ = tokenize_splits(splits, str(tiny_model), max_length=32)
-    config = TrainConfig.from_params({**TINY_TRAIN, "soft_labels": True, "class_weights": "sqrt"})
-    out = tmp_path / "model"
-    out.mkdir()
-    result = train_classifier(
-        tokenized["train"], tokenized["validation"], str(tiny_model), config, out, tmp_path / "ckpt", seed=0
-    )
+    tokenized = tiny_tokenized(csv_file, tiny_model)
+    result, out = train_tiny(tokenized, tiny_model, tmp_path, soft_labels=True, class_weights="sqrt")
     assert result.best_metric > 0.5  # validation (hard labels) macro F1
     assert result.decision_rule.fitted_on == "validation" and result.decision_rule.examples == len(
         tokenized["validation"]
