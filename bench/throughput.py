@@ -28,6 +28,7 @@ from hatespeech.model.acceleration import ATTENTIONS, OPTIMIZERS
 from hatespeech.model.inference import evaluate_split
 from hatespeech.model.loading import load_classifier, load_tokenizer
 from hatespeech.model.precision import cpu_has_native_bf16
+from hatespeech.model.tokenization import token_lengths
 from hatespeech.model.training import TrainConfig, train_classifier
 
 
@@ -314,7 +315,7 @@ def yaml_value(value: Any) -> str:
 
 
 def mean_train_tokens(data: dict[str, Any]) -> float:
-    lengths = [len(ids) for ids in data["train"]["input_ids"]]
+    lengths = token_lengths(data["train"])
     return sum(lengths) / len(lengths)
 
 

@@ -25,6 +25,13 @@ class TokenizeConfig(Section):
     max_length: int = 128
 
 
+def token_lengths(dataset: Any) -> list[int]:
+    """Each example's token count: the ``length`` column tokenize_splits writes, else counted from ``input_ids``."""
+    if LENGTH in dataset.column_names:
+        return list(dataset[LENGTH])
+    return [len(ids) for ids in dataset["input_ids"]]
+
+
 def _length_stats(lengths: np.ndarray, untruncated: np.ndarray) -> dict[str, float | int]:
     return {
         "examples": int(lengths.size),

@@ -28,6 +28,7 @@ from hatespeech.model.distributed import LAUNCHERS, world_size
 from hatespeech.model.loading import load_classifier, load_tokenizer
 from hatespeech.model.losses import class_weights, classification_loss, with_soft_labels
 from hatespeech.model.precision import TRAINING_PRECISIONS, trainer_precision_args
+from hatespeech.model.tokenization import token_lengths
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +149,7 @@ def by_length(dataset: Any) -> Any:
     """``dataset`` sorted by token count. With ``group_by_length`` the Trainer already groups evaluation batches by
     length; without it, it evaluates in the dataset's order, and sorted batches then pad to nearly nothing
     (their order does not change a metric)."""
-    return dataset.select(np.argsort([len(ids) for ids in dataset["input_ids"]], kind="stable"))
+    return dataset.select(np.argsort(token_lengths(dataset), kind="stable"))
 
 
 @dataclass
@@ -245,8 +246,7 @@ def train_classifier(
     custom_loss = weights is not None or config.soft_labels or config.focal_gamma or config.label_smoothing
     trainer_class = Trainer
     if config.batch_tokens is not None:
-        lengths = [len(ids) for ids in train_set["input_ids"]]
-        trainer_class = token_budget_trainer(Trainer, config.batch_tokens, lengths, seed)
+        trainer_class = token_budget_trainer(Trainer, config.batch_tokens, token_lengths(train_set), seed)
     evaluation = EvaluationLogits()
     all_callbacks.append(evaluation.callback())
     trainer = trainer_class(
