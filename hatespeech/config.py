@@ -101,7 +101,8 @@ def from_env(cls: type[Config], prefix: str = "HATESPEECH_", **overrides: Any) -
 
 
 def convert(value: Any, kind: Any, name: str, from_text: bool = False) -> Any:
-    """``value`` as the type ``kind`` (int, float, str, bool, or one of them | None); ValueError naming ``name``.
+    """``value`` as the type ``kind`` (int, float, str, bool, ``tuple[str, ...]`` from a list or comma-separated
+    text, or one of them | None); ValueError naming ``name``.
 
     ``from_text``: the value is an environment variable's text, where "true"/"false" and "null" are spelled out
     (in YAML they are typed already, and the string "yes" is no boolean).
@@ -131,6 +132,11 @@ def convert(value: Any, kind: Any, name: str, from_text: bool = False) -> Any:
             return float(value)
         except (TypeError, ValueError):
             raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if typing.get_origin(kind) is tuple:
+        items = value.split(",") if from_text and isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)):
+            raise ValueError(f"{name} must be a list, got {value!r}")
+        return tuple(convert(item, str, f"{name}[{i}]").strip() for i, item in enumerate(items))
     if kind is str:
         if isinstance(value, (dict, list)):
             raise ValueError(f"{name} must be text, got {value!r}")

@@ -13,4 +13,5 @@ VALIDATION_METRICS = "metrics/validation.json"
 # the tokenizer's model_max_length is the truncation length the model was trained and evaluated with).
 RULE_FILE = "decision_rule.json"
 METADATA_FILE = "training_metadata.json"
+NORMALIZER_FILE = "normalizer.json"  # the text clean-up the model was trained with (hatespeech.data.text.Normalizer)
 ONNX_FILES = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STAGES = [
     "download",
     "split",
+    "augment",
     "tokenize_splits",
     "train",
     "evaluate",
@@ -30,6 +31,7 @@ STAGES = [
     "compare",
     "ensemble",
     "audit",
+    "functional",
     "card",
     "export",
 ]
@@ -45,6 +47,7 @@ PROJECT_FILES = (
     ".dvcignore",
     "data/hate_speech_offensive",
     "data/twitteraae",  # the audit's dialect model
+    "data/functional",  # the functional suite, the training templates and their target groups
 )
 
 # Small, fast settings under which the tiny model still learns the synthetic words.

@@ -9,6 +9,7 @@ from hatespeech import LABEL, TEXT
 from hatespeech.cli import run_stage
 from hatespeech.config import BaseConfig, load_params
 from hatespeech.data.splitting import read_splits
+from hatespeech.data.text import Normalizer
 from hatespeech.evaluation.evaluate import EvaluationOutputs, write_evaluation
 from hatespeech.evaluation.stats import Bootstrap
 from hatespeech.io import atomic_output
@@ -30,14 +31,16 @@ def main() -> None:
     bootstrap = Bootstrap.from_params(params)
 
     splits = read_splits(args.splits)
-    model = train_baseline(splits["train"], config, seed=seed)
+    normalizer = Normalizer.of(params)
+    model = train_baseline(splits["train"], config, seed=seed, normalizer=normalizer)
     labels = {name: splits[name][LABEL].to_numpy() for name in ("test", "validation")}
-    probabilities = {name: predict_proba(model, splits[name][TEXT]) for name in ("test", "validation")}
+    probabilities = {name: predict_proba(model, splits[name][TEXT], normalizer) for name in ("test", "validation")}
     rule = fit_decision_rule(probabilities["validation"], labels["validation"], rule_config)
     log.info("decision rule (%s) on validation macro F1: %.4f -> %.4f", rule.kind, rule.before, rule.after)
     with atomic_output(args.model_dir, directory=True) as model_tmp:
         save_baseline(model, model_tmp)
         rule.save(model_tmp)
+        normalizer.save(model_tmp)
     metrics = write_evaluation(
         "TF-IDF + logistic regression baseline",
         labels,

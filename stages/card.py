@@ -20,6 +20,7 @@ def main() -> None:
     parser.add_argument("--comparison", required=True, type=Path, help="the compare stage's paired tests")
     parser.add_argument("--report-dir", required=True, type=Path, help="the evaluate stage's error analysis")
     parser.add_argument("--audit", required=True, type=Path, help="the audit stage's dialect bias metrics")
+    parser.add_argument("--functional", required=True, type=Path, help="the functional stage's suite metrics")
     parser.add_argument("--out", required=True, type=Path, help="the published model directory")
     args = parser.parse_args()
 
@@ -32,6 +33,7 @@ def main() -> None:
         read_json(args.comparison, "the model card needs the transformer-vs-baseline comparison"),
         read_errors(args.report_dir),
         read_json(args.audit, "the model card needs the dialect bias audit"),
+        read_json(args.functional, "the model card needs the functional suite's metrics"),
     )
     with atomic_output(args.out, directory=True) as published:
         shutil.copytree(args.trained, published, dirs_exist_ok=True)

@@ -11,6 +11,7 @@ import argparse
 from hatespeech.cli import run_stage
 from hatespeech.config import load_params
 from hatespeech.data.splitting import read_splits
+from hatespeech.data.text import Normalizer
 from hatespeech.evaluation.evaluate import EvaluateConfig, EvaluationOutputs, write_evaluation
 from hatespeech.evaluation.explain import model_explainer
 from hatespeech.evaluation.stats import Bootstrap
@@ -47,7 +48,7 @@ def main() -> None:
         read_splits(args.splits),
         EvaluationOutputs.from_args(args),
         bootstrap,
-        model_explainer(model, tokenizer, rule, batch_size),
+        model_explainer(model, tokenizer, rule, Normalizer.load(args.model_dir), batch_size),
     )
 
 

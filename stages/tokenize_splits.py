@@ -1,5 +1,6 @@
-"""tokenize_splits: the splits as token ids: the checkpoint's fast tokenizer, truncation at tokenize.max_length,
-no padding.
+"""tokenize_splits: the splits as token ids: texts cleaned by the `normalize` params (saved beside the token ids as
+normalizer.json, which the train stage puts in the model directory), the checkpoint's fast tokenizer, truncation at
+tokenize.max_length, no padding.
 
 (The stage is not called tokenize, after its params section: a script's folder comes first on sys.path, and a
 stages/tokenize.py would shadow the standard library's tokenize module.)
@@ -10,6 +11,7 @@ import argparse
 from hatespeech.cli import run_stage
 from hatespeech.config import load_params
 from hatespeech.data.splitting import read_splits
+from hatespeech.data.text import Normalizer
 from hatespeech.io import atomic_output, write_json
 from hatespeech.model.loading import ModelConfig
 from hatespeech.model.tokenization import TokenizeConfig, tokenize_splits
@@ -23,11 +25,13 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params()
 
+    normalizer = Normalizer.of(params)
     tokenized, stats = tokenize_splits(
-        read_splits(args.splits), ModelConfig.of(params).checkpoint, TokenizeConfig.of(params).max_length
+        read_splits(args.splits), ModelConfig.of(params).checkpoint, TokenizeConfig.of(params).max_length, normalizer
     )
     with atomic_output(args.out_dir, directory=True) as tmp:
         tokenized.save_to_disk(str(tmp))
+        normalizer.save(tmp)
     write_json(args.stats, stats)
 
 

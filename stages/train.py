@@ -15,6 +15,7 @@ from pathlib import Path
 
 from hatespeech.cli import run_stage
 from hatespeech.config import BaseConfig, load_params
+from hatespeech.data.text import Normalizer
 from hatespeech.io import atomic_output, sha256_tree, write_json
 from hatespeech.model.checkpoints import prepare_checkpoints, remove_checkpoints
 from hatespeech.model.decision import RuleConfig
@@ -86,6 +87,7 @@ def main() -> None:
     with atomic_output(args.model_dir, directory=True) as model_tmp:
         result = train(model_tmp)
         write_json(model_tmp / METADATA_FILE, metadata)
+        Normalizer.load(args.data).save(model_tmp)  # the clean-up the data was tokenized with: served texts get it too
     write_training_curves(
         args.live_dir,
         result.log_history,

@@ -92,13 +92,15 @@ def trained_model(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) ->
 
     from hatespeech.data.sources import load_source
     from hatespeech.data.splitting import split_dataset
+    from hatespeech.data.text import Normalizer
     from hatespeech.model.tokenization import tokenize_splits
     from hatespeech.model.training import TrainConfig, train_classifier
 
     root = tmp_path_factory.mktemp("trained")
     data = write_csv(root / "labeled_data.csv", make_rows())
     splits = split_dataset(load_source(str(data)).frame, 0.1, 0.1, seed=0)
-    tokenized, _ = tokenize_splits(splits, str(tiny_model), max_length=64)
+    normalizer = Normalizer()  # params.yaml's defaults, saved with the model as the train stage does
+    tokenized, _ = tokenize_splits(splits, str(tiny_model), max_length=64, normalizer=normalizer)
     tokenized.save_to_disk(str(root / "tokenized"))
     (root / "model").mkdir()
     train_classifier(
@@ -110,4 +112,5 @@ def trained_model(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) ->
         root / "ckpt",
         seed=0,
     )
+    normalizer.save(root / "model")
     return SimpleNamespace(model_dir=root / "model", tokenized=root / "tokenized", splits=splits)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import html
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -28,6 +29,16 @@ from hatespeech.testing import (  # noqa: F401  (the tests import these from her
     tool_env,
     wait_until_ready,
 )
+
+# Tweets as users send them, and as the dataset stores them: HTML-escaped, each character beyond ASCII an entity.
+RAW = ["zorgon & dang 😂😂 @bob http://t.co/x1", "sunny <garden> coffee 👍🏿 lol", "frick   that   blapper 💯"]
+
+
+def escaped(text: str) -> str:
+    return "".join(c if ord(c) < 128 else f"&#{ord(c)};" for c in html.escape(text, quote=False))
+
+
+ESCAPED = [escaped(t) for t in RAW]
 
 
 @contextlib.contextmanager

@@ -1,6 +1,10 @@
-"""Data: from a source to train/validation/test splits of tweets.
+"""Data: from a source to train/validation/test splits of tweets, and the text every model reads.
 
 - ``sources``: read the authors' CSV (a path, URL or the shipped copy) or the Hub dataset into one schema
 - ``splitting``: near-duplicate-aware stratified train/validation/test splits and k folds
-- ``text``: the tweet clean-up (URLs, mentions, spaces) and the digest that pairs rows across runs
+- ``text``: the one normalization every model reads through (saved with it), the tweet masking and the digest
+  that pairs rows across runs
+- ``disguise``: the spelling variations users write to evade filters (asterisks, leetspeak, spaced letters...)
+- ``functional``: the functional suite and training templates, generated from data/functional/*.yaml
+- ``augment``: the train split plus template sentences and disguised copies of its rows
 """

@@ -1,15 +1,120 @@
-"""Tweet text as the data stages see it: the clean-up that the baseline's features and the split's near-duplicate
-groups share, and the digest that pairs two runs' predictions row by row."""
+"""Tweet text as every model sees it: the one normalization (:class:`Normalizer`) that training, evaluation, the
+baseline, the service, the CLIs and the audit all apply, saved with each model; plus the masking the baseline's
+features and the split's near-duplicate groups share, and the digest that pairs two runs' predictions row by row.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import html
+import json
 import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from hatespeech import PipelineError
+from hatespeech.config import Section
+from hatespeech.paths import NORMALIZER_FILE
 
 _URL = re.compile(r"(?:https?://|www\.)\S+")
 _MENTION = re.compile(r"@\w+")
 _SPACES = re.compile(r"\s+")
+_ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z]+\d*);")
+# Single letters split by one separator kind ("b i t c h", "b.i.t.c.h", "b-i-t-c-h"): joined by deobfuscate.
+_SPLIT_LETTERS = re.compile(r"(?<![\w*])(?:[a-z](?:([ .\-_])(?=[a-z]))){3,}[a-z](?![\w*])", re.IGNORECASE)
+# A digit or symbol standing for a letter between letters ("b1tch", "h0e", "a$$"): leetspeak, mapped back.
+_LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"}
+_LEET_WORD = re.compile(r"(?<![\w@$!])[a-z]+(?:(?:[013457@$!]+[a-z]+)+|\$+)(?![\w@$!])", re.IGNORECASE)
+_STRETCH = re.compile(r"([a-z])\1{2,}", re.IGNORECASE)
+
+EMOJI_MODES = ("keep", "names")
+
+
+@dataclass(frozen=True)
+class Normalizer(Section):
+    """params.yaml's ``normalize`` section: how a text is cleaned before any model reads it.
+
+    The tokenize stage applies it to the training data and the train stage saves it in the model directory
+    (:data:`NORMALIZER_FILE`); everything that scores text loads it from there, so a model always scores with
+    the normalization it was trained with. A model directory without the file predates normalization and
+    loads :meth:`legacy`, which leaves texts untouched.
+    """
+
+    SECTION = "normalize"
+    html: bool = True  # unescape HTML entities (the data has "&amp;", "&#128514;"), repeatedly for double escapes
+    url: str | None = "http"  # every URL as this placeholder; null keeps URLs
+    mention: str | None = "@user"  # every @mention as this placeholder; null keeps mentions
+    emoji: str = "names"  # keep: emoji as characters | names: each emoji as its CLDR name ("face with tears of joy")
+    deobfuscate: bool = False  # join spaced/dotted letters, undo leetspeak between letters, cap stretched letters
+    squeeze: bool = True  # runs of whitespace as one space, none at the ends
+
+    def validate(self) -> None:
+        if self.emoji not in EMOJI_MODES:
+            raise PipelineError(f"normalize.emoji must be one of {', '.join(EMOJI_MODES)}, got '{self.emoji}'")
+
+    @classmethod
+    def legacy(cls) -> Normalizer:
+        """The identity: what models trained before normalization existed were fed (raw text)."""
+        return cls(html=False, url=None, mention=None, emoji="keep", deobfuscate=False, squeeze=False)
+
+    def __call__(self, text: str) -> str:
+        if self.html:
+            text = unescape(text)
+        if self.url is not None:
+            text = _URL.sub(f" {self.url} ", text)
+        if self.mention is not None:
+            text = _MENTION.sub(f" {self.mention} ", text)
+        if self.emoji == "names":
+            text = emoji_names(text)
+        if self.deobfuscate:
+            text = deobfuscate(text)
+        return squeeze_spaces(text) if self.squeeze else text
+
+    def apply(self, texts: Iterable[str]) -> list[str]:
+        return [self(text) for text in texts]
+
+    def save(self, directory: str | Path) -> None:
+        """Write the settings into a model directory (plain JSON, read by :meth:`load`)."""
+        text = json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+        (Path(directory) / NORMALIZER_FILE).write_text(text, encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Normalizer:
+        """The settings a model directory was trained with; :meth:`legacy` where it records none."""
+        path = Path(directory) / NORMALIZER_FILE
+        if not path.is_file():
+            return cls.legacy()
+        try:
+            settings = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise PipelineError(f"{path} is not a readable JSON file of normalizer settings: {exc}") from exc
+        return cls.from_params(settings)
+
+
+def unescape(text: str, rounds: int = 3) -> str:
+    """HTML entities unescaped until none is left (tweets are sometimes escaped twice: ``&amp;#128514;``)."""
+    for _ in range(rounds):
+        if not _ENTITY.search(text):
+            break
+        text = html.unescape(text)
+    return text
+
+
+def emoji_names(text: str) -> str:
+    """Each emoji replaced by its name in words, spaced from its neighbours: the packaged tokenizer reads most
+    emoji as one unknown token, their names as words it knows."""
+    import emoji
+
+    return emoji.replace_emoji(text, replace=lambda chars, data: f" {data['en'].strip(':').replace('_', ' ')} ")
+
+
+def deobfuscate(text: str) -> str:
+    """Undo the disguises that keep a word's letters: spaced or dotted letters joined ("b i t c h" -> "bitch"),
+    leetspeak between letters mapped back ("b1tch" -> "bitch"), letters stretched past two cut to two."""
+    text = _SPLIT_LETTERS.sub(lambda m: re.sub(r"[ .\-_]", "", m.group(0)), text)
+    text = _LEET_WORD.sub(lambda m: "".join(_LEET.get(c, c) for c in m.group(0)), text)
+    return _STRETCH.sub(r"\1\1", text)
 
 
 def mask_tweet(text: str, url: str = " ", mention: str = " ") -> str:

@@ -8,4 +8,5 @@
 - ``crossval``: the cross-validation pipeline's folds and summary
 - ``dialect``: the TwitterAAE dialect model (a tweet's dialect proportions); ``audit``: the dialect bias audit
   (flag rates by dialect group, their intervals and ratios, the measured mitigation)
+- ``functional``: accuracy on the functional suite, and flag rates of real tweets with disguised words
 """

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import html
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from hatespeech import PipelineError
+from hatespeech.data.text import unescape
 
 DIALECTS: tuple[str, ...] = ("african_american", "hispanic", "asian", "white")
 """The model's topics, in the count table's column order."""
@@ -50,11 +50,11 @@ def _tokenizer():  # nltk is imported only by the audit, not by every module tha
 
 
 def tweet_tokens(text: str) -> list[str]:
-    """A tweet's words for the dialect model: HTML entities unescaped, URLs, @mentions and the retweet marker
-    removed, typographic apostrophes made plain, then nltk's TweetTokenizer (emoticons, emoji, hashtags and
-    contractions kept whole), lower-cased."""
+    """A tweet's words for the dialect model: HTML entities unescaped (the models' :func:`unescape`), URLs,
+    @mentions and the retweet marker removed, typographic apostrophes made plain, then nltk's TweetTokenizer
+    (emoticons, emoji, hashtags and contractions kept whole), lower-cased."""
     # A typographic apostrophe as a plain one: "don\u2019t" is one token, don't, not three.
-    cleaned = _MARKUP.sub(" ", html.unescape(text)).replace("\u2019", "'")
+    cleaned = _MARKUP.sub(" ", unescape(text)).replace("\u2019", "'")
     return [token for token in _tokenizer().tokenize(cleaned) if token != _RETWEET]
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from hatespeech import LABELS
+from hatespeech.data.text import Normalizer
 from hatespeech.metrics import rounded
 from hatespeech.model.decision import DecisionRule, softmax
 from hatespeech.model.inference import Backend, Classifier, TorchBackend, batched_logits, model_input_names
@@ -96,7 +97,7 @@ def explain_classifier(
     """:func:`explain_texts` for a loaded :class:`~hatespeech.model.inference.Classifier` (any backend): the label is
     the one its decision rule picks, as in its predictions."""
     return explain_texts(
-        texts,
+        classifier.normalizer.apply(texts),
         classifier.tokenizer,
         _probabilities(classifier.backend, classifier.tokenizer.pad_token_id, len(classifier.labels), batch_size),
         lambda probabilities: classifier.rule.predict(probabilities, classifier.labels),
@@ -107,15 +108,15 @@ def explain_classifier(
 
 
 def model_explainer(
-    model: Any, tokenizer: Any, rule: DecisionRule, batch_size: int = 64
+    model: Any, tokenizer: Any, rule: DecisionRule, normalizer: Normalizer, batch_size: int = 64
 ) -> Callable[[Sequence[str]], list[dict[str, Any]]]:
     """Explanations from a PyTorch model and tokenizer as the evaluate stage holds them (labels in LABELS order,
-    the label its decision rule picks)."""
+    the label its decision rule picks), of texts as ``normalizer`` (the model's) cleans them."""
     backend = TorchBackend(model, model_input_names(model, tokenizer))
     probabilities_of = _probabilities(backend, tokenizer.pad_token_id, model.config.num_labels, batch_size)
     max_length = input_length_limit(tokenizer)
 
     def explain(texts: Sequence[str]) -> list[dict[str, Any]]:
-        return explain_texts(texts, tokenizer, probabilities_of, rule.predict, LABELS, max_length)
+        return explain_texts(normalizer.apply(texts), tokenizer, probabilities_of, rule.predict, LABELS, max_length)
 
     return explain

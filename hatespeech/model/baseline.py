@@ -6,6 +6,7 @@ explicitly trusted; the only non-standard type in the file is this module's twee
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ import pandas as pd
 
 from hatespeech import LABEL, LABELS, TEXT, PipelineError
 from hatespeech.config import Section
-from hatespeech.data.text import mask_tweet, squeeze_spaces
+from hatespeech.data.text import Normalizer, mask_tweet, squeeze_spaces
+from hatespeech.model.decision import DecisionRule
 
 MODEL_FILE = "model.skops"
 CLASS_WEIGHTS = ("none", "balanced")
@@ -81,16 +83,17 @@ def build_baseline(config: BaselineConfig, seed: int) -> Any:
     return Pipeline([("features", features), ("classifier", classifier)])
 
 
-def train_baseline(train: pd.DataFrame, config: BaselineConfig, seed: int) -> Any:
+def train_baseline(train: pd.DataFrame, config: BaselineConfig, seed: int, normalizer: Normalizer) -> Any:
+    """The baseline fitted on ``train``'s texts as ``normalizer`` cleans them (the transformer's clean-up)."""
     missing = sorted(set(range(len(LABELS))) - set(train[LABEL].unique()))
     if missing:
         raise PipelineError(f"the training split has no example of {', '.join(LABELS[i] for i in missing)}")
-    return build_baseline(config, seed).fit(train[TEXT].tolist(), train[LABEL].to_numpy())
+    return build_baseline(config, seed).fit(normalizer.apply(train[TEXT]), train[LABEL].to_numpy())
 
 
-def predict_proba(model: Any, texts: pd.Series | list[str]) -> np.ndarray:
-    """Class probabilities with columns in LABELS order."""
-    probabilities = model.predict_proba(list(texts))
+def predict_proba(model: Any, texts: pd.Series | list[str], normalizer: Normalizer) -> np.ndarray:
+    """Class probabilities with columns in LABELS order, of ``texts`` as ``normalizer`` (the model's) cleans them."""
+    probabilities = model.predict_proba(normalizer.apply(texts))
     order = [int(np.flatnonzero(model.classes_ == i)[0]) for i in range(len(LABELS))]
     return probabilities[:, order]
 
@@ -172,3 +175,9 @@ def load_baseline(directory: str | Path) -> Any:
     if unexpected:
         raise PipelineError(f"{path} contains types that are not trusted: {', '.join(unexpected)}")
     return skops.io.load(path, trusted=sorted(untrusted))
+
+
+def baseline_labels(directory: str | Path) -> Callable[[Sequence[str]], list[str]]:
+    """A saved baseline as a function of raw texts to label names: its normalizer, model and decision rule."""
+    model, rule, normalizer = load_baseline(directory), DecisionRule.load(directory), Normalizer.load(directory)
+    return lambda texts: [LABELS[i] for i in rule.predict(predict_proba(model, list(texts), normalizer))]

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from hatespeech import LABEL, PipelineError
+from hatespeech.data.text import Normalizer
 from hatespeech.io import read_json
 from hatespeech.metrics import rounded
 from hatespeech.model.acceleration import compile_in_place
@@ -154,6 +155,9 @@ def _labels(model_dir: Path) -> list[str]:
 class Classifier:
     """A trained model directory, loaded once, classifying raw texts with the model's decision rule.
 
+    Texts are cleaned by the model's own :class:`~hatespeech.data.text.Normalizer` (its directory's
+    ``normalizer.json``) before they are tokenized, exactly as its training data was.
+
     ``backend`` is ``torch`` for a trained model directory, ``onnx`` or ``onnx-int8`` for the export
     stage's directory; None reads $HATESPEECH_BACKEND (default torch). ``precision`` (torch only) is fp32
     or bf16; None reads $HATESPEECH_PRECISION (default fp32). ``compile`` and ``attention`` (torch only) are
@@ -179,6 +183,7 @@ class Classifier:
             )
         self.model_dir = Path(check_checkpoint(str(model_dir)))
         self.tokenizer = load_tokenizer(str(self.model_dir))
+        self.normalizer = Normalizer.load(self.model_dir)  # the text clean-up the model was trained with
         if self.backend_name == "torch":
             threads = set_torch_threads(threads).threads
             model = load_classifier(str(self.model_dir), attention=attention)
@@ -203,7 +208,7 @@ class Classifier:
         """Class probabilities (columns in :attr:`labels` order) for each text, in the input order."""
         if not texts:  # the tokenizer cannot encode an empty batch
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        encodings = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)
+        encodings = self.tokenizer(self.normalizer.apply(texts), truncation=True, max_length=self.max_length)
         names = [name for name in self.backend.input_names if name in encodings]
         rows = [{name: encodings[name][i] for name in names} for i in range(len(texts))]
         logits = batched_logits(self.backend, rows, self.tokenizer.pad_token_id, len(self.labels), batch_size)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -11,6 +11,7 @@ import pandas as pd
 
 from hatespeech import LABEL, TEXT, VOTE_COLUMNS, PipelineError
 from hatespeech.config import Section
+from hatespeech.data.text import Normalizer
 from hatespeech.metrics import rounded
 from hatespeech.model.loading import load_tokenizer
 
@@ -45,9 +46,14 @@ def _length_stats(lengths: np.ndarray, untruncated: np.ndarray) -> dict[str, flo
 
 
 def tokenize_splits(
-    splits: dict[str, pd.DataFrame], checkpoint: str, max_length: int, batch_size: int = 1000
+    splits: dict[str, pd.DataFrame],
+    checkpoint: str,
+    max_length: int,
+    normalizer: Normalizer | None = None,
+    batch_size: int = 1000,
 ) -> tuple[Any, dict[str, Any]]:
-    """Return a ``datasets.DatasetDict`` of token ids (no padding) and token-length statistics per split."""
+    """Return a ``datasets.DatasetDict`` of token ids (no padding) and token-length statistics per split, of the
+    texts as ``normalizer`` cleans them (None: :meth:`Normalizer.legacy`, the raw texts)."""
     import datasets
 
     if max_length < 8:
@@ -58,16 +64,18 @@ def tokenize_splits(
             f"tokenize.max_length {max_length} exceeds the model's limit of {tokenizer.model_max_length} tokens"
         )
 
+    clean = normalizer or Normalizer.legacy()
+
     def encode(batch: dict[str, list]) -> dict[str, list]:
-        encoded = tokenizer(batch[TEXT], truncation=True, max_length=max_length)
+        encoded = tokenizer(clean.apply(batch[TEXT]), truncation=True, max_length=max_length)
         encoded[LENGTH] = [len(ids) for ids in encoded["input_ids"]]
         return encoded
 
     # A fixed fingerprint keeps the saved files byte-identical from run to run.
-    fingerprint = hashlib.sha256(f"{checkpoint}|{max_length}".encode()).hexdigest()[:16]
+    fingerprint = hashlib.sha256(f"{checkpoint}|{max_length}|{clean}".encode()).hexdigest()[:16]
     tokenized: dict[str, Any] = {}
     split_stats: dict[str, Any] = {}
-    stats = {"checkpoint": checkpoint, "max_length": max_length, "splits": split_stats}
+    stats = {"checkpoint": checkpoint, "max_length": max_length, "normalizer": asdict(clean), "splits": split_stats}
     for name, frame in splits.items():
         # The vote counts ride along for soft-label training; the Trainer drops columns the model does not take.
         columns = [TEXT, LABEL, *(c for c in VOTE_COLUMNS if c in frame.columns)]
@@ -80,8 +88,11 @@ def tokenize_splits(
             new_fingerprint=f"{fingerprint}-{name}",
             desc=f"tokenize {name}",
         )
-        untruncated = np.array([len(ids) for ids in tokenizer(frame[TEXT].tolist())["input_ids"]])
-        split_stats[name] = _length_stats(np.array(dataset[LENGTH]), untruncated)
+        full = tokenizer(clean.apply(frame[TEXT]))["input_ids"]
+        untruncated = np.array([len(ids) for ids in full])
+        # Tokens the vocabulary lacks (most emoji, unless normalize.emoji names them): information the model never sees.
+        unknown = sum(ids.count(tokenizer.unk_token_id) for ids in full) / max(int(untruncated.sum()), 1)
+        split_stats[name] = {**_length_stats(np.array(dataset[LENGTH]), untruncated), "share_unknown": rounded(unknown)}
         tokenized[name] = dataset
     return datasets.DatasetDict(tokenized), stats
 

@@ -142,6 +142,41 @@ def _dialect_lines(audit: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _functional_lines(functional: Mapping[str, Any]) -> list[str]:
+    """The card's section on the functional suite and disguised words (metrics/functional.json, this model)."""
+    model, suite = functional["transformer"], functional["suite"]
+
+    def share(block: Mapping[str, Any]) -> str:
+        bounds = block["ci95"]
+        return f"{block['accuracy']:.1%} (95% interval {bounds['low']:.1%}–{bounds['high']:.1%})"
+
+    lines = [
+        f"The `functional` stage scores the model on the project's own functional suite (data/functional/suite.yaml: "
+        f"{suite['cases']} generated cases in {suite['functionalities']} functionalities, docs/functional.md), "
+        "written for this project and disjoint from the template sentences added to its training data.",
+        "",
+        f"- All cases: {share(model['overall'])}; hateful cases {share(model['hateful'])}; non-hateful cases "
+        f"{share(model['non_hateful'])}.",
+        "- Weakest functionalities:",
+        *(
+            f"  - {model['functionalities'][name].get('description') or name} (`{name}`): {accuracy:.0%} right"
+            for name, accuracy in model["weakest"].items()
+        ),
+    ]
+    disguised = model.get("disguised_tweets") or {}
+    if disguised.get("kinds"):
+        rates = ", ".join(
+            f"{kind} {entry['flag_rate']:.0%}"
+            for kind, entry in disguised["kinds"].items()
+            if entry["flag_rate"] is not None
+        )
+        lines.append(
+            f"- Real toxic test tweets it flags, with their offensive words disguised ({disguised['toxic_tweets']} "
+            f"tweets): still flagged {rates}."
+        )
+    return lines
+
+
 def _confusions(errors: list[dict[str, Any]]) -> Counter:
     return Counter((e["label"], e["predicted"]) for e in errors)
 
@@ -162,8 +197,10 @@ def model_card(
     comparison: Mapping[str, Any],
     errors: list[dict[str, Any]],
     audit: Mapping[str, Any],
+    functional: Mapping[str, Any],
 ) -> str:
-    """The card's Markdown (YAML metadata block first); ``audit`` is the audit stage's metrics/audit.json."""
+    """The card's Markdown (YAML metadata block first); ``audit`` is the audit stage's metrics/audit.json,
+    ``functional`` the functional stage's metrics/functional.json."""
     checkpoint = str(training.get("checkpoint", "unknown"))
     params = training.get("params", {})
     train = params.get("train", {})
@@ -228,6 +265,10 @@ def model_card(
         "This model against the baseline, on the same test tweets:",
         "",
         *_comparison_lines(comparison),
+        "",
+        "## Behaviour on what users send",
+        "",
+        *_functional_lines(functional),
         "",
         "## Decision rule",
         "",

@@ -24,13 +24,19 @@ from hatespeech.model.inference import (
     pad_batch,
 )
 from hatespeech.model.loading import load_classifier, load_tokenizer
-from hatespeech.paths import METADATA_FILE, ONNX_FILES, RULE_FILE
+from hatespeech.paths import METADATA_FILE, NORMALIZER_FILE, ONNX_FILES, RULE_FILE
 from hatespeech.serving.card import CARD_FILE
 
 log = logging.getLogger(__name__)
 
 # Copied next to the ONNX files so the directory is self-contained: tokenizer, label map, decision rule.
-SIDE_FILES = ("config.json", RULE_FILE, METADATA_FILE, CARD_FILE)  # the model card too, when the model has one
+SIDE_FILES = (
+    "config.json",
+    RULE_FILE,
+    METADATA_FILE,
+    NORMALIZER_FILE,
+    CARD_FILE,
+)  # the model card too, when the model has one
 # Parity targets on the test split: argmax agreement with PyTorch, and the largest macro-F1 difference.
 MIN_AGREEMENT = {"onnx": 0.999, "onnx-int8": 0.99}
 MAX_F1_DIFFERENCE = 0.01

@@ -99,6 +99,7 @@ def model_metadata(classifier: Classifier, config: ServiceConfig) -> dict[str, A
         "precision": classifier.precision,
         "labels": dict(enumerate(classifier.labels)),
         "decision_rule": asdict(classifier.rule),
+        "normalizer": asdict(classifier.normalizer),  # how texts are cleaned before the model reads them
         "max_length": classifier.max_length,  # tokens: longer texts are truncated, as in training
         "checkpoint": training.get("checkpoint"),
         "data_sha256": training.get("data_sha256"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+import pandas as pd
 import pytest
 from helpers import STAGES, TINY_TRAIN, dvc, git, init_repo, make_project, make_target, ran_stages, run
 
@@ -50,18 +51,19 @@ def test_changing_a_train_param_reruns_only_train_and_what_uses_the_model(pipeli
         "ensemble",
         "evaluate",
         "export",
+        "functional",
         "train",
     ]
 
 
 def test_editing_inference_code_makes_only_the_stages_that_run_it_stale(pipeline):
-    """hatespeech/model/inference.py runs in evaluate and export (after train): `dvc status` names those two only."""
+    """hatespeech/model/inference.py runs in evaluate, functional and export (after train): `dvc status` names those."""
     module = pipeline.project / "hatespeech" / "model" / "inference.py"
     original = module.read_text()
     try:
         module.write_text(original + "\n# an edit\n")
         stale = json.loads(dvc(pipeline.project, "status", "dvc.yaml", "--json").stdout)
-        assert set(stale) == {"evaluate", "export"}, stale
+        assert set(stale) == {"evaluate", "export", "functional"}, stale
     finally:
         module.write_text(original)
     assert json.loads(dvc(pipeline.project, "status", "dvc.yaml", "--json").stdout or "{}") == {}
@@ -77,6 +79,31 @@ def test_metrics_diff_between_commits_shows_the_change(pipeline):
     audit = {key for key, value in diff["metrics/audit.json"].items() if value.get("diff")}
     assert any(key.startswith("transformer.") for key in audit), diff["metrics/audit.json"]
     assert not any(key.startswith("baseline.") for key in audit)
+    # So is the functional suite: the transformer's accuracies moved with its training, the baseline's did not.
+    functional = {key for key, value in diff["metrics/functional.json"].items() if value.get("diff")}
+    assert any(key.startswith("transformer.functionalities.") for key in functional), diff["metrics/functional.json"]
+    assert not any(key.startswith("baseline.") for key in functional)
+
+
+def test_the_functional_stage_scores_both_models_on_the_suite_and_disguised_tweets(pipeline):
+    metrics = json.loads((pipeline.project / "metrics/functional.json").read_text())
+    assert metrics["suite"]["cases"] >= 2000 and metrics["suite"]["functionalities"] >= 25
+    for model in ("transformer", "baseline"):
+        report = metrics[model]
+        for block in ("overall", "hateful", "non_hateful", "macro"):
+            low, high = report[block]["ci95"]["low"], report[block]["ci95"]["high"]
+            assert 0 <= low <= report[block]["accuracy"] <= high <= 1, (model, block)
+        assert len(report["functionalities"]) == metrics["suite"]["functionalities"]
+        assert all(entry["description"] for entry in report["functionalities"].values())
+        assert {"women", "jews", "muslims"} <= set(report["groups"]) and len(report["weakest"]) == 5
+        disguised = report["disguised_tweets"]
+        assert disguised["toxic_tweets"] > 0 and set(disguised["kinds"]) >= {"asterisk", "leet", "space"}
+    cases = pd.read_parquet(pipeline.project / "reports/functional_cases.parquet")
+    assert len(cases) == metrics["suite"]["cases"] and {"transformer", "baseline"} <= set(cases.columns)
+    card = (pipeline.project / "models/model/README.md").read_text()
+    assert "## Behaviour on what users send" in card and "Weakest functionalities" in card
+    augment = json.loads((pipeline.project / "metrics/augment.json").read_text())
+    assert augment["rows"]["template"] > 0 and augment["rows"]["disguised"] > 0
 
 
 def test_the_dialect_audit_has_every_model_group_and_rate_with_intervals_around_them(pipeline):
@@ -117,7 +144,8 @@ def test_git_tracks_metrics_and_dvc_caches_data(pipeline):
     tracked = git(pipeline.project, "ls-files").stdout.split()
     assert {"dvc.lock", "metrics/test.json", "metrics/baseline_test.json"} <= set(tracked)
     cached = ("models/", "data/", "dvclive/", "plots/", "reports/")
-    shipped = ("data/hate_speech_offensive/", "data/twitteraae/")  # inputs shipped in git: data, dialect model
+    # Inputs shipped in git: the data, the dialect model, the functional suite and training templates.
+    shipped = ("data/hate_speech_offensive/", "data/twitteraae/", "data/functional/")
     outputs = [
         p for p in tracked if p.startswith(cached) and not p.endswith(".gitignore") and not p.startswith(shipped)
     ]

@@ -9,9 +9,10 @@ from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
-from helpers import ROOT, make_project, run_script, stage_command
+from helpers import ESCAPED, RAW, ROOT, make_project, run_script, stage_command
 
 from hatespeech import LABELS, PipelineError
+from hatespeech.data.text import Normalizer
 from hatespeech.model.decision import DecisionRule
 from hatespeech.model.inference import Classifier
 from hatespeech.serving.predict import main as predict_main
@@ -79,6 +80,8 @@ def test_onnx_directory_is_self_contained_and_matches_pytorch(exported, trained_
     reference = Classifier(exported.project / "models/model", "torch").predict(TEXTS)
     fp32 = Classifier(moved, "onnx")
     assert fp32.rule == RULE and fp32.labels == list(LABELS)
+    # The model's normalizer travels with it: the ONNX backends clean texts as the model was trained.
+    assert fp32.normalizer == Normalizer() and fp32.predict(ESCAPED) == fp32.predict(RAW)
     for result, expected in zip(fp32.predict(TEXTS, batch_size=2), reference):
         assert result["label"] == expected["label"]
         assert result["scores"] == pytest.approx(expected["scores"], abs=1e-4)

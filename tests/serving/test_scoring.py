@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-from helpers import PINNED_THREADS, free_port, init_repo, make_project, run, run_dvc_lines, tool_env
+from helpers import ESCAPED, PINNED_THREADS, RAW, free_port, init_repo, make_project, run, run_dvc_lines, tool_env
 
 from hatespeech import LABELS, PipelineError
 from hatespeech.serving.scoring import file_kind, input_files, plan, read_scores, read_shard, shard_name
@@ -100,7 +100,8 @@ def archive(tmp_path_factory, trained_model):
     """Synthetic tweets in four files of four formats, scored once by hatespeech-score (torch backend, tiny model)
     and once by hatespeech-predict."""
     root = tmp_path_factory.mktemp("archive")
-    texts = [row[6] for row in make_rows(400, seed=5)][:400]  # (make_rows adds retweets beyond n)
+    # (make_rows adds retweets beyond n); the last six: tweets as users send them and as the dataset escapes them
+    texts = [row[6] for row in make_rows(400, seed=5)][:394] + RAW + ESCAPED
     _write_inputs(root / "in", texts)
     command = [*SCORE, str(root / "in"), "--out", str(root / "out"), "--backend", "torch"]
     command += ["--model", str(trained_model.model_dir), "--id-column", "id", "--batch-size", "16"]
@@ -139,6 +140,11 @@ def test_scores_equal_hatespeech_predicts_for_every_input_format(archive):
     summary = json.loads((archive.root / "out" / "_summary.json").read_text())
     assert summary["texts"] == 400 and summary["errors"] == 0 and summary["texts_per_s"] > 0
     assert not list((archive.root / "out").glob("*.tmp"))
+    # The model's normalizer: a tweet and its HTML-escaped form get the same scores.
+    probabilities = scored[[f"p_{name}" for name in LABELS]].to_numpy()
+    assert (probabilities[-6:-3] == probabilities[-3:]).all() and scored["label"][-6:-3].tolist() == scored["label"][
+        -3:
+    ].tolist()
 
 
 @pytest.mark.slow

@@ -1,0 +1,139 @@
+"""Training data beyond the tweets: disguised copies of training tweets (the spelling variations users write to
+evade filters) and sentences from the training templates (identity terms in neutral, positive, negated and
+counter-speech sentences, and attacks on groups), added to the train split only.
+
+The words disguised in a toxic tweet are its *offensive words*: the :func:`offensive_lexicon` learnt from the
+train split (words far more frequent in hate and offensive tweets than in the others), so no list of slurs is
+written by hand; a ``neither`` tweet gets one ordinary word disguised, so a disguise alone is no sign of abuse.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hatespeech import LABEL, LABEL2ID, TEXT, VOTE_COLUMNS, PipelineError
+from hatespeech.config import Section
+from hatespeech.data.disguise import DISGUISES, disguise_text
+from hatespeech.data.text import Normalizer
+
+SOURCE = "source"  # a train row's origin: tweet, disguised, template
+_WORDS = re.compile(r"[a-z]+")
+NEITHER = LABEL2ID["neither"]
+
+
+@dataclass(frozen=True)
+class AugmentConfig(Section):
+    """params.yaml's ``augment`` section."""
+
+    SECTION = "augment"
+    disguise_share: float = 0.3  # share of training tweets that get one disguised copy; 0 = none
+    disguises: tuple[str, ...] = tuple(DISGUISES)  # the kinds drawn from, uniformly
+    lexicon_min_count: int = 20  # an offensive word occurs in at least this many training tweets ...
+    lexicon_min_ratio: float = 6.0  # ... and is this many times likelier in hate/offensive tweets than in neither
+    template_share: float = 0.05  # training-template sentences as this share of the train split; 0 = none
+
+    def validate(self) -> None:
+        if not (0 <= self.disguise_share <= 1 and 0 <= self.template_share <= 1):
+            raise PipelineError("augment.disguise_share and augment.template_share must lie in [0, 1]")
+        unknown = sorted(set(self.disguises) - set(DISGUISES))
+        if unknown or not self.disguises:
+            raise PipelineError(f"augment.disguises: choose from {', '.join(DISGUISES)} (unknown: {unknown})")
+        if self.lexicon_min_count < 1 or self.lexicon_min_ratio <= 1:
+            raise PipelineError("augment.lexicon_min_count must be >= 1 and lexicon_min_ratio > 1")
+
+
+def offensive_lexicon(texts: pd.Series, labels: np.ndarray, min_count: int, min_ratio: float) -> list[str]:
+    """Words of at least 3 letters in ``min_count`` or more tweets whose rate among hate/offensive tweets is at
+    least ``min_ratio`` times their rate among ``neither`` tweets (add-one smoothed), most frequent first."""
+    toxic: Counter[str] = Counter()
+    other: Counter[str] = Counter()
+    for text, label in zip(texts, labels):
+        words = set(_WORDS.findall(text.lower()))
+        (other if label == NEITHER else toxic).update(words)
+    n_toxic, n_other = max(int((labels != NEITHER).sum()), 1), max(int((labels == NEITHER).sum()), 1)
+    chosen = [
+        word
+        for word, count in toxic.items()
+        if len(word) >= 3
+        and count + other[word] >= min_count
+        and (count / n_toxic) >= min_ratio * ((other[word] + 1) / n_other)
+    ]
+    return sorted(chosen, key=lambda w: (-toxic[w], w))
+
+
+def disguised_copies(
+    frame: pd.DataFrame, lexicon: list[str], config: AugmentConfig, rng: random.Random
+) -> pd.DataFrame:
+    """One disguised copy of a ``config.disguise_share`` sample of ``frame``'s rows, same label: toxic rows with
+    their lexicon words disguised (rows without one are skipped), ``neither`` rows with one ordinary word."""
+    picked = sorted(rng.sample(range(len(frame)), round(config.disguise_share * len(frame))))
+    rows = []
+    for i in picked:
+        row = frame.iloc[i]
+        kind = rng.choice(config.disguises)
+        if row[LABEL] == NEITHER:
+            words = [w for w in _WORDS.findall(row[TEXT].lower()) if len(w) >= 4]
+            text, changed = disguise_text(row[TEXT], [rng.choice(words)] if words else [], kind, rng, 1)
+        else:
+            text, changed = disguise_text(row[TEXT], lexicon, kind, rng)
+        if changed:
+            rows.append({**row.to_dict(), TEXT: text, SOURCE: "disguised"})
+    return pd.DataFrame(rows, columns=[*frame.columns, SOURCE])
+
+
+def template_rows(templates: pd.DataFrame, count: int, rng: random.Random) -> pd.DataFrame:
+    """``count`` rows drawn from the training templates' examples: each once before any repeats."""
+    if count == 0 or templates.empty:
+        return pd.DataFrame(columns=[TEXT, LABEL, SOURCE])
+    order = [i for _ in range(-(-count // len(templates))) for i in rng.sample(range(len(templates)), len(templates))]
+    chosen = templates.iloc[order[:count]]
+    return pd.DataFrame({TEXT: chosen[TEXT].to_numpy(), LABEL: chosen[LABEL].to_numpy(), SOURCE: "template"})
+
+
+def augment_train(
+    train: pd.DataFrame,
+    templates: pd.DataFrame,
+    normalizer: Normalizer,
+    config: AugmentConfig,
+    seed: int,
+    extra_words: Sequence[str] = (),
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The train split (texts normalized) plus template rows and disguised copies of both, shuffled, with a
+    :data:`SOURCE` column; and what was added (counts by source and label) with the lexicon of words disguised
+    in toxic rows: the one learnt from the train split plus ``extra_words`` (the target groups' slurs)."""
+    rng = random.Random(f"augment|{seed}")
+    tweets = train.assign(**{TEXT: normalizer.apply(train[TEXT]), SOURCE: "tweet"})
+    learnt = offensive_lexicon(
+        tweets[TEXT], tweets[LABEL].to_numpy(), config.lexicon_min_count, config.lexicon_min_ratio
+    )
+    lexicon = list(dict.fromkeys([*learnt, *(w.lower() for w in extra_words)]))
+    extra = template_rows(templates, round(config.template_share * len(train)), rng)
+    extra = extra.assign(**{TEXT: normalizer.apply(extra[TEXT])})
+    base = pd.concat([p for p in (tweets, extra) if not p.empty], ignore_index=True)
+    disguised = disguised_copies(base.drop(columns=SOURCE), lexicon, config, rng)
+    frame = pd.concat([p for p in (base, disguised) if not p.empty], ignore_index=True)
+    for column in VOTE_COLUMNS:  # no annotators voted on generated rows: soft labels fall back to the hard label
+        if column in frame.columns:
+            frame[column] = frame[column].fillna(0).astype(int)
+    if "count" in frame.columns:
+        frame["count"] = frame["count"].fillna(0).astype(int)
+    frame[LABEL] = frame[LABEL].astype(int)
+    frame = frame.iloc[np.random.default_rng(seed).permutation(len(frame))].reset_index(drop=True)
+    counts = frame.groupby([SOURCE, LABEL]).size()
+    stats = {
+        "rows": {
+            source: int(counts[source].sum()) for source in ("tweet", "disguised", "template") if source in counts
+        },
+        "by_label": {f"{source}/{label}": int(n) for (source, label), n in counts.items()},
+        "lexicon_learnt": len(learnt),
+        "lexicon": len(lexicon),
+    }
+    return frame, {"stats": stats, "lexicon": lexicon}

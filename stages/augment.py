@@ -1,0 +1,56 @@
+"""augment: the train split plus sentences from the training templates (data/functional/training.yaml) and disguised
+copies of training rows (the offensive words of toxic rows spelled as users disguise them), all normalized; the
+validation and test splits copied unchanged. Refuses training templates that generate any functional-suite case."""
+
+import argparse
+import logging
+import shutil
+
+from hatespeech.cli import run_stage
+from hatespeech.config import BaseConfig, load_params
+from hatespeech.data.augment import AugmentConfig, augment_train
+from hatespeech.data.functional import check_disjoint, load_templates, training_examples
+from hatespeech.data.splitting import read_splits
+from hatespeech.data.text import Normalizer
+from hatespeech.io import atomic_output, write_json, write_table
+
+log = logging.getLogger("hatespeech")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--splits", required=True, help="split parquet files from the split stage")
+    parser.add_argument("--templates", required=True, help="the training templates (YAML)")
+    parser.add_argument("--suite", required=True, help="the functional suite (YAML): no training text may be a case")
+    parser.add_argument("--groups", required=True, help="the target groups the templates share (YAML)")
+    parser.add_argument("--out-dir", required=True, help="train (augmented), validation and test parquet files")
+    parser.add_argument("--stats", required=True, help="JSON: rows added by source and label, the lexicon's size")
+    args = parser.parse_args()
+    params = load_params()
+    config, normalizer = AugmentConfig.of(params), Normalizer.of(params)
+
+    templates = load_templates(args.templates, args.groups, labels=("hate", "offensive", "neither"))
+    suite_cases = check_disjoint(templates, load_templates(args.suite, args.groups), normalizer)
+    examples = training_examples(templates)
+    slurs = sorted(
+        {
+            word
+            for terms in templates.groups.values()
+            for key in ("slurs", "slurs_plural")
+            for word in terms.get(key) or ()
+        }
+    )
+    splits = read_splits(args.splits)
+    seed = BaseConfig.of(params).seed
+    train, added = augment_train(splits["train"], examples, normalizer, config, seed, extra_words=slurs)
+    log.info("train split: %s rows by source; lexicon of %d words", added["stats"]["rows"], len(added["lexicon"]))
+    with atomic_output(args.out_dir, directory=True) as tmp:
+        write_table(train, tmp / "train.parquet")
+        for name in ("validation", "test"):
+            shutil.copy2(f"{args.splits}/{name}.parquet", tmp / f"{name}.parquet")
+        write_json(tmp / "lexicon.json", added["lexicon"])
+    write_json(args.stats, {**added["stats"], "template_examples": len(examples), "suite_cases": suite_cases})
+
+
+if __name__ == "__main__":
+    run_stage("augment", main)
