@@ -69,10 +69,10 @@ format: setup  ## ruff: fix what it can (imports, style) and format the code in 
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# A metric to order `make experiments` by, best first: val_f1_macro, accuracy, f1_weighted, f1_macro, f1_hate.
+# A metric to order `make experiments` by, best first: val_f1_macro, accuracy, f1_macro, f1_hate, suite, disguised.
 SORT ?=
 
-experiments: setup  ## dvc exp show in 120 columns: changed params, validation macro F1, test accuracy, weighted/macro F1, hate F1
+experiments: setup  ## dvc exp show in 120 columns: changed params, validation macro F1, test accuracy, macro and hate F1, functional suite
 	$(BIN)/python -m hatespeech.workflow.experiments $(if $(SORT),--sort-by "$(SORT)")
 
 clean-venv:

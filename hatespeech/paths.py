@@ -8,6 +8,7 @@ MODEL_DIR = "models/model"
 ONNX_DIR = "models/onnx"
 TEST_METRICS = "metrics/test.json"
 VALIDATION_METRICS = "metrics/validation.json"
+FUNCTIONAL_METRICS = "metrics/functional.json"
 
 # Inside a model directory, beside the Hugging Face files (config.json, model.safetensors, tokenizer files;
 # the tokenizer's model_max_length is the truncation length the model was trained and evaluated with).

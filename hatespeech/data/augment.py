@@ -25,6 +25,7 @@ from hatespeech.data.disguise import DISGUISES, disguise_text
 from hatespeech.data.text import Normalizer
 
 SOURCE = "source"  # a train row's origin: tweet, disguised, template
+FUNCTIONALITY = "functionality"  # a template example's functionality (training_examples)
 _WORDS = re.compile(r"[a-z]+")
 NEITHER = LABEL2ID["neither"]
 
@@ -90,11 +91,18 @@ def disguised_copies(
 
 
 def template_rows(templates: pd.DataFrame, count: int, rng: random.Random) -> pd.DataFrame:
-    """``count`` rows drawn from the training templates' examples: each once before any repeats."""
+    """``count`` rows drawn from the training templates' examples, the same number from each functionality (a
+    functionality of a dozen fixed sentences counts as much as one of hundreds of filled templates); within one,
+    each example once, in random order, before any repeats."""
     if count == 0 or templates.empty:
         return pd.DataFrame(columns=[TEXT, LABEL, SOURCE])
-    order = [i for _ in range(-(-count // len(templates))) for i in rng.sample(range(len(templates)), len(templates))]
-    chosen = templates.iloc[order[:count]]
+    groups = [members.index.to_numpy() for _, members in templates.groupby(FUNCTIONALITY, sort=True)]
+    order: list[int] = []
+    for k, members in enumerate(groups):
+        quota = count // len(groups) + (k < count % len(groups))
+        cycles = -(-quota // len(members))
+        order += [int(i) for _ in range(cycles) for i in rng.sample(list(members), len(members))][:quota]
+    chosen = templates.loc[order]
     return pd.DataFrame({TEXT: chosen[TEXT].to_numpy(), LABEL: chosen[LABEL].to_numpy(), SOURCE: "template"})
 
 

@@ -24,6 +24,7 @@ from hatespeech.cli import fail
 from hatespeech.config import load_params
 from hatespeech.evaluation.predictions import compare_predictions, read_predictions, select_predictions
 from hatespeech.evaluation.stats import INTERVAL_KEY, Bootstrap
+from hatespeech.paths import FUNCTIONAL_METRICS
 from hatespeech.workflow.dvc import dvc_diff
 from hatespeech.workflow.experiments import cell_value
 
@@ -55,11 +56,19 @@ def markdown_report(metrics: dict, params: dict, old: str, new: str) -> str:
         path: {k: v for k, v in keys.items() if INTERVAL_KEY not in k.split(".")} for path, keys in metrics.items()
     }
     audit = metrics.pop(AUDIT_FILE, {})
+    functional = metrics.pop(FUNCTIONAL_METRICS, {})
     lines = [f"### Metrics: `{old}` → `{new}`", ""]
     lines += _table(["metric", old, new, "change"], _rows(metrics, ("old", "new", "diff"), True), "No metric changed.")
     lines += ["", f"### Dialect bias audit (`{AUDIT_FILE}`: rates by TwitterAAE group, and AAE/white ratios)", ""]
     audit_rows = _rows({"": _audit_rates(audit)}, ("old", "new", "diff"), False)
     lines += _table(["model . group . rate", old, new, "change"], audit_rows, "No audit rate changed.")
+    lines += [
+        "",
+        f"### Functional suite (`{FUNCTIONAL_METRICS}`: accuracy by functionality, disguised tweets flagged)",
+        "",
+    ]
+    functional_rows = _rows({"": _functional_scores(functional)}, ("old", "new", "diff"), False)
+    lines += _table(["model . measure", old, new, "change"], functional_rows, "No functional score changed.")
     lines += ["", "### Params", ""]
     lines += _table(["param", old, new], _rows(params, ("old", "new"), False), "No param changed.")
     return "\n".join(lines) + "\n"
@@ -73,6 +82,16 @@ def _audit_rates(changes: dict[str, Any]) -> dict[str, Any]:
     from hatespeech.evaluation.audit import MEASURES
 
     return {key: value for key, value in changes.items() if len(key.split(".")) == 3 and key.split(".")[2] in MEASURES}
+
+
+def _functional_scores(changes: dict[str, Any]) -> dict[str, Any]:
+    """The functional suite's accuracies (overall, hateful, non-hateful, macro, per functionality and group) and the
+    disguised tweets' flag rates, without case counts or the weakest list (it repeats the accuracies)."""
+    return {
+        key: value
+        for key, value in changes.items()
+        if key.endswith((".accuracy", ".flag_rate", ".neither_false_flag_rate")) and ".weakest." not in key
+    }
 
 
 # Each model's per-row predictions, as the evaluate, baseline and ensemble stages write them (dvc.yaml's outs).

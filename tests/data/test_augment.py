@@ -49,17 +49,22 @@ def test_disguised_copies_keep_their_label_and_change_an_offensive_word():
     assert copies["label"].value_counts().to_dict().keys() == {0, 1, 2}  # ... and every class keeps copies
 
 
-def test_template_rows_use_every_example_before_repeating_one():
-    templates = pd.DataFrame({"text": [f"t{i}" for i in range(10)], "label": [i % 3 for i in range(10)]})
-    rows = template_rows(templates, 25, random.Random(0))
-    assert len(rows) == 25 and set(rows["text"][:10]) == set(templates["text"])
+def test_template_rows_take_as_many_from_each_functionality_and_every_example_before_a_repeat():
+    texts = [f"big{i}" for i in range(20)] + [f"small{i}" for i in range(3)]
+    templates = pd.DataFrame(
+        {"text": texts, "label": [i % 3 for i in range(23)], "functionality": ["big"] * 20 + ["small"] * 3}
+    )
+    rows = template_rows(templates, 10, random.Random(0))
+    assert len(rows) == 10 and rows["text"].str.startswith("small").sum() == 5  # 3 sentences, then 2 repeats
+    assert set(rows["text"][rows["text"].str.startswith("small")]) == {"small0", "small1", "small2"}
+    assert rows["text"].str.startswith("big").sum() == 5 and rows["text"][:5].is_unique
     assert rows.merge(templates, on="text")["label_x"].equals(rows.merge(templates, on="text")["label_y"])
     assert template_rows(templates, 0, random.Random(0)).empty
 
 
 def test_augmented_train_split_is_normalized_shuffled_and_counted():
     train = frame()
-    templates = pd.DataFrame({"text": ["they &amp; we are people", "so good"], "label": [2, 2]})
+    templates = pd.DataFrame({"text": ["they &amp; we are people", "so good"], "label": [2, 2], "functionality": "x"})
     out, added = augment_train(train, templates, Normalizer(), AugmentConfig(template_share=0.1), seed=1)
     stats = added["stats"]
     assert stats["rows"]["tweet"] == len(train) and stats["rows"]["template"] == round(0.1 * len(train))

@@ -50,8 +50,24 @@ def test_the_dialect_audits_rates_get_a_table_of_their_own():
     assert "support" not in section and "ci95" not in section and "offset" not in section
 
 
-def _run(name, rev, params, metrics, validation=None):
-    files = {"metrics/test.json": metrics, "metrics/validation.json": validation}
+def test_the_functional_suites_scores_get_a_table_of_their_own():
+    functional = {
+        "transformer.overall.accuracy": {"old": 0.61, "new": 0.83, "diff": 0.22},
+        "transformer.functionalities.negated_hate.accuracy": {"old": 0.4, "new": 0.9, "diff": 0.5},
+        "transformer.disguised_tweets.kinds.leet.flag_rate": {"old": 0.5, "new": 0.95, "diff": 0.45},
+        "transformer.overall.cases": {"old": 9726, "new": 9727, "diff": 1},
+        "transformer.weakest.negated_hate": {"old": 0.4, "new": None},
+    }
+    report = markdown_report({"metrics/functional.json": functional}, {}, "main", "pr")
+    section = report[report.index("### Functional suite") : report.index("### Params")]
+    assert "No metric changed." in report
+    assert "| transformer.functionalities.negated_hate.accuracy | 0.4000 | 0.9000 | +0.5000 |" in section
+    assert "| transformer.disguised_tweets.kinds.leet.flag_rate | 0.5000 | 0.9500 | +0.4500 |" in section
+    assert "cases" not in section and "weakest" not in section
+
+
+def _run(name, rev, params, metrics, validation=None, functional=None):
+    files = {"metrics/test.json": metrics, "metrics/validation.json": validation, "metrics/functional.json": functional}
     data = {
         "params": {"params.yaml": {"data": params}},
         "metrics": {path: {"data": values} for path, values in files.items() if values},
@@ -59,7 +75,7 @@ def _run(name, rev, params, metrics, validation=None):
     return {"rev": rev, "name": name, "data": data}
 
 
-def test_experiments_table_shows_changed_params_and_five_metrics_in_120_columns():
+def test_experiments_table_shows_changed_params_and_six_metrics_in_120_columns():
     from hatespeech.workflow.experiments import experiments_table
 
     base = {"train": {"epochs": 4, "learning_rate": 5e-05}, "base": {"seed": 42}}
@@ -70,7 +86,16 @@ def test_experiments_table_shows_changed_params_and_five_metrics_in_120_columns(
         "per_class": {"hate_speech": {"f1": 0.5303}},
     }
     shown = [
-        _run(None, "workspace", base, metrics, validation={"f1_macro": 0.7729}),
+        _run(
+            None,
+            "workspace",
+            base,
+            metrics,
+            validation={"f1_macro": 0.7729},
+            functional={
+                "transformer": {"overall": {"accuracy": 0.8312}, "disguised_tweets": {"lowest_flag_rate": 0.91}}
+            },
+        ),
         {
             **_run("main", "a" * 40, base, None),  # main before its first run: no metrics
             "experiments": [
@@ -92,11 +117,11 @@ def test_experiments_table_shows_changed_params_and_five_metrics_in_120_columns(
     table = experiments_table(shown)
     lines = table.splitlines()
     assert all(len(line) <= 120 for line in lines)
-    assert lines[0].split()[-5:] == ["val_f1_macro", "accuracy", "f1_weighted", "f1_macro", "f1_hate"]
+    assert lines[0].split()[-6:] == ["val_f1_macro", "accuracy", "f1_macro", "f1_hate", "suite", "disguised"]
     workspace, main, experiment = lines[2:]
     assert workspace.startswith("workspace")
-    assert workspace.split()[-5:] == ["0.7729", "0.9097", "0.9102", "0.7838", "0.5303"]
-    assert main.startswith("main") and main.split()[-5:] == ["!"] * 5
+    assert workspace.split()[-6:] == ["0.7729", "0.9097", "0.7838", "0.5303", "0.8312", "0.9100"]
+    assert main.startswith("main") and main.split()[-6:] == ["!"] * 6
     assert "lr-2e5" in experiment and "train.learning_rate=2e-05" in experiment
     assert "train.epochs" not in table and "base.seed" not in table  # unchanged params are left out
 
