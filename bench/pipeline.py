@@ -29,7 +29,7 @@ from hatespeech.testing import (
     write_csv,
 )
 
-DATA_STAGES = ("download", "split", "tokenize_splits")
+DATA_STAGES = ("download", "split", "augment", "tokenize_splits")
 # What hatespeech.cli.run_stage logs at the end of every stage, to the millisecond.
 _STAGE_TIME = re.compile(r"stage \w+ finished in ([0-9.]+) s$", re.MULTILINE)
 
@@ -50,7 +50,7 @@ def new_project(directory: Path, data: Path, checkpoint: str) -> Path:
 
 
 def time_data_stages(project: Path, repeats: int) -> dict[str, Any]:
-    """Run download, split and tokenize_splits in ``project`` ``repeats`` times each; return median times per stage.
+    """Run download, split, augment and tokenize_splits in ``project`` ``repeats`` times each; median times per stage.
 
     Their outputs stay in place: the training benchmark reads ``data/tokenized``.
     """

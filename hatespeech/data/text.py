@@ -46,7 +46,7 @@ class Normalizer(Section):
     url: str | None = "http"  # every URL as this placeholder; null keeps URLs
     mention: str | None = "@user"  # every @mention as this placeholder; null keeps mentions
     emoji: str = "names"  # keep: emoji as characters | names: each emoji as its CLDR name ("face with tears of joy")
-    deobfuscate: bool = False  # join spaced/dotted letters, undo leetspeak between letters, cap stretched letters
+    deobfuscate: bool = True  # join spaced/dotted letters, undo leetspeak between letters, cap stretched letters
     squeeze: bool = True  # runs of whitespace as one space, none at the ends
 
     def validate(self) -> None:

@@ -15,8 +15,8 @@ from helpers import TINY_TRAIN, make_project, run_script, set_params, stage_comm
 
 from hatespeech.model.checkpoints import COMPLETE_MARKER, latest_checkpoint, prepare_checkpoints
 
-DOWNLOAD, SPLIT, TOKENIZE, TRAIN, EVALUATE = (
-    stage_command(name) for name in ("download", "split", "tokenize_splits", "train", "evaluate")
+DOWNLOAD, SPLIT, AUGMENT, TOKENIZE, TRAIN, EVALUATE = (
+    stage_command(name) for name in ("download", "split", "augment", "tokenize_splits", "train", "evaluate")
 )
 # Checkpoints every few steps, so a kill lands between two of them.
 RECOVERY_TRAIN = {**TINY_TRAIN, "epochs": 5, "checkpoint_steps": 4}
@@ -31,7 +31,7 @@ def tokenized_project(tmp_path_factory, tiny_model) -> Path:
     root = tmp_path_factory.mktemp("recovery")
     data = write_csv(root / "labeled_data.csv", make_rows(240))
     project = make_project(root / "base", str(data), str(tiny_model), train=RECOVERY_TRAIN)
-    for command in (DOWNLOAD, SPLIT, TOKENIZE):
+    for command in (DOWNLOAD, SPLIT, AUGMENT, TOKENIZE):
         result = run_script(project, *command)
         assert result.returncode == 0, result.stderr
     return project

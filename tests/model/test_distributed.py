@@ -9,7 +9,9 @@ from helpers import TINY_TRAIN, make_project, run_script, stage_command
 
 from hatespeech.model.inference import Classifier
 
-DOWNLOAD, SPLIT, TOKENIZE, TRAIN = (stage_command(name) for name in ("download", "split", "tokenize_splits", "train"))
+DOWNLOAD, SPLIT, AUGMENT, TOKENIZE, TRAIN = (
+    stage_command(name) for name in ("download", "split", "augment", "tokenize_splits", "train")
+)
 
 
 @pytest.mark.slow  # two training processes, about 40 s each
@@ -17,7 +19,7 @@ DOWNLOAD, SPLIT, TOKENIZE, TRAIN = (stage_command(name) for name in ("download",
 def test_train_stage_with_two_processes(tmp_path, csv_file, tiny_model, launcher):
     train = {**TINY_TRAIN, "epochs": 2, "nproc": 2, "launcher": launcher}  # global batch 8: 4 per process
     project = make_project(tmp_path / "p", str(csv_file), str(tiny_model), train=train)
-    for command in (DOWNLOAD, SPLIT, TOKENIZE):
+    for command in (DOWNLOAD, SPLIT, AUGMENT, TOKENIZE):
         assert run_script(project, *command).returncode == 0
 
     result = run_script(project, *TRAIN, env={"OMP_NUM_THREADS": "1"})

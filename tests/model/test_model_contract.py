@@ -25,7 +25,7 @@ def test_a_model_trained_with_max_length_64_is_served_with_64(csv_file: Path, ti
 
     project = make_project(tmp_path / "p", str(csv_file), str(tiny_model), train={**TINY_TRAIN, "epochs": 1})
     set_params(project, "tokenize", max_length=64)
-    for stage in ("download", "split", "tokenize_splits", "train"):
+    for stage in ("download", "split", "augment", "tokenize_splits", "train"):
         result = run_script(project, *stage_command(stage))
         assert result.returncode == 0, result.stderr
     model_dir = project / "models/trained"  # the train stage's output (the card stage publishes it as models/model)

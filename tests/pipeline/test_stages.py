@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
+import yaml
 from helpers import make_project, run_script, set_params, stage_command
 
 from hatespeech.testing import HEADER, make_rows, write_csv
 
 # Each stage's script and arguments, exactly as its `cmd` in dvc.yaml gives them.
-DOWNLOAD, SPLIT, TOKENIZE = (stage_command(name) for name in ("download", "split", "tokenize_splits"))
+DOWNLOAD, SPLIT, AUGMENT, TOKENIZE = (
+    stage_command(name) for name in ("download", "split", "augment", "tokenize_splits")
+)
 
 
 def files_under(project: Path, *folders: str) -> list[Path]:
@@ -111,7 +115,35 @@ def test_tokenize_with_unknown_model_path(tmp_path, csv_file):
     project = make_project(tmp_path / "p", str(csv_file), str(tmp_path / "no-such-model"))
     assert run_script(project, *DOWNLOAD).returncode == 0
     assert run_script(project, *SPLIT).returncode == 0
+    assert run_script(project, *AUGMENT).returncode == 0
     result = run_script(project, *TOKENIZE)
     assert result.returncode == 2
     assert f"model directory not found: {tmp_path / 'no-such-model'}" in result.stderr
     assert files_under(project, "data/tokenized") == [] and not (project / "metrics/token_lengths.json").exists()
+
+
+def test_augment_adds_template_and_disguised_rows_and_refuses_templates_that_leak_into_the_suite(tmp_path, csv_file):
+    project = make_project(tmp_path / "p", str(csv_file), "unused")
+    for command in (DOWNLOAD, SPLIT, AUGMENT):
+        result = run_script(project, *command)
+        assert result.returncode == 0, result.stderr
+    train = pd.read_parquet(project / "data/augmented/train.parquet")
+    split = pd.read_parquet(project / "data/split/train.parquet")
+    stats = json.loads((project / "metrics/augment.json").read_text())
+    assert stats["rows"]["tweet"] == len(split) and len(train) == sum(stats["rows"].values())
+    assert set(train["source"]) == {"tweet", "template", "disguised"} and stats["suite_cases"] >= 2000
+    for name in ("validation", "test"):  # copied, never augmented
+        assert (project / f"data/augmented/{name}.parquet").read_bytes() == (
+            project / f"data/split/{name}.parquet"
+        ).read_bytes()
+    assert json.loads((project / "data/augmented/lexicon.json").read_text())
+
+    # A training template that is also a suite template: one line, exit 2, the old outputs untouched.
+    before = sorted(files_under(project, "data/augmented"))
+    suite = yaml.safe_load((project / "data/functional/suite.yaml").read_text())
+    training = yaml.safe_load((project / "data/functional/training.yaml").read_text())
+    training["functionalities"][0]["templates"].append(suite["functionalities"][0]["templates"][0])
+    (project / "data/functional/training.yaml").write_text(yaml.safe_dump(training))
+    result = run_script(project, *AUGMENT)
+    assert result.returncode == 2 and "also in the functional suite" in result.stderr
+    assert sorted(files_under(project, "data/augmented")) == before
