@@ -243,13 +243,16 @@ def model_card(
         "",
         "```python",
         "from transformers import pipeline",
+        "from hatespeech.data.text import Normalizer",
         "",
+        'clean = Normalizer.load("models/model")  # the text clean-up the model was trained with (normalizer.json)',
         'classify = pipeline("text-classification", model="models/model")',
-        "classify([\"have a lovely weekend\"])  # [{'label': 'neither', 'score': ...}]",
+        "classify([clean(\"have a lovely weekend\")])  # [{'label': 'neither', 'score': ...}]",
         "```",
         "",
-        "`transformers.pipeline` returns the argmax label. The project's own `hatespeech-predict` and HTTP service "
-        "apply the decision rule below as well.",
+        "`transformers.pipeline` returns the argmax label and reads text as given: clean it first, as above "
+        "(HTML entities unescaped, URL and @mention placeholders, emoji as names, disguised spellings undone). The "
+        "project's own `hatespeech-predict` and HTTP service clean it and apply the decision rule below as well.",
         "",
         "## Results on the test split",
         "",
