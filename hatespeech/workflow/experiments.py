@@ -68,20 +68,20 @@ def experiments_table(shown: list[dict], width: int = 120, sort_by: str | None =
     keys = sorted({key for _, params, _ in rows if params for key in params})
     changed = [key for key in keys if len({json.dumps((p or {}).get(key)) for _, p, _ in rows if p is not None}) > 1]
     name_width = max([10, *(len(name) for name, _, _ in rows)])
-    metric_width = max(len(label) for label in SORTABLE) + 1
-    params_width = max(20, width - name_width - len(SORTABLE) * (metric_width + 1) - 2)
+    widths = {label: max(len(label), 6) for label in SORTABLE}  # a value is 6 characters: 0.7729
+    params_width = max(20, width - name_width - sum(w + 1 for w in widths.values()) - 2)
 
     def fit(text: str) -> str:
         return text if len(text) <= params_width else text[: params_width - 1] + "…"
 
     header = f"{'experiment':<{name_width}}  {'changed params':<{params_width}}" + "".join(
-        f" {label:>{metric_width}}" for label in SORTABLE
+        f" {label:>{widths[label]}}" for label in SORTABLE
     )
     lines = [header, "-" * len(header)]
     for name, params, metrics in rows:
         settings = ", ".join(f"{key}={params.get(key)}" for key in changed) if params else "(no params)"
         cells = "".join(
-            f" {cell_value(metrics[label]) if label in metrics else '!':>{metric_width}}" for label in SORTABLE
+            f" {cell_value(metrics[label]) if label in metrics else '!':>{widths[label]}}" for label in SORTABLE
         )
         lines.append(f"{name:<{name_width}}  {fit(settings):<{params_width}}{cells}")
     return "\n".join(line.rstrip() for line in lines) + "\n"

@@ -64,7 +64,7 @@ def test_quick_benchmark_writes_a_complete_report(csv_file: Path, tiny_model: Pa
     assert "test" not in variants[0]
 
     stages = report["data_stages"]["stages"]
-    assert list(stages) == ["download", "split", "tokenize_splits"]
+    assert list(stages) == ["download", "split", "augment", "tokenize_splits"]
     assert all(s["stage_s"] > 0 and s["process_s"] >= s["stage_s"] for s in stages.values())
     assert report["data_stages"]["rows"] > 0
     assert report["pipeline"]["noop_repro_s"] > 0 and report["pipeline"]["status_s"] > 0

@@ -10,6 +10,7 @@ import pytest
 from helpers import make_project, run_script, stage_command
 
 from hatespeech import PipelineError
+from hatespeech.data.text import Normalizer
 from hatespeech.model.baseline import (
     BaselineConfig,
     build_baseline,
@@ -57,11 +58,11 @@ def test_baseline_stage_fits_its_rule_on_validation_only(tmp_path, csv_file):
     test.to_parquet(test_file, index=False)
     rule_file, model_file = project / "models/baseline/decision_rule.json", project / "models/baseline/model.skops"
     saved_rule, saved_model, texts = rule_file.read_bytes(), model_file.read_bytes(), test["text"].tolist()
-    saved_scores = predict_proba(model, texts)
+    saved_scores = predict_proba(model, texts, Normalizer())
     assert run_script(project, *BASELINE).returncode == 0
     assert rule_file.read_bytes() == saved_rule
     assert model_file.read_bytes() == saved_model  # another process, another hash seed: the same bytes
-    assert np.array_equal(predict_proba(load_baseline(project / "models/baseline"), texts), saved_scores)
+    assert np.array_equal(predict_proba(load_baseline(project / "models/baseline"), texts, Normalizer()), saved_scores)
     assert json.loads((project / "metrics/baseline_test.json").read_text())["f1_macro"] < metrics["f1_macro"]
 
 
@@ -85,4 +86,6 @@ def test_equal_models_are_saved_as_equal_bytes(tmp_path):
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
     paths = [save_baseline(first, tmp_path / "a"), save_baseline(second, tmp_path / "b")]
     assert paths[0].read_bytes() == paths[1].read_bytes()
-    assert np.array_equal(predict_proba(load_baseline(tmp_path / "b"), texts), predict_proba(first, texts))
+    assert np.array_equal(
+        predict_proba(load_baseline(tmp_path / "b"), texts, Normalizer()), predict_proba(first, texts, Normalizer())
+    )

@@ -11,6 +11,7 @@ import pytest
 from hatespeech import LABELS, PipelineError
 from hatespeech.evaluation.audit import AuditConfig, dialect_audit
 from hatespeech.evaluation.evaluate import split_report
+from hatespeech.evaluation.functional import suite_report, weakest
 from hatespeech.evaluation.predictions import compare_predictions
 from hatespeech.evaluation.stats import Bootstrap, BootstrapConfig
 from hatespeech.model.decision import DecisionRule
@@ -62,11 +63,24 @@ def inputs():
     proportions = np.zeros((400, 4))
     proportions[:200, 0] = proportions[200:, 3] = 1.0
     audit = dialect_audit({"transformer": tables["transformer"]}, proportions, AuditConfig(), bootstrap)
-    return training, rule, reports, comparison, errors, audit
+    # A functional suite of two functionalities: negations half right, derogation all right.
+    cases = pd.DataFrame(
+        {"functionality": ["negation"] * 4 + ["derogation"] * 4, "expected": ["neither"] * 4 + ["hate"] * 4}
+    ).assign(target_group="women")
+    predicted = ["neither", "hate_speech", "neither", "hate_speech"] + ["hate_speech"] * 4
+    descriptions = {"negation": "Negated hate about a group", "derogation": "Explicit derogation"}
+    report = suite_report(cases, predicted, bootstrap, descriptions)
+    report["weakest"] = dict(weakest(report, 1))
+    report["disguised_tweets"] = {
+        "toxic_tweets": 40,
+        "kinds": {"leet": {"flag_rate": 0.95}, "space": {"flag_rate": 0.9}},
+    }
+    functional = {"suite": {"cases": 8, "functionalities": 2}, "transformer": report}
+    return training, rule, reports, comparison, errors, audit, functional
 
 
 def make(inputs, **changes) -> str:
-    training, rule, reports, comparison, errors, audit = inputs
+    training, rule, reports, comparison, errors, audit, functional = inputs
     arguments = {
         "training": training,
         "rule": {"kind": "offsets", "offsets": {"hate_speech": 0.5}, "before": 0.7, "after": 0.72},
@@ -75,6 +89,7 @@ def make(inputs, **changes) -> str:
         "comparison": comparison,
         "errors": errors,
         "audit": audit,
+        "functional": functional,
     }
     return model_card(**{**arguments, **changes})
 
@@ -100,6 +115,15 @@ def test_card_states_this_runs_errors_and_the_literature(inputs):
     assert "2 test tweets labelled `neither` were predicted offensive or hateful" in body
     assert "African-American English" in body and "Sap et al. (2019)" in body
     assert "majority label" in body
+
+
+def test_card_reports_the_functional_suite_and_names_the_weakest_functionalities_in_plain_words(inputs):
+    _, body = parse_card(make(inputs))
+    section = body[body.index("## Behaviour on what users send") : body.index("## Decision rule")]
+    assert "8 generated cases in 2 functionalities" in section
+    assert "All cases: 75.0%" in section and "hateful cases 100.0%" in section
+    assert "Negated hate about a group (`negation`): 50% right" in section and "derogation" not in section.lower()
+    assert "still flagged leet 95%, space 90%" in section
 
 
 def test_packaged_or_local_encoders_have_no_base_model_link(inputs):
