@@ -22,10 +22,10 @@ import pandas as pd
 from hatespeech import LABEL, LABEL2ID, TEXT, VOTE_COLUMNS, PipelineError
 from hatespeech.config import Section
 from hatespeech.data.disguise import DISGUISES, disguise_text
+from hatespeech.data.functional import FUNCTIONALITY
 from hatespeech.data.text import Normalizer
 
 SOURCE = "source"  # a train row's origin: tweet, disguised, template
-FUNCTIONALITY = "functionality"  # a template example's functionality (training_examples)
 _WORDS = re.compile(r"[a-z]+")
 NEITHER = LABEL2ID["neither"]
 

@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from hatespeech import LABEL2ID, PipelineError
+from hatespeech import LABEL, LABEL2ID, TEXT, PipelineError
 from hatespeech.data.disguise import DISGUISES, disguise_span
 
 # Group placeholders and the groups.yaml list each one is filled from, per target group.
@@ -39,7 +39,8 @@ EXPECTED: dict[str, tuple[str, ...]] = {
 }
 GROUP_CASES = 4
 FILLER_CASES = 12
-CASE_COLUMNS = ("case_id", "functionality", "text", "expected", "target_group", "disguise", "template")
+FUNCTIONALITY = "functionality"  # the column naming each case's (or training example's) functionality
+CASE_COLUMNS = ("case_id", FUNCTIONALITY, "text", "expected", "target_group", "disguise", "template")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
@@ -180,7 +181,7 @@ def generate_cases(spec: TemplateFile) -> pd.DataFrame:
                     cases.append({**case, "text": text, "disguise": f.disguise})
         expected = f.expected or by_name[f.source or f.name].expected
         for i, case in enumerate(cases):
-            rows.append({**case, "case_id": f"{f.name}-{i:04d}", "functionality": f.name, "expected": expected})
+            rows.append({**case, "case_id": f"{f.name}-{i:04d}", FUNCTIONALITY: f.name, "expected": expected})
     return pd.DataFrame(rows, columns=list(CASE_COLUMNS))
 
 
@@ -193,7 +194,7 @@ def training_examples(spec: TemplateFile) -> pd.DataFrame:
     """The training templates' cases as labelled rows (``text``, ``label`` id, ``functionality``)."""
     cases = generate_cases(spec)
     labels = [LABEL2ID[EXPECTED[e][0]] for e in cases["expected"]]
-    return pd.DataFrame({"text": cases["text"], "label": labels, "functionality": cases["functionality"]})
+    return pd.DataFrame({TEXT: cases[TEXT], LABEL: labels, FUNCTIONALITY: cases[FUNCTIONALITY]})
 
 
 def check_disjoint(training: TemplateFile, suite: TemplateFile, clean: Callable[[str], str]) -> int:
