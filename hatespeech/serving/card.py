@@ -189,6 +189,56 @@ def read_errors(report_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+# The card's static sections: how to use the model (text cleaned first), its scope, the literature.
+USAGE = (
+    "## How to use",
+    "",
+    "```python",
+    "from transformers import pipeline",
+    "from hatespeech.data.text import Normalizer",
+    "",
+    'clean = Normalizer.load("models/model")  # the text clean-up the model was trained with (normalizer.json)',
+    'classify = pipeline("text-classification", model="models/model")',
+    "classify([clean(\"have a lovely weekend\")])  # [{'label': 'neither', 'score': ...}]",
+    "```",
+    "",
+    "`transformers.pipeline` returns the argmax label and reads text as given: clean it first, as above "
+    "(HTML entities unescaped, URL and @mention placeholders, emoji as names, disguised spellings undone). The "
+    "project's own `hatespeech-predict` and HTTP service clean it and apply the decision rule below as well.",
+    "",
+)
+
+# Intended and out-of-scope uses.
+SCOPE = (
+    "## Intended uses",
+    "",
+    "- Research on hate speech and offensive language detection, and as a reproducible baseline to compare "
+    "new models with on this dataset.",
+    "- A first-pass filter that ranks tweets for **human** review in content moderation, where a person makes "
+    "the decision and the model's errors (below) are known to the reviewers.",
+    "",
+    "## Out of scope",
+    "",
+    "- Automatic removal, suspension or any decision about a person without human review.",
+    "- Text that is not an English tweet: other languages, long documents, other platforms' conventions.",
+    "- Judging whether a *person* is hateful, or measuring the prevalence of hate speech in a population: the "
+    "training sample was collected with a hate-speech lexicon and is not representative of Twitter.",
+    "",
+)
+
+# The papers the card cites.
+REFERENCES = (
+    "## References",
+    "",
+    "- Davidson, Warmsley, Macy & Weber (2017). Automated Hate Speech Detection and the Problem of Offensive "
+    "Language. ICWSM. https://arxiv.org/abs/1703.04009",
+    "- Davidson, Bhattacharya & Weber (2019). Racial Bias in Hate Speech and Abusive Language Detection "
+    "Datasets. Workshop on Abusive Language Online. https://arxiv.org/abs/1905.12516",
+    "- Sap, Card, Gabriel, Choi & Smith (2019). The Risk of Racial Bias in Hate Speech Detection. ACL. "
+    "https://aclanthology.org/P19-1163/",
+)
+
+
 def model_card(
     training: Mapping[str, Any],
     rule: Mapping[str, Any],
@@ -239,21 +289,7 @@ def model_card(
         "- **Provenance**: the commit whose `dvc.lock` records this directory's hash (no revision is written "
         "here, so that the same inputs give the same bytes whatever commit ran them).",
         "",
-        "## How to use",
-        "",
-        "```python",
-        "from transformers import pipeline",
-        "from hatespeech.data.text import Normalizer",
-        "",
-        'clean = Normalizer.load("models/model")  # the text clean-up the model was trained with (normalizer.json)',
-        'classify = pipeline("text-classification", model="models/model")',
-        "classify([clean(\"have a lovely weekend\")])  # [{'label': 'neither', 'score': ...}]",
-        "```",
-        "",
-        "`transformers.pipeline` returns the argmax label and reads text as given: clean it first, as above "
-        "(HTML entities unescaped, URL and @mention placeholders, emoji as names, disguised spellings undone). The "
-        "project's own `hatespeech-predict` and HTTP service clean it and apply the decision rule below as well.",
-        "",
+        *USAGE,
         "## Results on the test split",
         "",
         f"{test['examples']} test tweets, argmax predictions; 95% intervals from "
@@ -285,20 +321,7 @@ def model_card(
         )
         + " The metrics above are argmax; the rule's test figures are in `metrics/test.json` under `tuned`.",
         "",
-        "## Intended uses",
-        "",
-        "- Research on hate speech and offensive language detection, and as a reproducible baseline to compare "
-        "new models with on this dataset.",
-        "- A first-pass filter that ranks tweets for **human** review in content moderation, where a person makes "
-        "the decision and the model's errors (below) are known to the reviewers.",
-        "",
-        "## Out of scope",
-        "",
-        "- Automatic removal, suspension or any decision about a person without human review.",
-        "- Text that is not an English tweet: other languages, long documents, other platforms' conventions.",
-        "- Judging whether a *person* is hateful, or measuring the prevalence of hate speech in a population: the "
-        "training sample was collected with a hate-speech lexicon and is not representative of Twitter.",
-        "",
+        *SCOPE,
         "## Limitations and bias",
         "",
         "- **The labels are judgements of crowd workers**: each tweet was coded by at least three CrowdFlower "
@@ -315,14 +338,7 @@ def model_card(
         *_dialect_lines(audit),
         "- **Time and place**: the tweets are from 2017 and earlier; slang, slurs and targets change.",
         "",
-        "## References",
-        "",
-        "- Davidson, Warmsley, Macy & Weber (2017). Automated Hate Speech Detection and the Problem of Offensive "
-        "Language. ICWSM. https://arxiv.org/abs/1703.04009",
-        "- Davidson, Bhattacharya & Weber (2019). Racial Bias in Hate Speech and Abusive Language Detection "
-        "Datasets. Workshop on Abusive Language Online. https://arxiv.org/abs/1905.12516",
-        "- Sap, Card, Gabriel, Choi & Smith (2019). The Risk of Racial Bias in Hate Speech Detection. ACL. "
-        "https://aclanthology.org/P19-1163/",
+        *REFERENCES,
     ]
     return "\n".join(lines) + "\n"
 
