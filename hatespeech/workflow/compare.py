@@ -7,12 +7,17 @@
 Where both revisions' predictions can be loaded (the evaluate, baseline and ensemble stages' cached
 predictions/*.parquet, from the local cache or the DVC remote), each model's change is also tested: a
 paired bootstrap of the test rows (95% interval and p-value of each metric's change) and McNemar's test.
+
+Where DVC cannot load a revision's metrics or params, the comparison fails with DVC's reason (exit status 2):
+`dvc metrics diff` itself only warns and leaves that revision's values out, which would read as a table of "—".
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,8 +30,44 @@ from hatespeech.config import load_params
 from hatespeech.evaluation.predictions import compare_predictions, read_predictions, select_predictions
 from hatespeech.evaluation.stats import INTERVAL_KEY, Bootstrap
 from hatespeech.paths import FUNCTIONAL_METRICS
-from hatespeech.workflow.dvc import dvc_diff
+from hatespeech.workflow.dvc import run_dvc
 from hatespeech.workflow.experiments import cell_value
+
+# What `dvc metrics diff` and `dvc params diff` (DVC 3.67; "metrics" in both) write on stderr, exit status 0, when
+# they cannot load a revision: its DVC config (e.g. `.dvc/config.local` keys for a remote the revision's committed
+# config does not define), or one of its metric files (e.g. a DVC-cached one that this clone's cache lacks). The
+# JSON then leaves that revision's values out. Revision-level errors come with a WARNING line giving the reason.
+LOAD_FAILURE = re.compile(r"DVC failed to load some \w+ for following revisions: '(.*)'\.")
+REVISION_WARNING = re.compile(r"^WARNING: (failed to load \w+ in revision '(.*?)', .*)$", re.MULTILINE)
+
+
+def revision_diff(kind: str, old: str, new: str | None) -> dict[str, dict[str, dict[str, Any]]]:
+    """``dvc KIND diff OLD [NEW] --json`` (``metrics`` or ``params``): ``{file: {key: {old, new[, diff]}}}``; a
+    :class:`PipelineError` naming each revision DVC could not load and DVC's reason, rather than its values left out."""
+    command = (kind, "diff", old, *([new] if new else []))
+    result = run_dvc(*command, "--json")
+    failure = LOAD_FAILURE.search(result.stderr)
+    if failure:
+        warnings = {match.group(2): match.group(1) for match in REVISION_WARNING.finditer(result.stderr)}
+        reasons = [
+            warnings.get(revision) or _file_error(kind, revision) or failure.group(0)
+            for revision in failure.group(1).split(", ")
+        ]
+        raise PipelineError(f"`dvc {' '.join(command)}` could not load every revision: " + "; ".join(reasons))
+    return json.loads(result.stdout or "{}")
+
+
+def _file_error(kind: str, revision: str) -> str | None:
+    """Why DVC could not read one of ``revision``'s metrics or params files, which `dvc KIND diff` does not say:
+    the error DVC's API raises reading them (it names the file), or ``None`` where the API reads them."""
+    import dvc.api
+
+    show = dvc.api.metrics_show if kind == "metrics" else dvc.api.params_show
+    try:
+        show(rev=None if revision == "workspace" else revision)
+    except Exception as exc:  # noqa: BLE001 (dvc raises many kinds: missing cache object, config, parse errors)
+        return f"failed to load {kind} in revision {revision!r}, {type(exc).__name__}: {exc}"
+    return None
 
 
 def _change(value: Any) -> str:
@@ -167,8 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("new", nargs="?", help="revision to compare (default: the workspace)")
     args = parser.parse_args(argv)
     try:
-        metrics = dvc_diff("metrics", args.old, args.new)
-        params = dvc_diff("params", args.old, args.new)
+        metrics = revision_diff("metrics", args.old, args.new)
+        params = revision_diff("params", args.old, args.new)
         significance = significance_report(args.old, args.new, _bootstrap_settings())
     except PipelineError as exc:
         return fail("compare", str(exc))

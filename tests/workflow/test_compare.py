@@ -1,6 +1,13 @@
-"""The Markdown comparison of two revisions (the dvc side is covered in test_team_workflow.py)."""
+"""The Markdown comparison of two revisions, and a revision DVC cannot load (the rest of the dvc side is covered in
+test_team_workflow.py)."""
+
+import json
+import sys
+from pathlib import Path
 
 import pytest
+import yaml
+from helpers import dvc, git, run
 
 from hatespeech import PipelineError
 from hatespeech.workflow.compare import markdown_report
@@ -130,3 +137,86 @@ def test_experiments_table_shows_changed_params_and_six_metrics_in_120_columns()
     assert [line.split()[0] for line in ordered] == ["└─", "workspace", "main"]
     with pytest.raises(PipelineError, match="cannot sort by 'loss'"):
         experiments_table(shown, sort_by="loss")
+
+
+# A revision DVC cannot load: real git and dvc in a small repo (a few seconds, no pipeline run).
+
+
+def _toy_project(path: Path, metrics: str = '{"f1_macro": 0.5}', learning_rate: float = 0.001) -> Path:
+    """A DVC project of one stage with a git-tracked metric and a param (nothing to run: diffs read dvc.yaml)."""
+    path.mkdir()
+    git(path, "init", "-q")
+    dvc(path, "init", "-q")
+    (path / "metrics").mkdir()
+    stage = {"cmd": "echo", "params": ["train"], "metrics": [{"metrics/test.json": {"cache": False}}]}
+    (path / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"evaluate": stage}}))
+    _write_run(path, metrics, learning_rate)
+    git(path, "add", "-A")
+    git(path, "commit", "-qm", "first run")
+    return path
+
+
+def _write_run(path: Path, metrics: str, learning_rate: float) -> None:
+    (path / "metrics/test.json").write_text(metrics)
+    (path / "params.yaml").write_text(yaml.safe_dump({"train": {"learning_rate": learning_rate}}))
+
+
+def _compare(project: Path, *revisions: str):
+    return run([sys.executable, "-m", "hatespeech.workflow.compare", *revisions], cwd=project, check=False)
+
+
+@pytest.fixture
+def team_remote_after_the_first_run(tmp_path):
+    """As docs/team-workflow.md sets it up: the team remote committed (after a first run), the credentials in
+    this clone's git-ignored .dvc/config.local, where DVC also applies them to commits whose config lacks the remote.
+    """
+    project = _toy_project(tmp_path / "project")
+    dvc(project, "remote", "add", "-d", "team", "s3://bucket/hatespeech")
+    _write_run(project, '{"f1_macro": 0.625}', 0.002)
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "share through the team bucket; second run")
+    dvc(project, "remote", "modify", "--local", "team", "access_key_id", "AKIAEXAMPLE")
+    return project
+
+
+@pytest.mark.e2e
+def test_a_revision_dvc_cannot_load_fails_with_dvcs_reason(team_remote_after_the_first_run):
+    project = team_remote_after_the_first_run
+    reason = "expected 'url' for dictionary value @ data['remote']['team']"
+    # What compare reads: DVC only warns, exits 0, and leaves the first run's values out of the JSON.
+    diff = dvc(project, "metrics", "diff", "HEAD~1", "HEAD", "--json")
+    assert reason in diff.stderr and "DVC failed to load some metrics" in diff.stderr
+    assert json.loads(diff.stdout)["metrics/test.json"]["f1_macro"] == {"old": None, "new": 0.625}
+
+    result = _compare(project, "HEAD~1", "HEAD")
+    assert result.returncode == 2 and result.stdout == ""  # no table of "—"
+    assert result.stderr.startswith("error: compare: `dvc metrics diff HEAD~1 HEAD` could not load"), result.stderr
+    assert f"failed to load metrics in revision 'HEAD~1', config file error: {reason}" in result.stderr
+
+    # Without the local keys (credentials from the environment instead) DVC loads both runs: the real values.
+    (project / ".dvc/config.local").unlink()
+    report = _compare(project, "HEAD~1", "HEAD")
+    assert report.returncode == 0, report.stderr
+    assert "| metrics/test.json: f1_macro | 0.5000 | 0.6250 | +0.1250 |" in report.stdout
+    assert "| train.learning_rate | 0.0010 | 0.0020 |" in report.stdout
+
+
+@pytest.mark.e2e
+def test_a_cached_metric_missing_from_the_cache_fails_naming_the_file(tmp_path, monkeypatch):
+    """`dvc metrics diff` gives no reason when a revision's metric file is unreadable; compare names it."""
+    from hatespeech.workflow.compare import revision_diff
+
+    project = _toy_project(tmp_path / "project")
+    (project / "metrics/validation.json").write_text('{"f1_macro": 0.4}')
+    dvc(project, "add", "metrics/validation.json")  # cached, like the validation metrics before issue 40
+    (project / "dvc.yaml").write_text((project / "dvc.yaml").read_text() + "metrics:\n- metrics/validation.json\n")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "a cached metric")
+    run(["git", "clone", "-q", str(project), "clone"], cwd=tmp_path)  # no DVC cache, no remote
+
+    monkeypatch.chdir(tmp_path / "clone")
+    with pytest.raises(PipelineError) as failure:
+        revision_diff("metrics", "HEAD", None)
+    for revision in ("HEAD", "workspace"):
+        message = f"failed to load metrics in revision '{revision}', FileNotFoundError: [Errno 2] No storage files"
+        assert f"{message} available: 'metrics/validation.json'" in str(failure.value)
