@@ -67,15 +67,6 @@ def test_readme_commands_are_the_makefiles_targets():
     )
 
 
-def test_readme_is_a_front_page_whose_links_resolve():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert len(readme.encode()) < 15_000
-    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
-        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
-            if not re.match(r"[a-z]+:", target):  # relative links only
-                assert (page.parent / target).exists(), f"{page.relative_to(ROOT)} links to a missing {target}"
-
-
 @pytest.mark.slow  # make run's processes
 def test_seed_profile_without_the_hub_stops_in_seconds_with_one_line(tmp_path):
     project = make_project(tmp_path / "repo", PARAMS["download"]["source"], DEFAULT_CHECKPOINT, train={})
