@@ -244,70 +244,87 @@ def keys_file(workdir: Path, names: list[str]) -> tuple[Path, dict[str, str]]:
     return path, {name: new_key(str(path), name) for name in names}
 
 
-def run_backend(
-    backend: str, model_dir: str, texts: list[str], args: argparse.Namespace, workdir: Path
-) -> dict[str, Any]:
-    per = args.texts_per_request
+def request_bodies(texts: list[str], per: int) -> tuple[list[list[str]], list[bytes]]:
+    """``texts`` in requests of ``per`` (a last, shorter one left out) and those requests' JSON bodies."""
     requests = [texts[i : i + per] for i in range(0, len(texts) - per + 1, per)]
-    bodies = [json.dumps({"texts": request}).encode() for request in requests]
+    return requests, [json.dumps({"texts": request}).encode() for request in requests]
+
+
+def offline_figures(backend: str, model_dir: str, requests: list[list[str]], threads: int) -> tuple[float, float]:
+    """The micro-batcher's texts/s without HTTP: grouping as it does, and one batch a call in arrival order."""
     from hatespeech.model.inference import Classifier
 
-    classifier = Classifier(model_dir, backend, threads=args.threads)
+    # Freed on return, before the servers load their own copies of the model.
+    classifier = Classifier(model_dir, backend, threads=threads)
     one_batch = offline_texts_per_s(classifier, requests, DEFAULT_BATCH_SIZE)
     offline = offline_texts_per_s(classifier, requests)
-    del classifier
     print(f"{backend}: offline micro-batcher {offline:,.0f} texts/s ({one_batch:,.0f} one batch a call)", flush=True)
-    keys_path, keys = keys_file(workdir / backend, [f"bench-{i}" for i in range(OVERLOAD_KEYS)])
-    auth = {"Authorization": f"Bearer {keys['bench-0']}"}
-    result: dict[str, Any] = {
-        "offline_texts_per_s": round(offline, 1),
-        "offline_one_batch_per_call_texts_per_s": round(one_batch, 1),
-        "grouped_vs_one_batch_per_call": round(offline / one_batch, 2),
-        "levels": [],
-    }
+    return offline, one_batch
 
-    threads = str(args.threads)
-    open_settings = {
-        "api_keys_file": str(keys_path),
-        "rate_limit": "0",
-        "max_queue_texts": str(128 * per),
-        "threads": threads,
-    }
-    with serving(model_dir, backend, workdir, open_settings) as (base, pid, _):
+
+def open_phases(
+    backend: str,
+    model_dir: str,
+    workdir: Path,
+    settings: dict[str, str],
+    bodies: list[bytes],
+    auth: dict[str, str],
+    args: argparse.Namespace,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The levels, then the soak, on one server with ``settings``; every client sends with the headers ``auth``."""
+    per = args.texts_per_request
+    levels = []
+    with serving(model_dir, backend, workdir, settings) as (base, pid, _):
         for clients in args.levels:
             requests_here = max(args.requests, 4 * clients)
             phase = asyncio.run(drive(base, bodies, per, clients, lambda _: auth, requests_here, seconds=args.level_s))
             row = phase.summary()
-            result["levels"].append(row)
+            levels.append(row)
             print(
                 f"{backend}: {clients} clients: {row['texts_per_s']:,.0f} texts/s, p99 {row['p99_ms']} ms", flush=True
             )
-        result["soak"] = asyncio.run(soak(base, pid, bodies, per, args.soak_s, auth))
-        print(f"{backend}: soak {args.soak_s:g} s: RSS drift {result['soak']['rss_drift']:+.1%}", flush=True)
-    at_32 = next((row for row in result["levels"] if row["clients"] == 32), None)
-    result["ratio_32_clients_vs_offline"] = round(at_32["texts_per_s"] / offline, 3) if at_32 else None
+        soaked = asyncio.run(soak(base, pid, bodies, per, args.soak_s, auth))
+        print(f"{backend}: soak {args.soak_s:g} s: RSS drift {soaked['rss_drift']:+.1%}", flush=True)
+    return levels, soaked
 
-    queue = 8 * per
+
+def overload_settings(keys_path: Path, per: int, offline: float, threads: str) -> dict[str, str]:
+    """A queue of 8 requests' worth of texts and a per-key rate limit that lets the keys together ask for twice
+    what the model can do (``offline`` texts/s)."""
     capacity_rps = offline / per
-    rate = capacity_rps * 2 / OVERLOAD_KEYS  # the keys together may ask for twice the capacity
-    overload_settings = {
+    rate = capacity_rps * 2 / OVERLOAD_KEYS
+    return {
         "api_keys_file": str(keys_path),
         "rate_limit": f"{rate:.3f}",
         "rate_burst": str(max(1, math.ceil(rate))),
-        "max_queue_texts": str(queue),
+        "max_queue_texts": str(8 * per),
         "max_texts": str(per),
         "threads": threads,
     }
+
+
+def overload_phase(
+    backend: str,
+    model_dir: str,
+    workdir: Path,
+    settings: dict[str, str],
+    keys: dict[str, str],
+    bodies: list[bytes],
+    offline: float,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """The overload phase on a server with ``settings``: what the clients saw and whether the server kept its bounds."""
+    per = args.texts_per_request
+    queue = int(settings["max_queue_texts"])
     bound_s = 2 * (2 * queue + per) / offline + 0.5
-    clients = args.overload_clients
-    with serving(model_dir, backend, workdir, overload_settings) as (base, _, log_path):
+    with serving(model_dir, backend, workdir, settings) as (base, _, log_path):
         headers = [{"X-API-Key": keys[f"bench-{i}"]} for i in range(OVERLOAD_KEYS)]
         phase = asyncio.run(
             drive(
                 base,
                 bodies,
                 per,
-                clients,
+                args.overload_clients,
                 lambda n: headers[n % OVERLOAD_KEYS],
                 seconds=args.overload_s,
                 honor_retry_after=True,
@@ -317,7 +334,7 @@ def run_backend(
     server_p99_ms = server_latency_p99_ms(log_path)
     overload.update(
         {
-            "settings": {k: v for k, v in overload_settings.items() if k != "api_keys_file"},
+            "settings": {k: v for k, v in settings.items() if k != "api_keys_file"},
             "keys": OVERLOAD_KEYS,
             "server_p99_ms": server_p99_ms,
             "p99_bound_ms": round(bound_s * 1000, 1),
@@ -326,8 +343,35 @@ def run_backend(
             "p99_within_bound": server_p99_ms is not None and server_p99_ms <= bound_s * 1000,
         }
     )
-    result["overload"] = overload
     print(f"{backend}: overload: {overload['statuses']}, p99 of 200s {overload['p99_ms']} ms", flush=True)
+    return overload
+
+
+def run_backend(
+    backend: str, model_dir: str, texts: list[str], args: argparse.Namespace, workdir: Path
+) -> dict[str, Any]:
+    per = args.texts_per_request
+    requests, bodies = request_bodies(texts, per)
+    offline, one_batch = offline_figures(backend, model_dir, requests, args.threads)
+    keys_path, keys = keys_file(workdir / backend, [f"bench-{i}" for i in range(OVERLOAD_KEYS)])
+    result: dict[str, Any] = {
+        "offline_texts_per_s": round(offline, 1),
+        "offline_one_batch_per_call_texts_per_s": round(one_batch, 1),
+        "grouped_vs_one_batch_per_call": round(offline / one_batch, 2),
+    }
+    threads = str(args.threads)
+    open_settings = {
+        "api_keys_file": str(keys_path),
+        "rate_limit": "0",
+        "max_queue_texts": str(128 * per),
+        "threads": threads,
+    }
+    auth = {"Authorization": f"Bearer {keys['bench-0']}"}
+    result["levels"], result["soak"] = open_phases(backend, model_dir, workdir, open_settings, bodies, auth, args)
+    at_32 = next((row for row in result["levels"] if row["clients"] == 32), None)
+    result["ratio_32_clients_vs_offline"] = round(at_32["texts_per_s"] / offline, 3) if at_32 else None
+    settings = overload_settings(keys_path, per, offline, threads)
+    result["overload"] = overload_phase(backend, model_dir, workdir, settings, keys, bodies, offline, args)
     return result
 
 

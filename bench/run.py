@@ -20,7 +20,7 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from bench.errors import BenchError
 from bench.report import cpu_model, table, write_report
@@ -154,13 +154,22 @@ def check_targets(
 
 
 def render(report: dict[str, Any]) -> str:
-    machine, training, stages, pipeline = (
-        report["machine"],
-        report["training"],
-        report["data_stages"],
-        report["pipeline"],
+    return "\n".join(
+        [
+            *overview_lines(report),
+            *padding_lines(report["training"]),
+            *quality_lines(report["training"]),
+            *speed_lines(report["speed"]),
+            *overhead_lines(report["data_stages"], report["pipeline"]),
+            *inference_lines(report["inference"]),
+            *target_lines(report),
+        ]
     )
-    out = [
+
+
+def overview_lines(report: dict[str, Any]) -> list[str]:
+    machine = report["machine"]
+    return [
         f"Machine: {machine['cpu']}, {machine['cpu_cores_usable']} cores usable of {machine['cpu_cores']}, "
         f"torch {machine['torch']} ({machine['torch_threads']} threads), "
         f"device {machine['device']} ({machine['precision']}); "
@@ -168,37 +177,46 @@ def render(report: dict[str, Any]) -> str:
         f"Model: {report['model']}   Mode: {report['mode']}   Total: {report['duration_s']:.0f} s "
         f"({', '.join(f'{name} {seconds:.0f} s' for name, seconds in report['phases_s'].items())})",
         "",
+    ]
+
+
+def padding_lines(training: dict[str, Any]) -> list[str]:
+    headers = [
+        "variant",
+        "padding",
+        "order",
+        "steps",
+        "samples/s",
+        "real tok/s",
+        "padded tok/s",
+        "pad share",
+        "default is ×",
+    ]
+    rows = [
+        [
+            r["name"],
+            r["padding"],
+            r["order"],
+            r["steps_timed"],
+            r["samples_per_s"],
+            r["real_tokens_per_s"],
+            r["padded_tokens_per_s"],
+            f"{r['padding_share']:.0%}",
+            f"{r['default_speedup']:.2f}×",
+        ]
+        for r in training["variants"]
+    ]
+    return [
         f"Training throughput: batch {training['batch_size']}, {training['examples']} training examples, "
         f"{training['warmup_steps_untimed']} warm-up steps untimed; "
         "real Trainer steps (train_classifier), timed by a callback",
-        table(
-            [
-                "variant",
-                "padding",
-                "order",
-                "steps",
-                "samples/s",
-                "real tok/s",
-                "padded tok/s",
-                "pad share",
-                "default is ×",
-            ],
-            [
-                [
-                    r["name"],
-                    r["padding"],
-                    r["order"],
-                    r["steps_timed"],
-                    r["samples_per_s"],
-                    r["real_tokens_per_s"],
-                    r["padded_tokens_per_s"],
-                    f"{r['padding_share']:.0%}",
-                    f"{r['default_speedup']:.2f}×",
-                ]
-                for r in training["variants"]
-            ],
-        ),
+        table(headers, rows),
         "",
+    ]
+
+
+def quality_lines(training: dict[str, Any]) -> list[str]:
+    return [
         f"Short run quality: one epoch over the same {training['examples']} examples, test split "
         f"({training['short_run']['test_examples']} tweets)",
         table(
@@ -212,7 +230,11 @@ def render(report: dict[str, Any]) -> str:
         "macro F1 gap, same batches (padding alone): {dynamic_vs_static_short:.4f}; "
         "default vs static (padding and order): {default_vs_static_short:.4f}".format(**training["f1_macro_gaps"]),
         "",
-        *speed_lines(report["speed"]),
+    ]
+
+
+def overhead_lines(stages: dict[str, Any], pipeline: dict[str, Any]) -> list[str]:
+    return [
         f"Data stages: {stages['rows']:,} rows, median of {stages['repeats']}",
         table(
             ["stage", "stage time (s)", "process wall (s)"],
@@ -226,7 +248,10 @@ def render(report: dict[str, Any]) -> str:
         ),
         "",
     ]
-    inference = report["inference"]
+
+
+def inference_lines(inference: dict[str, Any]) -> list[str]:
+    """bench/serving.py's rows, every key a column; or why there are none."""
     if (
         inference["status"] == "ok"
         and isinstance(inference["result"].get("rows"), list)
@@ -234,14 +259,16 @@ def render(report: dict[str, Any]) -> str:
     ):
         rows = inference["result"]["rows"]
         headers = list(dict.fromkeys(key for row in rows for key in row))
-        out += ["Inference (bench/serving.py)", table(headers, [[row.get(h) for h in headers] for row in rows]), ""]
-    else:
-        out += [
-            f"Inference: {inference['status']}"
-            + (f" ({inference.get('reason') or inference.get('error')})" if inference["status"] != "ok" else ""),
-            "",
-        ]
-    out += [
+        return ["Inference (bench/serving.py)", table(headers, [[row.get(h) for h in headers] for row in rows]), ""]
+    return [
+        f"Inference: {inference['status']}"
+        + (f" ({inference.get('reason') or inference.get('error')})" if inference["status"] != "ok" else ""),
+        "",
+    ]
+
+
+def target_lines(report: dict[str, Any]) -> list[str]:
+    return [
         "Targets"
         + (" (set for the full run on MiniLM; indicative only in --quick mode)" if report["mode"] == "quick" else ""),
         table(
@@ -249,7 +276,6 @@ def render(report: dict[str, Any]) -> str:
             [[t["target"], t["value"], t["goal"], "met" if t["met"] else "MISSED"] for t in report["targets"]],
         ),
     ]
-    return "\n".join(out)
 
 
 def speed_lines(speed: dict[str, Any]) -> list[str]:
@@ -360,20 +386,29 @@ class Phases:
         self._since = now
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # every input is local; never wait on the network
-    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-    args = parse_args(argv)
-    mode = "quick" if args.quick else "full"
+class Sizes(NamedTuple):
+    examples: int  # training examples per variant
+    warmup: int  # untimed steps at the start of each variant
+    static_max_steps: int  # timed steps of static padding to the model limit
+    repeats: int  # runs of each data stage and dvc command
+
+
+def run_sizes(args: argparse.Namespace, mode: str) -> Sizes:
+    """The options' sizes, else the mode's."""
     examples, warmup, static_max_steps, repeats = SIZES[mode]
-    examples = args.train_examples or examples
-    warmup = args.warmup_steps if args.warmup_steps is not None else warmup
-    static_max_steps = args.static_max_steps or static_max_steps
-    repeats = args.repeats or repeats
-    speed_validation = SPEED_VALIDATION[mode]
+    return Sizes(
+        args.train_examples or examples,
+        args.warmup_steps if args.warmup_steps is not None else warmup,
+        args.static_max_steps or static_max_steps,
+        args.repeats or repeats,
+    )
+
+
+def check_options(args: argparse.Namespace, sizes: Sizes) -> None:
+    """Raises :class:`BenchError` for an option the run would fail on, before anything is imported or measured."""
     if args.precisions and not set(args.precisions) <= {"fp32", "bf16"}:
         raise BenchError(f"--precisions takes fp32 and/or bf16, got {','.join(args.precisions)}")
-    if warmup < 1 or min(examples, static_max_steps, repeats, args.batch_size) < 1:
+    if sizes.warmup < 1 or min(sizes.examples, sizes.static_max_steps, sizes.repeats, args.batch_size) < 1:
         raise BenchError(
             "--warmup-steps, --train-examples, --static-max-steps, --repeats and --batch-size must be at least 1"
         )
@@ -387,78 +422,139 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if path is not None and not path.is_dir():
             raise BenchError(f"{option} directory not found: {path}")
 
+
+def load_libraries() -> None:
+    """Imports the libraries and the benchmark's modules, and silences their progress bars and a harmless warning.
+
+    Seconds of imports: only once the options are checked, and before the clock starts, so no phase counts them.
+    """
     import datasets
-    import pandas as pd
     import transformers
 
-    from bench.pipeline import (
-        build_tiny_pipeline,
-        complete_pipeline,
-        new_project,
-        time_data_stages,
-        time_noop_pipeline,
-        tiny_inputs,
-    )
-    from bench.throughput import native_precisions, speed_benchmark, training_benchmark
-    from hatespeech.data.sources import TEXT
+    import bench.pipeline  # noqa: F401 (the phases import from it)
+    import bench.throughput  # noqa: F401 (the phases import from it)
 
     transformers.logging.set_verbosity_error()  # also turns off the Trainer's progress bars
     transformers.utils.logging.disable_progress_bar()  # and those of loading and saving weights
     warnings.filterwarnings("ignore", message=".*pin_memory.*")  # the Trainer's default, harmless on a CPU
     datasets.disable_progress_bars()
 
+
+def bench_inputs(args: argparse.Namespace, workdir: Path) -> tuple[Path, str]:
+    """The labeled data and the model to train: the options', else (--quick) a tiny pair built in ``workdir``,
+    else (the model) params.yaml's checkpoint."""
+    from bench.pipeline import tiny_inputs
+
+    if args.quick and (args.data is None or args.model is None):
+        tiny_data, tiny_model = tiny_inputs(workdir / "tiny-inputs")
+    data = (args.data or tiny_data).resolve()
+    model = args.model or (str(tiny_model) if args.quick else default_model())
+    return data, model
+
+
+def time_levers(
+    tokenized: Any, model: str, args: argparse.Namespace, mode: str, sizes: Sizes, workdir: Path
+) -> dict[str, Any]:
+    """The training-lever rows against the training ceiling, at each precision asked for (or that runs natively)."""
+    from bench.throughput import native_precisions, speed_benchmark
+
+    precisions = args.precisions or (["fp32"] if args.quick else native_precisions())
+    print(f"[bench] training levers ({', '.join(precisions)}) against the training ceiling", flush=True)
+    config = train_config()  # params.yaml's batch: at least a few timed steps of it
+    examples = max(sizes.examples, (sizes.warmup + 4) * config.batch_size)
+    return speed_benchmark(
+        tokenized, model, config, workdir, args.seed, examples, sizes.warmup, precisions, SPEED_VALIDATION[mode]
+    )
+
+
+def time_pipeline_overhead(args: argparse.Namespace, project: Path, workdir: Path, repeats: int) -> dict[str, Any]:
+    """No-op ``dvc repro`` and ``dvc status`` on --project, else on a pipeline built here."""
+    from bench.pipeline import build_tiny_pipeline, complete_pipeline, time_noop_pipeline
+
+    print("[bench] no-op dvc repro and dvc status", flush=True)
+    if args.project is not None:
+        kind, built = f"built pipeline in {args.project}", args.project.resolve()
+    elif args.quick:  # the quick run's own small project: its data stages have run, so only train and evaluate
+        kind, built = "the quick run's project, built here", complete_pipeline(project)
+    else:
+        kind, built = "tiny pipeline built here (synthetic tweets, tiny BERT)", build_tiny_pipeline(workdir)
+    return {"kind": kind, **time_noop_pipeline(built, repeats)}
+
+
+def serving_inputs(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
+    """The trained model and ONNX export for the inference rows: --serving-model, else those --project built."""
+    serving_model, onnx_dir = args.serving_model, None
+    if args.project is not None:
+        built_model, built_onnx = args.project / "models" / "model", args.project / "models" / "onnx"
+        serving_model = serving_model or (built_model if built_model.is_dir() else None)
+        onnx_dir = built_onnx if built_onnx.is_dir() else None
+    return serving_model, onnx_dir
+
+
+def time_inference(args: argparse.Namespace, project: Path) -> dict[str, Any]:
+    """bench/serving.py's rows on the first :data:`SERVING_TEXTS` tweets of ``project``'s test split."""
+    import pandas as pd
+
+    from hatespeech.data.sources import TEXT
+
+    serving_model, onnx_dir = serving_inputs(args)
+    print("[bench] inference", flush=True)
+    texts = pd.read_parquet(project / "data" / "split" / "test.parquet")[TEXT].tolist()[:SERVING_TEXTS]
+    return serving_rows(serving_model, onnx_dir, texts, args.quick)
+
+
+def measure(args: argparse.Namespace, mode: str, sizes: Sizes, workdir: Path, phases: Phases) -> dict[str, Any]:
+    """Every part of the benchmark in turn, in ``workdir``: the report's model and measurements, in its order."""
+    import datasets
+
+    from bench.pipeline import new_project, time_data_stages
+    from bench.throughput import training_benchmark
+
+    data, model = bench_inputs(args, workdir)
+    print(f"[bench] data stages: {data}", flush=True)
+    project = new_project(workdir / "project", data, model)
+    stages = time_data_stages(project, sizes.repeats)
+    phases.done("data_stages")
+
+    print(f"[bench] training variants: {model}", flush=True)
+    # In memory (the tokenize stage's output is small): the subsets and padded copies made from it would
+    # otherwise write cache files into data/tokenized, an output DVC is about to record.
+    tokenized = datasets.load_from_disk(str(project / "data" / "tokenized"), keep_in_memory=True)
+    config = train_config(args.batch_size)
+    training = training_benchmark(
+        tokenized, model, config, workdir, args.seed, sizes.examples, sizes.warmup, sizes.static_max_steps
+    )
+    phases.done("training")
+    speed = time_levers(tokenized, model, args, mode, sizes, workdir)
+    phases.done("speed")
+    pipeline = time_pipeline_overhead(args, project, workdir, sizes.repeats)
+    phases.done("pipeline")
+    inference = time_inference(args, project)
+    phases.done("inference")
+    return {
+        "model": str(model),
+        "training": training,
+        "speed": speed,
+        "data_stages": stages,
+        "pipeline": pipeline,
+        "inference": inference,
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # every input is local; never wait on the network
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    args = parse_args(argv)
+    mode = "quick" if args.quick else "full"
+    sizes = run_sizes(args, mode)
+    check_options(args, sizes)
+    load_libraries()
+
     started, started_at = time.perf_counter(), datetime.datetime.now(datetime.timezone.utc)
     machine = machine_info()
     phases = Phases()
     with tempfile.TemporaryDirectory(prefix="hatespeech-bench-") as scratch:
-        workdir = Path(scratch)
-        if args.quick and (args.data is None or args.model is None):
-            tiny_data, tiny_model = tiny_inputs(workdir / "tiny-inputs")
-        data = (args.data or tiny_data).resolve()
-        model = args.model or (str(tiny_model) if args.quick else default_model())
-
-        print(f"[bench] data stages: {data}", flush=True)
-        project = new_project(workdir / "project", data, model)
-        stages = time_data_stages(project, repeats)
-        phases.done("data_stages")
-
-        print(f"[bench] training variants: {model}", flush=True)
-        # In memory (the tokenize stage's output is small): the subsets and padded copies made from it would
-        # otherwise write cache files into data/tokenized, an output DVC is about to record.
-        tokenized = datasets.load_from_disk(str(project / "data" / "tokenized"), keep_in_memory=True)
-        config = train_config(args.batch_size)
-        training = training_benchmark(tokenized, model, config, workdir, args.seed, examples, warmup, static_max_steps)
-        phases.done("training")
-
-        precisions = args.precisions or (["fp32"] if args.quick else native_precisions())
-        print(f"[bench] training levers ({', '.join(precisions)}) against the training ceiling", flush=True)
-        speed_config = train_config()  # params.yaml's batch: at least a few timed steps of it
-        speed_examples = max(examples, (warmup + 4) * speed_config.batch_size)
-        speed = speed_benchmark(
-            tokenized, model, speed_config, workdir, args.seed, speed_examples, warmup, precisions, speed_validation
-        )
-        phases.done("speed")
-
-        print("[bench] no-op dvc repro and dvc status", flush=True)
-        if args.project is not None:
-            kind, built = f"built pipeline in {args.project}", args.project.resolve()
-        elif args.quick:  # the quick run's own small project: its data stages have run, so only train and evaluate
-            kind, built = "the quick run's project, built here", complete_pipeline(project)
-        else:
-            kind, built = "tiny pipeline built here (synthetic tweets, tiny BERT)", build_tiny_pipeline(workdir)
-        pipeline = {"kind": kind, **time_noop_pipeline(built, repeats)}
-        phases.done("pipeline")
-
-        serving_model, onnx_dir = args.serving_model, None
-        if args.project is not None:
-            built_model, built_onnx = args.project / "models" / "model", args.project / "models" / "onnx"
-            serving_model = serving_model or (built_model if built_model.is_dir() else None)
-            onnx_dir = built_onnx if built_onnx.is_dir() else None
-        print("[bench] inference", flush=True)
-        texts = pd.read_parquet(project / "data" / "split" / "test.parquet")[TEXT].tolist()[:SERVING_TEXTS]
-        inference = serving_rows(serving_model, onnx_dir, texts, args.quick)
-        phases.done("inference")
-
+        measured = measure(args, mode, sizes, Path(scratch), phases)
     machine["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
     report = {
         "command": " ".join(["python", "-m", "bench.run", *(argv if argv is not None else sys.argv[1:])]),
@@ -467,13 +563,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "duration_s": round(time.perf_counter() - started, 1),
         "phases_s": phases.seconds,
         "machine": machine,
-        "model": str(model),
-        "training": training,
-        "speed": speed,
-        "data_stages": stages,
-        "pipeline": pipeline,
-        "inference": inference,
-        "targets": check_targets(training, speed, stages, pipeline),
+        **measured,
+        "targets": check_targets(
+            measured["training"], measured["speed"], measured["data_stages"], measured["pipeline"]
+        ),
     }
     write_report(args.out, report, render(report))
     return report

@@ -42,7 +42,7 @@ from typing import Any
 from bench.ceiling import inference_ceiling
 from bench.report import cpu_model
 from hatespeech.cli import run_cli
-from hatespeech.model.inference import DEFAULT_BATCH_SIZE
+from hatespeech.model.inference import DEFAULT_BATCH_SIZE, Classifier
 from hatespeech.paths import MODEL_DIR, ONNX_DIR
 
 DEFAULT_TEXTS = "data/split/test.parquet"
@@ -109,6 +109,141 @@ def _predict(classifier: Any, batch: Sequence[str], batch_size: int) -> list[dic
     return classifier.predict(batch, batch_size)
 
 
+def _onnx_models(
+    model_dir: str | Path, onnx_dir: str | Path | None, texts: Sequence[str], scratch: Path
+) -> tuple[str | Path, Path]:
+    """The exported model's directory (``onnx_dir``, or ``model_dir`` exported into ``scratch`` where it is
+    missing) and, in ``scratch``, its int8 model quantized with per-batch dynamic scales."""
+    from hatespeech.model.loading import load_tokenizer
+    from hatespeech.serving.export import export_onnx, quantize_dynamic_int8
+
+    if onnx_dir is None or not Path(onnx_dir).is_dir():
+        onnx_dir = scratch / "onnx"
+        encoded = load_tokenizer(str(model_dir))(texts[:256], truncation=True)
+        export_onnx(model_dir, onnx_dir, [dict(zip(encoded, values)) for values in zip(*encoded.values())])
+    # The int8 model as it was exported before its activation scales were calibrated (per batch instead).
+    dynamic_dir = scratch / "int8-dynamic"
+    shutil.copytree(onnx_dir, dynamic_dir, ignore=shutil.ignore_patterns("*.onnx"))
+    quantize_dynamic_int8(Path(onnx_dir) / "model.onnx", dynamic_dir / "model.int8.onnx")
+    return onnx_dir, dynamic_dir
+
+
+def _classifiers(
+    model_dir: str | Path, onnx_dir: str | Path, dynamic_dir: Path, precisions: list[str], threads: int | None
+) -> dict[str, Classifier]:
+    """The length-sorted paths by row name: PyTorch at each precision, ONNX Runtime fp32 and int8 (calibrated and
+    dynamic scales), then the training levers on PyTorch fp32."""
+    classifiers = {
+        torch_row(precision): Classifier(model_dir, "torch", threads=threads, precision=precision)
+        for precision in precisions
+    }
+    classifiers |= {
+        f"sorted_batches_{backend.replace('-', '_')}": Classifier(onnx_dir, backend, threads=threads)
+        for backend in ("onnx", "onnx-int8")
+    }
+    classifiers["sorted_batches_onnx_int8_dynamic"] = Classifier(dynamic_dir, "onnx-int8", threads=threads)
+    # The training levers on the default path (PyTorch fp32): compiled, and eager attention instead of SDPA.
+    classifiers[f"{REFERENCE}_compiled"] = Classifier(model_dir, "torch", threads=threads, compile=True)
+    classifiers[f"{REFERENCE}_eager_attention"] = Classifier(model_dir, "torch", threads=threads, attention="eager")
+    return classifiers
+
+
+def _pipeline_paths(classify: Any, max_length: int, batch_size: int) -> dict[str, Callable[[Sequence[str]], Any]]:
+    """The transformers pipeline ``classify`` one text at a time and in batches, truncating as the classifiers do."""
+    return {
+        "pipeline_one_at_a_time": lambda batch: [classify(t, truncation=True, max_length=max_length) for t in batch],
+        f"pipeline_batch_{batch_size}": lambda batch: classify(
+            list(batch), batch_size=batch_size, truncation=True, max_length=max_length
+        ),
+    }
+
+
+def _mean_tokens(classifier: Classifier, texts: Sequence[str]) -> float:
+    encoded = classifier.tokenizer(texts, truncation=True, max_length=classifier.max_length)
+    return sum(map(len, encoded["input_ids"])) / len(texts)
+
+
+def _timed_rounds(
+    paths: dict[str, Callable[[Sequence[str]], Any]],
+    texts: Sequence[str],
+    rounds: int,
+    ceiling: Callable[[str], dict[str, Any]],
+    precisions: list[str],
+) -> tuple[dict[str, list[float]], dict[str, list[str]], dict[str, dict[str, Any]]]:
+    """Each path's seconds per round and its last round's top labels, and the compute ceiling at each precision.
+
+    Paths run in turn within a round (so a slow spell of a shared machine hits all alike), the ceiling after them.
+    """
+    seconds: dict[str, list[float]] = {name: [] for name in paths}
+    labels, ceiling_rounds = {}, []
+    for round_number in range(1, rounds + 1):
+        for name, run in paths.items():
+            elapsed, output = _time(run, texts)
+            seconds[name].append(elapsed)
+            labels[name] = [_top_label(item) for item in output]
+            print(f"round {round_number}/{rounds} {name:36s} {len(texts) / elapsed:9.1f} texts/s", file=sys.stderr)
+        ceiling_rounds.append({precision: ceiling(precision) for precision in precisions})
+    # The ceiling is a peak: the best round's.
+    ceilings = {p: max((c[p] for c in ceiling_rounds), key=lambda c: c["texts_per_s"]) for p in precisions}
+    return seconds, labels, ceilings
+
+
+def _rows(seconds: dict[str, list[float]], first_call: dict[str, float], texts: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": name,
+            "seconds": round(statistics.median(times), 4),
+            "texts_per_s": round(texts / statistics.median(times), 1),
+            "texts_per_s_rounds": [round(texts / t, 1) for t in times],
+            "first_call_s": round(first_call[name], 2),
+        }
+        for name, times in seconds.items()
+    ]
+
+
+def _compare_rows(
+    rows: list[dict[str, Any]],
+    speed: dict[str, float],
+    labels: dict[str, list[str]],
+    ceilings: dict[str, dict[str, Any]],
+    texts: int,
+) -> None:
+    """Adds to each row its speed-up over one text at a time, its argmax agreement with PyTorch fp32 and, for the
+    rows doing a ceiling's arithmetic (fp32 or bf16 products; int8 has no ceiling here), its share of it."""
+    for row in rows:
+        row["vs_one_at_a_time"] = round(row["texts_per_s"] / speed["pipeline_one_at_a_time"], 2)
+        row["argmax_agreement"] = round(sum(a == b for a, b in zip(labels[row["name"]], labels[REFERENCE])) / texts, 4)
+    for row in rows:
+        arithmetic = "bf16" if row["name"].endswith("_bf16") else None if "int8" in row["name"] else "fp32"
+        if arithmetic in ceilings and row["name"].startswith("sorted_batches"):
+            row["share_of_ceiling"] = round(row["texts_per_s"] / ceilings[arithmetic]["texts_per_s"], 3)
+
+
+def _ratios(speed: dict[str, float], batch_size: int) -> dict[str, float]:
+    return {
+        "sorted_batches_vs_pipeline_batch": round(speed[REFERENCE] / speed[f"pipeline_batch_{batch_size}"], 2),
+        "onnx_fp32_vs_torch_batches": round(speed["sorted_batches_onnx"] / speed[REFERENCE], 2),
+        # The exported int8 (calibrated scales: batch-invariant) against per-batch dynamic scales.
+        "onnx_int8_calibrated_vs_dynamic": round(
+            speed["sorted_batches_onnx_int8"] / speed["sorted_batches_onnx_int8_dynamic"], 2
+        ),
+    }
+
+
+def _targets(speed: dict[str, float], precision: str) -> dict[str, dict[str, Any]]:
+    """:data:`TARGETS` judged against the PyTorch path at ``precision``."""
+    torch_speed = speed[torch_row(precision)]
+    achieved = {
+        "sorted_batches_vs_one_at_a_time": torch_speed / speed["pipeline_one_at_a_time"],
+        "onnx_int8_vs_torch_batches": speed["sorted_batches_onnx_int8"] / torch_speed,
+    }
+    # Judged on the rounded ratio the report prints, so "2.0 MISSED" cannot appear.
+    value = {name: round(ratio, 2) for name, ratio in achieved.items()}
+    return {
+        name: {"target": target, "value": value[name], "met": value[name] >= target} for name, target in TARGETS.items()
+    }
+
+
 def run_serving_benchmark(
     model_dir: str | Path,
     onnx_dir: str | Path | None,
@@ -128,10 +263,7 @@ def run_serving_benchmark(
     import torch
     from transformers import pipeline
 
-    from hatespeech.model.inference import Classifier
-    from hatespeech.model.loading import load_tokenizer
     from hatespeech.model.precision import cpu_has_native_bf16
-    from hatespeech.serving.export import export_onnx, quantize_dynamic_int8
 
     texts = list(texts[:QUICK_TEXTS] if quick else texts)
     if not texts:
@@ -141,100 +273,23 @@ def run_serving_benchmark(
         torch.set_num_threads(threads)
     precisions = ["fp32", "bf16"] if cpu_has_native_bf16() else ["fp32"]
     with tempfile.TemporaryDirectory(prefix="onnx-export-") as scratch:
-        if onnx_dir is None or not Path(onnx_dir).is_dir():
-            onnx_dir = Path(scratch) / "onnx"
-            encoded = load_tokenizer(str(model_dir))(texts[:256], truncation=True)
-            export_onnx(model_dir, onnx_dir, [dict(zip(encoded, values)) for values in zip(*encoded.values())])
-        # The int8 model as it was exported before its activation scales were calibrated (per batch instead).
-        dynamic_dir = Path(scratch) / "int8-dynamic"
-        shutil.copytree(onnx_dir, dynamic_dir, ignore=shutil.ignore_patterns("*.onnx"))
-        quantize_dynamic_int8(Path(onnx_dir) / "model.onnx", dynamic_dir / "model.int8.onnx")
+        onnx_dir, dynamic_dir = _onnx_models(model_dir, onnx_dir, texts, Path(scratch))
         classify = pipeline("text-classification", model=str(model_dir), top_k=None, device="cpu")
-        classifiers = {
-            torch_row(precision): Classifier(model_dir, "torch", threads=threads, precision=precision)
-            for precision in precisions
-        }
-        classifiers |= {
-            f"sorted_batches_{backend.replace('-', '_')}": Classifier(onnx_dir, backend, threads=threads)
-            for backend in ("onnx", "onnx-int8")
-        }
-        classifiers["sorted_batches_onnx_int8_dynamic"] = Classifier(dynamic_dir, "onnx-int8", threads=threads)
-        # The training levers on the default path (PyTorch fp32): compiled, and eager attention instead of SDPA.
-        classifiers[f"{REFERENCE}_compiled"] = Classifier(model_dir, "torch", threads=threads, compile=True)
-        classifiers[f"{REFERENCE}_eager_attention"] = Classifier(model_dir, "torch", threads=threads, attention="eager")
+        classifiers = _classifiers(model_dir, onnx_dir, dynamic_dir, precisions, threads)
         reference = classifiers[REFERENCE]
-        max_length = reference.max_length
-        paths: dict[str, Callable[[Sequence[str]], Any]] = {
-            "pipeline_one_at_a_time": lambda batch: [
-                classify(t, truncation=True, max_length=max_length) for t in batch
-            ],
-            f"pipeline_batch_{batch_size}": lambda batch: classify(
-                list(batch), batch_size=batch_size, truncation=True, max_length=max_length
-            ),
-        }
+        paths = _pipeline_paths(classify, reference.max_length, batch_size)
         paths |= {name: partial(_predict, c, batch_size=batch_size) for name, c in classifiers.items()}
-        first_call = {}
-        for name, run in paths.items():  # first calls allocate, build kernels (compile) and fill caches
-            first_call[name] = _time(run, warmup)[0]
-        mean_tokens = sum(
-            map(len, reference.tokenizer(texts, truncation=True, max_length=max_length)["input_ids"])
-        ) / len(texts)
+        # First calls allocate, build kernels (compile) and fill caches.
+        first_call = {name: _time(run, warmup)[0] for name, run in paths.items()}
+        mean_tokens = _mean_tokens(reference, texts)
         model = reference.backend.model  # type: ignore[attr-defined]
-        seconds: dict[str, list[float]] = {name: [] for name in paths}
-        labels, ceiling_rounds = {}, []
-        for round_number in range(1, rounds + 1):
-            for name, run in paths.items():
-                elapsed, output = _time(run, texts)
-                seconds[name].append(elapsed)
-                labels[name] = [_top_label(item) for item in output]
-                print(f"round {round_number}/{rounds} {name:36s} {len(texts) / elapsed:9.1f} texts/s", file=sys.stderr)
-            ceiling_rounds.append(
-                {precision: inference_ceiling(model, mean_tokens, precision) for precision in precisions}
-            )
-        # The ceiling is a peak: the best round's.
-        ceilings = {p: max((c[p] for c in ceiling_rounds), key=lambda c: c["texts_per_s"]) for p in precisions}
-        rows: list[dict[str, Any]] = [
-            {
-                "name": name,
-                "seconds": round(statistics.median(times), 4),
-                "texts_per_s": round(len(texts) / statistics.median(times), 1),
-                "texts_per_s_rounds": [round(len(texts) / t, 1) for t in times],
-                "first_call_s": round(first_call[name], 2),
-            }
-            for name, times in seconds.items()
-        ]
+        ceiling = partial(inference_ceiling, model, mean_tokens)
+        seconds, labels, ceilings = _timed_rounds(paths, texts, rounds, ceiling, precisions)
+        rows = _rows(seconds, first_call, len(texts))
 
     speed = {row["name"]: row["texts_per_s"] for row in rows}
-    for row in rows:
-        row["vs_one_at_a_time"] = round(row["texts_per_s"] / speed["pipeline_one_at_a_time"], 2)
-        row["argmax_agreement"] = round(
-            sum(a == b for a, b in zip(labels[row["name"]], labels[REFERENCE])) / len(texts), 4
-        )
-    for row in rows:  # the rows doing a ceiling's arithmetic (fp32 or bf16 products; int8 has no ceiling here)
-        arithmetic = "bf16" if row["name"].endswith("_bf16") else None if "int8" in row["name"] else "fp32"
-        if arithmetic in ceilings and row["name"].startswith("sorted_batches"):
-            row["share_of_ceiling"] = round(row["texts_per_s"] / ceilings[arithmetic]["texts_per_s"], 3)
-    ratios = {
-        "sorted_batches_vs_pipeline_batch": round(speed[REFERENCE] / speed[f"pipeline_batch_{batch_size}"], 2),
-        "onnx_fp32_vs_torch_batches": round(speed["sorted_batches_onnx"] / speed[REFERENCE], 2),
-        # The exported int8 (calibrated scales: batch-invariant) against per-batch dynamic scales.
-        "onnx_int8_calibrated_vs_dynamic": round(
-            speed["sorted_batches_onnx_int8"] / speed["sorted_batches_onnx_int8_dynamic"], 2
-        ),
-    }
-    targets = {}
+    _compare_rows(rows, speed, labels, ceilings, len(texts))
     for precision in precisions:
-        torch_speed = speed[torch_row(precision)]
-        achieved = {
-            "sorted_batches_vs_one_at_a_time": torch_speed / speed["pipeline_one_at_a_time"],
-            "onnx_int8_vs_torch_batches": speed["sorted_batches_onnx_int8"] / torch_speed,
-        }
-        # Judged on the rounded ratio the report prints, so "2.0 MISSED" cannot appear.
-        value = {name: round(ratio, 2) for name, ratio in achieved.items()}
-        targets[f"torch {precision}"] = {
-            name: {"target": target, "value": value[name], "met": value[name] >= target}
-            for name, target in TARGETS.items()
-        }
         ceilings[precision]["vs_one_at_a_time"] = round(
             ceilings[precision]["texts_per_s"] / speed["pipeline_one_at_a_time"], 2
         )
@@ -249,9 +304,9 @@ def run_serving_benchmark(
         "quick": quick,
         "machine": _machine(),
         "rows": rows,
-        "ratios": ratios,
+        "ratios": _ratios(speed, batch_size),
         "ceilings": ceilings,
-        "targets": targets,
+        "targets": {f"torch {precision}": _targets(speed, precision) for precision in precisions},
     }
 
 
