@@ -2,20 +2,28 @@
 them: a params.yaml section (:class:`Section`, :func:`from_params`) or ``HATESPEECH_<NAME>`` environment variables
 (:func:`from_env`).
 
+One home per setting: params.yaml holds each value and the comment that says why; a :class:`Section` dataclass
+holds the types (``Literal[...]`` for a choice) and the checks. Its fields default to :data:`PARAMS_YAML`: the
+value in the repository's params.yaml (:data:`SHIPPED_PARAMS`), for code that builds a config without reading a
+params file (tests, library use). A params file may name another it extends (:func:`load_params`): the
+cross-validation's cv/params.yaml holds only what it changes.
+
 Values are converted to each field's declared type (``batch_size: 32.0`` is the int 32, ``epochs: "2"`` the
 float 2.0); an unknown key or a value that does not fit is a :class:`PipelineError` naming the setting. A
-dataclass with a ``validate()`` method has it called, for the checks that span fields or allowed values.
+dataclass with a ``validate()`` method has it called, for the checks that span fields.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import types
 import typing
 from collections.abc import Mapping
-from typing import Any, ClassVar, TypeVar
+from pathlib import Path
+from typing import Any, ClassVar, Literal, TypeVar
 
 import yaml
 
@@ -41,10 +49,72 @@ _ParamsLoader.add_implicit_resolver(
 )
 
 
+# The repository's params.yaml: the settings `make run` uses, and every settings field's default.
+SHIPPED_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
+# The key by which a params file names the one it extends (a path relative to the file).
+EXTENDS = "extends"
+
+
 def load_params(path: str | os.PathLike[str] = "params.yaml") -> dict[str, Any]:
-    """Read the pipeline parameters (DVC runs every stage from the repository root)."""
+    """Read the pipeline parameters (DVC runs every stage from its dvc.yaml's directory: the repository root for
+    the main pipeline, cv/ for the cross-validation).
+
+    A file with an ``extends: <params file>`` key holds only overrides: its sections are merged key by key onto
+    that file's (read the same way), as the cross-validation's cv/params.yaml is onto ../params.yaml.
+    """
     with open(path, encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=_ParamsLoader) or {}  # noqa: S506 (a SafeLoader subclass)
+        params = yaml.load(handle, Loader=_ParamsLoader) or {}  # noqa: S506 (a SafeLoader subclass)
+    base = params.pop(EXTENDS, None)
+    if base is None:
+        return params
+    return merged(load_params(Path(path).parent / base), params)
+
+
+def merged(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` on top: mappings merged key by key, any other value replaced (a list too)."""
+    result = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(result.get(key), Mapping):
+            value = merged(result[key], value)
+        result[key] = value
+    return result
+
+
+@functools.cache
+def _shipped_params() -> dict[str, Any]:
+    try:
+        return load_params(SHIPPED_PARAMS)
+    except OSError as exc:
+        raise PipelineError(
+            f"no settings were given and there is no params.yaml beside the package to take them from: {exc}"
+        ) from None
+
+
+class _FromParamsYaml:
+    def __repr__(self) -> str:
+        return "PARAMS_YAML"
+
+
+# A Section field's default: its value in the repository's params.yaml, read when a config is built without it.
+PARAMS_YAML: Any = _FromParamsYaml()
+
+
+@dataclasses.dataclass(frozen=True)
+class _ShippedValue:
+    """The default factory of a field set to :data:`PARAMS_YAML`: params.yaml's value, as the field's type."""
+
+    cls: type[Section]
+    name: str
+
+    def __call__(self) -> Any:
+        section = _shipped_params().get(self.cls.SECTION) or {}
+        setting = f"{self.cls.SECTION}.{self.name}"
+        if self.name not in section:
+            raise PipelineError(f"{SHIPPED_PARAMS} has no {setting}, the default of {self.cls.__name__}.{self.name}")
+        try:
+            return convert(section[self.name], _field_types(self.cls)[self.name], setting)
+        except ValueError as exc:
+            raise PipelineError(f"bad {self.cls.SECTION} parameter in {SHIPPED_PARAMS}: {exc}") from None
 
 
 class Section:
@@ -52,14 +122,22 @@ class Section:
 
     SECTION: ClassVar[str]
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Each field set to :data:`PARAMS_YAML` takes params.yaml's value when not given (this runs as the class
+        statement ends, before the @dataclass decorator reads the fields)."""
+        super().__init_subclass__(**kwargs)
+        for name in cls.__dict__.get("__annotations__", {}):
+            if cls.__dict__.get(name) is PARAMS_YAML:
+                setattr(cls, name, dataclasses.field(default_factory=_ShippedValue(cls, name)))
+
     @classmethod
     def from_params(cls: type[Self], params: Mapping[str, Any] | None) -> Self:
-        """From the section's own mapping (None: every default)."""
+        """From the section's own mapping (None: params.yaml's values)."""
         return from_params(cls, params, cls.SECTION)
 
     @classmethod
     def of(cls: type[Self], params: Mapping[str, Any]) -> Self:
-        """From a whole params.yaml: its ``SECTION`` (every default where the section is absent)."""
+        """From a whole params.yaml: its ``SECTION`` (the repository params.yaml's where the section is absent)."""
         return cls.from_params(params.get(cls.SECTION))
 
 
@@ -68,11 +146,11 @@ class BaseConfig(Section):
     """params.yaml's ``base`` section: what every stage shares."""
 
     SECTION = "base"
-    seed: int = 42
+    seed: int = PARAMS_YAML
 
 
 def from_params(cls: type[Config], params: Mapping[str, Any] | None, section: str) -> Config:
-    """``cls`` from the ``section`` of params.yaml; missing keys take the field's default."""
+    """``cls`` from the ``section`` of params.yaml; a missing key takes the field's default."""
     params = params or {}
     hints = _field_types(cls)
     unknown = sorted(set(params) - set(hints))
@@ -101,8 +179,8 @@ def from_env(cls: type[Config], prefix: str = "HATESPEECH_", **overrides: Any) -
 
 
 def convert(value: Any, kind: Any, name: str, from_text: bool = False) -> Any:
-    """``value`` as the type ``kind`` (int, float, str, bool, ``tuple[str, ...]`` from a list or comma-separated
-    text, or one of them | None); ValueError naming ``name``.
+    """``value`` as the type ``kind`` (int, float, str, bool, ``Literal[...]`` of strings, ``tuple[str, ...]`` from
+    a list or comma-separated text, or one of them | None); ValueError naming ``name``.
 
     ``from_text``: the value is an environment variable's text, where "true"/"false" and "null" are spelled out
     (in YAML they are typed already, and the string "yes" is no boolean).
@@ -132,6 +210,12 @@ def convert(value: Any, kind: Any, name: str, from_text: bool = False) -> Any:
             return float(value)
         except (TypeError, ValueError):
             raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if typing.get_origin(kind) is Literal:
+        choice = value.strip() if from_text and isinstance(value, str) else value
+        choices = typing.get_args(kind)
+        if not isinstance(choice, str) or choice not in choices:
+            raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+        return choice
     if typing.get_origin(kind) is tuple:
         items = value.split(",") if from_text and isinstance(value, str) else value
         if not isinstance(items, (list, tuple)):

@@ -3,12 +3,15 @@ file rounds a figure. (sklearn is imported where used: the service imports this 
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import numpy as np
 
 from hatespeech import LABELS
 
 # Metrics that can choose the best epoch (train.metric_for_best_model); all are "higher is better".
-SUMMARY_METRICS = ("accuracy", "precision_weighted", "recall_weighted", "f1_weighted", "f1_macro")
+SummaryMetric = Literal["accuracy", "precision_weighted", "recall_weighted", "f1_weighted", "f1_macro"]
+SUMMARY_METRICS: tuple[str, ...] = get_args(SummaryMetric)
 
 
 DECIMALS = 6  # far below run-to-run noise, and JSON diffs stay readable

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from hatespeech import LABEL, LABEL2ID, TEXT, VOTE_COLUMNS, PipelineError
-from hatespeech.config import Section
+from hatespeech.config import PARAMS_YAML, Section
 from hatespeech.data.disguise import DISGUISES, disguise_text
 from hatespeech.data.functional import FUNCTIONALITY
 from hatespeech.data.text import Normalizer
@@ -35,11 +35,11 @@ class AugmentConfig(Section):
     """params.yaml's ``augment`` section."""
 
     SECTION = "augment"
-    disguise_share: float = 0.3  # share of training tweets that get one disguised copy; 0 = none
-    disguises: tuple[str, ...] = tuple(DISGUISES)  # the kinds drawn from, uniformly
-    lexicon_min_count: int = 20  # an offensive word occurs in at least this many training tweets ...
-    lexicon_min_ratio: float = 6.0  # ... and is this many times likelier in hate/offensive tweets than in neither
-    template_share: float = 0.05  # training-template sentences as this share of the train split; 0 = none
+    disguise_share: float = PARAMS_YAML
+    disguises: tuple[str, ...] = PARAMS_YAML
+    lexicon_min_count: int = PARAMS_YAML
+    lexicon_min_ratio: float = PARAMS_YAML
+    template_share: float = PARAMS_YAML
 
     def validate(self) -> None:
         if not (0 <= self.disguise_share <= 1 and 0 <= self.template_share <= 1):

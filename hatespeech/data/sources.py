@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from hatespeech import LABEL, LABELS, TEXT, VOTE_COLUMNS, PipelineError
-from hatespeech.config import Section
+from hatespeech.config import PARAMS_YAML, Section
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +63,9 @@ class DownloadConfig(Section):
     """params.yaml's ``download`` section."""
 
     SECTION = "download"
-    source: str = SHIPPED_DATA  # a local path or URL of the authors' CSV (.csv or .csv.gz), or a Hub dataset id
-    revision: str | None = None  # Hub datasets only: a commit or tag
-    max_rows: int | None = None  # a stratified sample of this many rows; None: every row
+    source: str = PARAMS_YAML
+    revision: str | None = PARAMS_YAML
+    max_rows: int | None = PARAMS_YAML
 
     def validate(self) -> None:
         if self.max_rows is not None and self.max_rows < 1:

@@ -11,7 +11,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from hatespeech import LABELS, PipelineError
-from hatespeech.config import Section
+from hatespeech.config import PARAMS_YAML, Section
 from hatespeech.data.sources import LABEL, TEXT, class_counts
 from hatespeech.data.text import mask_tweet, squeeze_spaces
 from hatespeech.io import read_table
@@ -40,8 +40,8 @@ class SplitConfig(Section):
     """params.yaml's ``split`` section: the shares of all rows in validation and test."""
 
     SECTION = "split"
-    validation_size: float = 0.1
-    test_size: float = 0.1
+    validation_size: float = PARAMS_YAML
+    test_size: float = PARAMS_YAML
 
     def validate(self) -> None:
         _check_sizes(self.validation_size, self.test_size)

@@ -12,9 +12,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Literal
 
 from hatespeech import PipelineError
-from hatespeech.config import Section
+from hatespeech.config import PARAMS_YAML, Section
 from hatespeech.paths import NORMALIZER_FILE
 
 _URL = re.compile(r"(?:https?://|www\.)\S+")
@@ -28,7 +29,7 @@ _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "
 _LEET_WORD = re.compile(r"(?<![\w@$!])[a-z]+(?:(?:[013457@$!]+[a-z]+)+|\$+)(?![\w@$!])", re.IGNORECASE)
 _STRETCH = re.compile(r"([a-z])\1{2,}", re.IGNORECASE)
 
-EMOJI_MODES = ("keep", "names")
+EmojiMode = Literal["keep", "names"]
 
 
 @dataclass(frozen=True)
@@ -42,16 +43,12 @@ class Normalizer(Section):
     """
 
     SECTION = "normalize"
-    html: bool = True  # unescape HTML entities (the data has "&amp;", "&#128514;"), repeatedly for double escapes
-    url: str | None = "http"  # every URL as this placeholder; null keeps URLs
-    mention: str | None = "@user"  # every @mention as this placeholder; null keeps mentions
-    emoji: str = "names"  # keep: emoji as characters | names: each emoji as its CLDR name ("face with tears of joy")
-    deobfuscate: bool = True  # join spaced/dotted letters, undo leetspeak between letters, cap stretched letters
-    squeeze: bool = True  # runs of whitespace as one space, none at the ends
-
-    def validate(self) -> None:
-        if self.emoji not in EMOJI_MODES:
-            raise PipelineError(f"normalize.emoji must be one of {', '.join(EMOJI_MODES)}, got '{self.emoji}'")
+    html: bool = PARAMS_YAML
+    url: str | None = PARAMS_YAML
+    mention: str | None = PARAMS_YAML
+    emoji: EmojiMode = PARAMS_YAML
+    deobfuscate: bool = PARAMS_YAML
+    squeeze: bool = PARAMS_YAML
 
     @classmethod
     def legacy(cls) -> Normalizer:

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from hatespeech import LABEL2ID, LABELS, TEXT, PipelineError
-from hatespeech.config import Section
+from hatespeech.config import PARAMS_YAML, Section
 from hatespeech.evaluation.dialect import DIALECTS
 from hatespeech.evaluation.predictions import class_probabilities, read_predictions
 from hatespeech.evaluation.stats import INTERVAL_KEY, Bootstrap, paired_comparison
@@ -55,8 +55,8 @@ class AuditConfig(Section):
 
     SECTION = "audit"
 
-    group_threshold: float = 0.5  # a tweet is AAE- (white-) aligned when that dialect's proportion exceeds this
-    min_group_size: int = 10  # fewer tweets behind a rate: not reported (null)
+    group_threshold: float = PARAMS_YAML
+    min_group_size: int = PARAMS_YAML
 
     def validate(self) -> None:
         # At or above one half, no tweet can be in both groups.

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from hatespeech import LABELS
-from hatespeech.config import Section
+from hatespeech.config import PARAMS_YAML, Section
 from hatespeech.evaluation.plots import confusion_records, precision_recall_records
 from hatespeech.evaluation.predictions import predictions_table
 from hatespeech.evaluation.report import Explainer, error_report, misclassified
@@ -53,7 +53,7 @@ class EvaluateConfig(Section):
     """params.yaml's ``evaluate`` section."""
 
     SECTION = "evaluate"
-    batch_size: int = 64  # texts per forward pass
+    batch_size: int = PARAMS_YAML
 
 
 def _scored(labels: np.ndarray, predictions: np.ndarray, bootstrap: Bootstrap | None) -> dict:

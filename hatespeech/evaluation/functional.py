@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from hatespeech import LABEL, LABELS, TEXT, PipelineError
-from hatespeech.config import Section
+from hatespeech.config import PARAMS_YAML, Section
 from hatespeech.data.disguise import DISGUISES, disguise_text
 from hatespeech.data.functional import is_correct
 from hatespeech.evaluation.stats import Bootstrap, bootstrap_indices
@@ -38,8 +38,8 @@ class FunctionalConfig(Section):
     """params.yaml's ``functional`` section."""
 
     SECTION = "functional"
-    real_tweets: int = 400  # toxic (and at most as many neither) test tweets disguised per kind; 0 = skip
-    weakest: int = 5  # functionalities the model card lists as the weakest
+    real_tweets: int = PARAMS_YAML
+    weakest: int = PARAMS_YAML
 
     def validate(self) -> None:
         if self.real_tweets < 0 or self.weakest < 1:

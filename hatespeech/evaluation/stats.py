@@ -19,7 +19,7 @@ import numpy as np
 from scipy.stats import binomtest
 
 from hatespeech import LABELS, PipelineError
-from hatespeech.config import BaseConfig, Section
+from hatespeech.config import PARAMS_YAML, BaseConfig, Section
 from hatespeech.metrics import rounded
 
 CONFIDENCE = 0.95  # the interval's coverage; metrics files call the block "ci95"
@@ -32,7 +32,7 @@ class BootstrapConfig(Section):
 
     SECTION = "bootstrap"
 
-    resamples: int = 1000
+    resamples: int = PARAMS_YAML
 
     def validate(self) -> None:
         if self.resamples < 100:

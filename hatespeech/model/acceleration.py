@@ -16,14 +16,16 @@ is measured side by side by ``python -m bench.run`` (docs/performance.md).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
 from hatespeech import PipelineError
 
-ATTENTIONS = ("sdpa", "eager")
-OPTIMIZERS = ("adamw_torch_fused", "adamw_torch")
+Attention = Literal["sdpa", "eager"]
+Optimizer = Literal["adamw_torch_fused", "adamw_torch"]
+ATTENTIONS: tuple[str, ...] = get_args(Attention)
+OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
 
 
 def allow_eager_fallback() -> None:

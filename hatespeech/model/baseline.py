@@ -9,18 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from hatespeech import LABEL, LABELS, TEXT, PipelineError
-from hatespeech.config import Section
+from hatespeech.config import PARAMS_YAML, Section
 from hatespeech.data.text import Normalizer, mask_tweet, squeeze_spaces
 from hatespeech.model.decision import DecisionRule
 
 MODEL_FILE = "model.skops"
-CLASS_WEIGHTS = ("none", "balanced")
+ClassWeight = Literal["none", "balanced"]
 
 
 def normalize_tweet(text: str) -> str:
@@ -39,17 +39,15 @@ class BaselineConfig(Section):
 
     SECTION = "baseline"
 
-    word_ngram_max: int = 2  # word n-grams 1..this
-    char_ngram_min: int = 2  # character n-grams (within word boundaries) min..max
-    char_ngram_max: int = 5
-    min_df: int = 2  # drop n-grams seen in fewer training tweets
-    C: float = 4.0  # inverse L2 regularization strength
-    class_weight: str = "balanced"  # none | balanced
-    max_iter: int = 2000
+    word_ngram_max: int = PARAMS_YAML
+    char_ngram_min: int = PARAMS_YAML
+    char_ngram_max: int = PARAMS_YAML
+    min_df: int = PARAMS_YAML
+    C: float = PARAMS_YAML
+    class_weight: ClassWeight = PARAMS_YAML
+    max_iter: int = PARAMS_YAML
 
     def validate(self) -> None:
-        if self.class_weight not in CLASS_WEIGHTS:
-            raise PipelineError(f"baseline.class_weight must be one of {CLASS_WEIGHTS}, got '{self.class_weight}'")
         if not (1 <= self.char_ngram_min <= self.char_ngram_max and self.word_ngram_max >= 1):
             raise PipelineError(
                 "baseline n-gram ranges must satisfy 1 <= char_ngram_min <= char_ngram_max, word_ngram_max >= 1"

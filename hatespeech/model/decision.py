@@ -12,16 +12,17 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from hatespeech import LABELS, PipelineError
-from hatespeech.config import Section
+from hatespeech.config import PARAMS_YAML, Section
 from hatespeech.io import read_json, write_json
 from hatespeech.metrics import macro_f1, rounded
 from hatespeech.paths import RULE_FILE
 
-KINDS = ("argmax", "offsets")
+RuleKind = Literal["argmax", "offsets"]
 
 
 @dataclass(frozen=True)
@@ -30,13 +31,11 @@ class RuleConfig(Section):
 
     SECTION = "decision_rule"
 
-    kind: str = "offsets"
-    max_offset: float = 3.0  # offsets are searched on a grid in [-max_offset, max_offset]
-    step: float = 0.1
+    kind: RuleKind = PARAMS_YAML
+    max_offset: float = PARAMS_YAML
+    step: float = PARAMS_YAML
 
     def validate(self) -> None:
-        if self.kind not in KINDS:
-            raise PipelineError(f"decision_rule.kind must be one of {KINDS}, got '{self.kind}'")
         if not (self.step > 0 and self.max_offset >= 0):
             raise PipelineError("decision_rule.step must be positive and decision_rule.max_offset not negative")
 

@@ -12,10 +12,12 @@ import logging
 import os
 import subprocess
 import sys
+from typing import Literal, get_args
 
 log = logging.getLogger(__name__)
 
-LAUNCHERS = ("torchrun", "accelerate")
+Launcher = Literal["torchrun", "accelerate"]
+LAUNCHERS: tuple[str, ...] = get_args(Launcher)
 
 
 LAUNCHED_ENV = "HATESPEECH_LAUNCHED"  # set for the launched processes, so none of them launches again

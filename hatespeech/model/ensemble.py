@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from hatespeech import TEXT, PipelineError
-from hatespeech.config import Section
+from hatespeech.config import PARAMS_YAML, Section
 from hatespeech.data.text import text_id
 from hatespeech.metrics import rounded, summary_metrics
 
@@ -21,7 +21,7 @@ class EnsembleConfig(Section):
 
     SECTION = "ensemble"
 
-    weight_step: float = 0.05  # the transformer weights tried: 0, step, 2 x step, ..., 1
+    weight_step: float = PARAMS_YAML
 
     def validate(self) -> None:
         if not 0 < self.weight_step <= 1:

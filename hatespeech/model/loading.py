@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from hatespeech import ID2LABEL, LABEL2ID, PipelineError
-from hatespeech.config import Section
+from hatespeech.config import PARAMS_YAML, Section
 
 
 class ModelError(PipelineError):
@@ -27,7 +27,7 @@ class ModelConfig(Section):
     """params.yaml's ``model`` section: the checkpoint fine-tuned (a Hub id, a local directory, or package:...)."""
 
     SECTION = "model"
-    checkpoint: str = DEFAULT_CHECKPOINT
+    checkpoint: str = PARAMS_YAML
 
 
 MODEL_HINT = (

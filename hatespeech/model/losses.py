@@ -3,15 +3,17 @@ focal loss, as a Trainer ``compute_loss_func``."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
 
 from hatespeech import LABEL, LABELS, VOTE_COLUMNS, PipelineError
 
+ClassWeighting = Literal["none", "balanced", "sqrt"]
 
-def class_weights(labels: np.ndarray, mode: str) -> torch.Tensor | None:
+
+def class_weights(labels: np.ndarray, mode: ClassWeighting) -> torch.Tensor | None:
     """Per-class loss weights: ``balanced`` is n / (k * count_c), as in scikit-learn; ``sqrt`` its square root."""
     if mode == "none":
         return None

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from hatespeech import LABEL, TEXT, VOTE_COLUMNS, PipelineError
-from hatespeech.config import Section
+from hatespeech.config import PARAMS_YAML, Section
 from hatespeech.data.text import Normalizer
 from hatespeech.metrics import rounded
 from hatespeech.model.loading import load_tokenizer
@@ -23,7 +23,7 @@ class TokenizeConfig(Section):
     """params.yaml's ``tokenize`` section: where texts are truncated (the trained model keeps it)."""
 
     SECTION = "tokenize"
-    max_length: int = 128
+    max_length: int = PARAMS_YAML
 
 
 def token_lengths(dataset: Any) -> list[int]:
