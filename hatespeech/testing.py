@@ -78,14 +78,22 @@ def make_project(dest: Path, source: str, checkpoint: str, train: dict | None = 
         elif path.exists():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, dest / name)
-    for params_file in (dest / "params.yaml", dest / "cv" / "params.yaml"):  # the main pipeline, cross-validation
-        params = yaml.safe_load(params_file.read_text())
-        if "download" in params:
-            params["download"]["source"] = source
-        params["model"]["checkpoint"] = checkpoint
-        params["train"].update(TINY_TRAIN if train is None else train)
-        params["audit"].update(TINY_AUDIT)
-        params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+    settings = {
+        "download": {"source": source},
+        "model": {"checkpoint": checkpoint},
+        "train": TINY_TRAIN if train is None else train,
+        "audit": TINY_AUDIT,
+    }
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    for section, values in settings.items():
+        params[section].update(values)
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    # The cross-validation's cv/params.yaml extends params.yaml: of these, only the keys it overrides itself.
+    cv_params = yaml.safe_load((dest / "cv" / "params.yaml").read_text())
+    for section, values in settings.items():
+        overrides = cv_params.get(section) or {}
+        overrides.update({key: value for key, value in values.items() if key in overrides})
+    (dest / "cv" / "params.yaml").write_text(yaml.safe_dump(cv_params, sort_keys=False))
     return dest
 
 

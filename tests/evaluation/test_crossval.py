@@ -19,6 +19,7 @@ import yaml
 from helpers import ROOT, dvc, git, init_repo, make_project, make_target, ran_stages, run, set_params, tool_env
 
 from hatespeech import LABEL, LABELS, TEXT, PipelineError
+from hatespeech.config import load_params
 from hatespeech.data.sources import load_source
 from hatespeech.data.splitting import SplitError, kfold_splits, near_duplicate_key
 from hatespeech.evaluation.crossval import fold_ids, summarize
@@ -82,20 +83,53 @@ def test_summary_is_mean_and_sample_standard_deviation():
     assert summary["per_fold"]["fold_2"]["accuracy"] == 0.9
 
 
-def test_cv_params_are_the_main_params_but_for_the_cpu_sized_keys():
-    """cv/params.yaml copies params.yaml (its stage scripts read one params file): the copy must not drift."""
+CPU_SIZED = {"train.epochs"}  # what cv/params.yaml may change (set back to params.yaml's on a GPU)
+
+
+def test_cv_params_hold_the_cv_section_and_cpu_sized_overrides_of_params_yaml():
+    """cv/params.yaml extends params.yaml: the CV runs the main settings but for the keys it overrides."""
+    main = load_params(ROOT / "params.yaml")
+    cv = yaml.safe_load((ROOT / "cv/params.yaml").read_text())
+    assert cv.pop("extends") == "../params.yaml"
+    overrides = {
+        f"{section}.{key}": value for section, values in cv.items() if section != "cv" for key, value in values.items()
+    }
+    assert set(overrides) <= CPU_SIZED
+    assert all(key.split(".")[1] in main[key.split(".")[0]] for key in overrides), "an override params.yaml lacks"
+    expected = {**main, "cv": cv["cv"]}
+    for key, value in overrides.items():
+        section, name = key.split(".")
+        expected[section] = {**expected[section], name: value}
+    assert load_params(ROOT / "cv/params.yaml") == expected
+
+
+def test_cv_stages_track_each_setting_they_read_in_the_file_it_comes_from():
+    """A CV stage tracks the keys it reads in ../params.yaml and, for those cv/params.yaml overrides, there too:
+    else `make cv` would not rerun it after an override changed."""
+    stages = yaml.safe_load((ROOT / "cv/pipeline.yaml").read_text())["stages"]
     main = yaml.safe_load((ROOT / "params.yaml").read_text())
     cv = yaml.safe_load((ROOT / "cv/params.yaml").read_text())
-    unused = {"download", "ensemble"}  # no download (the main pipeline's data) or ensemble stage in the CV
-    assert set(cv) == set(main) - unused | {"cv"}
-    allowed = {("train", "epochs"), ("split", "test_size")}  # CPU-sized; test splits are the folds
-    for section, values in main.items():
-        if section in unused:
-            continue
-        for key, value in values.items():
-            if (section, key) not in allowed:
-                assert cv[section].get(key) == value, f"cv/params.yaml {section}.{key} differs from params.yaml"
-        assert set(cv[section]) <= set(values), section
+    overridden = {
+        f"{section}.{key}" for section, values in cv.items() if section not in ("cv", "extends") for key in values
+    }
+
+    def has(params: dict, key: str) -> bool:
+        section, _, name = key.partition(".")
+        return section in params and (not name or name in params[section])
+
+    def covers(keys: list[str], key: str) -> bool:
+        return any(key == tracked or key.startswith(f"{tracked}.") for tracked in keys)
+
+    for name, stage in stages.items():
+        tracked: dict[str, list[str]] = {"../params.yaml": [], "params.yaml": []}
+        for entry in stage.get("do", stage)["params"]:
+            for path, keys in entry.items() if isinstance(entry, dict) else [("params.yaml", [entry])]:
+                tracked[path] += keys
+        assert tracked["../params.yaml"] and all(has(main, key) for key in tracked["../params.yaml"]), name
+        assert all(has(cv, key) for key in tracked["params.yaml"]), name
+        for key in overridden:
+            if covers(tracked["../params.yaml"], key):
+                assert covers(tracked["params.yaml"], key), f"{name} reads {key} but does not track cv/params.yaml's"
 
 
 @pytest.mark.e2e
