@@ -55,12 +55,7 @@ def main() -> None:
     else:
         resume_from = prepare_checkpoints(Path(args.checkpoint_dir), metadata)
         if config.nproc > 1:
-            status = relaunch(
-                config.launcher, config.nproc, sys.argv[0], sys.argv[1:], {RESUME_ENV: str(resume_from or "")}
-            )
-            if status:
-                sys.exit(status)
-            remove_checkpoints(args.checkpoint_dir, config.keep_checkpoints)
+            run_launched(config, resume_from, args.checkpoint_dir)
             return
 
     set_torch_threads(config.threads)
@@ -88,8 +83,24 @@ def main() -> None:
         result = train(model_tmp)
         write_json(model_tmp / METADATA_FILE, metadata)
         Normalizer.load(args.data).save(model_tmp)  # the clean-up the data was tokenized with: served texts get it too
+    record(result, config, args.live_dir)
+    if not is_launched():
+        remove_checkpoints(args.checkpoint_dir, config.keep_checkpoints)
+
+
+def run_launched(config: TrainConfig, resume_from: Path | None, checkpoint_dir: str) -> None:
+    """This stage again as ``config.nproc`` processes under ``config.launcher``, all resuming from ``resume_from``
+    (the parent picks it, so every rank agrees); a failed launch fails the stage with its exit status."""
+    status = relaunch(config.launcher, config.nproc, sys.argv[0], sys.argv[1:], {RESUME_ENV: str(resume_from or "")})
+    if status:
+        sys.exit(status)
+    remove_checkpoints(checkpoint_dir, config.keep_checkpoints)
+
+
+def record(result: TrainResult, config: TrainConfig, live_dir: str) -> None:
+    """The training curves and the kept epoch (DVCLive), and a line of the run's outcome in the log."""
     write_training_curves(
-        args.live_dir,
+        live_dir,
         result.log_history,
         {
             "best_epoch": result.best_epoch,
@@ -106,8 +117,6 @@ def main() -> None:
         result.train_samples_per_second,
         f"; resumed from {result.resumed_from}" if result.resumed_from else "",
     )
-    if not is_launched():
-        remove_checkpoints(args.checkpoint_dir, config.keep_checkpoints)
 
 
 if __name__ == "__main__":

@@ -169,23 +169,62 @@ def train_classifier(
     Under torchrun every process calls this; only the main one saves. The test split is never an argument:
     nothing here can look at it.
     """
-    from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
+    from transformers import set_seed
 
     set_seed(seed)  # first: the new classification head is initialized from it
+    tokenizer, model = load_for_training(checkpoint, config, max_length)
+    validation_set = by_length(validation_set)
+    weights = logged_class_weights(train_set, config)
+    if config.soft_labels:
+        train_set = with_soft_labels(train_set)
+    if resume_from is not None:
+        log.info("resuming from %s", resume_from)
+    args = training_arguments(config, checkpoint_dir, seed)
+    evaluation = EvaluationLogits()
+    trainer = build_trainer(
+        TrainerParts(model, tokenizer, args, train_set, validation_set, weights, evaluation),
+        config,
+        callbacks,
+        seed,
+    )
+    output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    rule = fit_rule(*kept_validation_logits(trainer, evaluation, validation_set), rule_config or RuleConfig())
+    if trainer.is_world_process_zero():
+        save_trained(trainer, args, rule, model_out)
+    return TrainResult(
+        best_metric=trainer.state.best_metric,
+        best_epoch=best_epoch(trainer.state, config.metric_for_best_model),
+        epochs_run=float(trainer.state.epoch or 0),
+        train_samples_per_second=float(output.metrics.get("train_samples_per_second", 0.0)),
+        decision_rule=rule,
+        resumed_from=resume_from.name if resume_from else None,
+        log_history=list(trainer.state.log_history),
+    )
+
+
+def load_for_training(checkpoint: str, config: TrainConfig, max_length: int | None) -> tuple[Any, Any]:
+    """The tokenizer (recording ``max_length``) and the model with a new classification head, compiled if asked."""
     tokenizer = load_tokenizer(checkpoint)
     if max_length is not None:
         tokenizer.model_max_length = max_length
     model = load_classifier(checkpoint, new_head=True, attention=config.attention)
     if config.compile:
         compile_in_place(model)
-    validation_set = by_length(validation_set)
+    return tokenizer, model
+
+
+def logged_class_weights(train_set: Any, config: TrainConfig) -> torch.Tensor | None:
+    """The loss's per-class weights from the training labels (None: unweighted), logged as they are used."""
     weights = class_weights(np.asarray(train_set[LABEL]), config.class_weights)
     if weights is not None:
         log.info("class weights (%s): %s", config.class_weights, dict(zip(LABELS, weights.tolist())))
-    if config.soft_labels:
-        train_set = with_soft_labels(train_set)
-    if resume_from is not None:
-        log.info("resuming from %s", resume_from)
+    return weights
+
+
+def training_arguments(config: TrainConfig, checkpoint_dir: Path, seed: int) -> Any:
+    """The Trainer's arguments: an evaluation and a checkpoint each epoch, the best epoch kept at the end."""
+    from transformers import TrainingArguments
+
     processes = world_size()
     log.info(
         "training on %d process(es): global batch %d = %d per device x %d accumulation step(s) x %d",
@@ -195,8 +234,7 @@ def train_classifier(
         config.gradient_accumulation_steps,
         processes,
     )
-
-    args = TrainingArguments(
+    return TrainingArguments(
         output_dir=str(checkpoint_dir),
         num_train_epochs=config.epochs,
         per_device_train_batch_size=config.per_device_batch_size(world_size()),
@@ -221,62 +259,85 @@ def train_classifier(
         optim=config.optimizer,
         **trainer_precision_args(config.mixed_precision),
     )
+
+
+@dataclass(frozen=True)
+class TrainerParts:
+    """What a Trainer is built from, ready: the model, its tokenizer and arguments, the two splits, the loss's
+    class weights and the evaluation that keeps the validation logits."""
+
+    model: Any
+    tokenizer: Any
+    args: Any
+    train_set: Any
+    validation_set: Any
+    weights: torch.Tensor | None
+    evaluation: EvaluationLogits
+
+
+def build_trainer(parts: TrainerParts, config: TrainConfig, callbacks: Sequence[Any], seed: int) -> Any:
+    """The Trainer (a token-budget one with ``batch_tokens``), its loss and callbacks set from ``config``."""
+    from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer
+
     all_callbacks = [*checkpoint_callbacks(config.checkpoint_steps), *callbacks]
     if config.early_stopping_patience > 0:
         all_callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
-    # Soft labels need the loss below; the built-in one would read float label rows as multi-label targets.
-    custom_loss = weights is not None or config.soft_labels or config.focal_gamma or config.label_smoothing
     trainer_class = Trainer
     if config.batch_tokens is not None:
-        trainer_class = token_budget_trainer(Trainer, config.batch_tokens, token_lengths(train_set), seed)
-    evaluation = EvaluationLogits()
-    all_callbacks.append(evaluation.callback())
-    trainer = trainer_class(
-        model=model,
-        args=args,
-        train_dataset=train_set,
-        eval_dataset=validation_set,
-        processing_class=tokenizer,
-        data_collator=DataCollatorWithPadding(tokenizer),
-        compute_metrics=evaluation,
-        compute_loss_func=(
-            classification_loss(weights, config.focal_gamma, config.label_smoothing) if custom_loss else None
-        ),
+        trainer_class = token_budget_trainer(Trainer, config.batch_tokens, token_lengths(parts.train_set), seed)
+    all_callbacks.append(parts.evaluation.callback())
+    return trainer_class(
+        model=parts.model,
+        args=parts.args,
+        train_dataset=parts.train_set,
+        eval_dataset=parts.validation_set,
+        processing_class=parts.tokenizer,
+        data_collator=DataCollatorWithPadding(parts.tokenizer),
+        compute_metrics=parts.evaluation,
+        compute_loss_func=loss_function(parts.weights, config),
         callbacks=all_callbacks,
     )
-    output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
 
-    # The kept epoch's validation logits, with their labels from the same pass; scored again only when that
-    # evaluation ran before a resume (its logits were not kept).
+
+def loss_function(weights: torch.Tensor | None, config: TrainConfig) -> Any:
+    """Our loss where the run needs one; None leaves the Trainer's built-in cross-entropy."""
+    # Soft labels need it too: the built-in loss would read float label rows as multi-label targets.
+    if weights is not None or config.soft_labels or config.focal_gamma or config.label_smoothing:
+        return classification_loss(weights, config.focal_gamma, config.label_smoothing)
+    return None
+
+
+def kept_validation_logits(
+    trainer: Any, evaluation: EvaluationLogits, validation_set: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """The kept epoch's validation logits, with their labels from the same pass; scored again only when that
+    evaluation ran before a resume (its logits were not kept)."""
     kept = evaluation.by_step.get(trainer.state.best_global_step or -1)
     if kept is None:
         validation = trainer.predict(validation_set)
         kept = (np.asarray(validation.predictions), np.asarray(validation.label_ids))
-    logits, labels = kept
-    rule = fit_decision_rule(softmax(logits), labels, rule_config or RuleConfig())
+    return kept
+
+
+def fit_rule(logits: np.ndarray, labels: np.ndarray, rule_config: RuleConfig) -> DecisionRule:
+    rule = fit_decision_rule(softmax(logits), labels, rule_config)
     log.info("decision rule (%s) on validation macro F1: %.4f -> %.4f", rule.kind, rule.before, rule.after)
+    return rule
 
-    if trainer.is_world_process_zero():
-        trainer.save_model(str(model_out))  # the best epoch's weights, as safetensors, plus the tokenizer
-        # save_model also pickles the TrainingArguments; ship them as JSON so loading never unpickles anything.
-        (model_out / "training_args.bin").unlink(missing_ok=True)
-        (model_out / "training_args.json").write_text(args.to_json_string() + "\n", encoding="utf-8")
-        rule.save(model_out)
 
-    best_epoch = next(
-        (
-            entry["epoch"]
-            for entry in trainer.state.log_history
-            if entry.get(f"eval_{config.metric_for_best_model}") == trainer.state.best_metric
-        ),
+def save_trained(trainer: Any, args: Any, rule: DecisionRule, model_out: Path) -> None:
+    """The best epoch's weights, as safetensors, plus the tokenizer, the arguments and the decision rule."""
+    trainer.save_model(str(model_out))
+    # save_model also pickles the TrainingArguments; ship them as JSON so loading never unpickles anything.
+    (model_out / "training_args.bin").unlink(missing_ok=True)
+    (model_out / "training_args.json").write_text(args.to_json_string() + "\n", encoding="utf-8")
+    rule.save(model_out)
+
+
+def best_epoch(state: Any, metric: str) -> float | None:
+    """The epoch whose evaluation scored the best ``metric`` (2 decimals), None before any evaluation."""
+    epoch = next(
+        (entry["epoch"] for entry in state.log_history if entry.get(f"eval_{metric}") == state.best_metric),
         None,
     )
-    return TrainResult(
-        best_metric=trainer.state.best_metric,
-        best_epoch=round(best_epoch, 2) if best_epoch is not None else None,
-        epochs_run=float(trainer.state.epoch or 0),
-        train_samples_per_second=float(output.metrics.get("train_samples_per_second", 0.0)),
-        decision_rule=rule,
-        resumed_from=resume_from.name if resume_from else None,
-        log_history=list(trainer.state.log_history),
-    )
+    return round(epoch, 2) if epoch is not None else None
