@@ -147,7 +147,7 @@ def offline_texts_per_s(classifier: Any, requests: list[list[str]], max_group_te
     """The micro-batcher's throughput with every request queued at once: no HTTP, no waiting for requests.
     ``max_group_texts``: the batcher's (None: its default; ``DEFAULT_BATCH_SIZE``: one batch per call, in
     arrival order, as it grouped before)."""
-    from hatespeech.serving.batching import MicroBatcher
+    from hatespeech.service.batching import MicroBatcher
 
     batcher = MicroBatcher(classifier, DEFAULT_BATCH_SIZE, 0.005, max_group_texts=max_group_texts)
     batcher.start()
@@ -175,7 +175,7 @@ def serving(model_dir: str, backend: str, workdir: Path, settings: dict[str, str
         **{f"HATESPEECH_{name.upper()}": value for name, value in settings.items()},
     }
     log_path = workdir / f"server-{backend}-{port}.log"
-    command = [sys.executable, "-m", "hatespeech.serving.serve", "--port", str(port), "--log-level", "warning"]
+    command = [sys.executable, "-m", "hatespeech.service.serve", "--port", str(port), "--log-level", "warning"]
     with open(log_path, "w") as log:
         server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
@@ -238,7 +238,7 @@ def server_latency_p99_ms(log_path: Path) -> float | None:
 
 
 def keys_file(workdir: Path, names: list[str]) -> tuple[Path, dict[str, str]]:
-    from hatespeech.serving.access import new_key
+    from hatespeech.service.access import new_key
 
     path = workdir / "keys.txt"
     return path, {name: new_key(str(path), name) for name in names}

@@ -74,13 +74,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="hatespeech-scoring-") as scratch:
         workdir = Path(scratch)
         single, shards, texts = write_inputs(args.rows, workdir)
-        predict = [sys.executable, "-m", "hatespeech.serving.predict", "--backend", args.backend, "--model", model]
+        predict = [sys.executable, "-m", "hatespeech.scoring.predict", "--backend", args.backend, "--model", model]
         seconds, result = timed([*predict, "--file", str(single), "--quiet", "--threads", str(cores)], workdir)
         labels = [json.loads(line)["label"] for line in result.stdout.splitlines()]
         rows: list[dict[str, Any]] = [{"run": f"hatespeech-predict, {cores} threads", "seconds": seconds}]
         for actors in (1,) if args.quick else (1, 2):
             out = workdir / f"out-{actors}"
-            score = [sys.executable, "-m", "hatespeech.serving.scoring", str(shards), "--out", str(out)]
+            score = [sys.executable, "-m", "hatespeech.scoring.cli", str(shards), "--out", str(out)]
             score += ["--backend", args.backend, "--model", model, "--actors", str(actors), "--quiet"]
             score += ["--threads", str(max(1, cores // actors))]
             seconds, _ = timed(score, workdir)

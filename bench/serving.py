@@ -114,8 +114,8 @@ def _onnx_models(
 ) -> tuple[str | Path, Path]:
     """The exported model's directory (``onnx_dir``, or ``model_dir`` exported into ``scratch`` where it is
     missing) and, in ``scratch``, its int8 model quantized with per-batch dynamic scales."""
+    from hatespeech.model.export import export_onnx, quantize_dynamic_int8
     from hatespeech.model.loading import load_tokenizer
-    from hatespeech.serving.export import export_onnx, quantize_dynamic_int8
 
     if onnx_dir is None or not Path(onnx_dir).is_dir():
         onnx_dir = scratch / "onnx"

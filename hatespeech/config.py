@@ -1,6 +1,6 @@
-"""Settings: params.yaml (:func:`load_params`) and one way to read settings into the frozen dataclasses that hold
-them: a params.yaml section (:class:`Section`, :func:`from_params`) or ``HATESPEECH_<NAME>`` environment variables
-(:func:`from_env`).
+"""Settings: params.yaml (:func:`load_params`) and one way to read its sections into the frozen dataclasses that
+hold them (:class:`Section`, :func:`from_params`). The service's settings come from ``HATESPEECH_*`` variables
+through pydantic-settings instead (:mod:`hatespeech.service.settings`).
 
 One home per setting: params.yaml holds each value and the comment that says why; a :class:`Section` dataclass
 holds the types (``Literal[...]`` for a choice) and the checks. Its fields default to :data:`PARAMS_YAML`: the
@@ -31,7 +31,6 @@ from hatespeech import PipelineError
 
 Config = TypeVar("Config")
 
-_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 Self = TypeVar("Self", bound="Section")
 
 
@@ -163,37 +162,18 @@ def from_params(cls: type[Config], params: Mapping[str, Any] | None, section: st
     return _build(cls, values)
 
 
-def from_env(cls: type[Config], prefix: str = "HATESPEECH_", **overrides: Any) -> Config:
-    """``cls`` from ``PREFIX<FIELD NAME>`` environment variables (those set), then ``overrides``."""
-    values: dict[str, Any] = {}
-    for name, kind in _field_types(cls).items():
-        variable = f"{prefix}{name.upper()}"
-        raw = os.environ.get(variable)
-        if raw is None or name in overrides:
-            continue
-        try:
-            values[name] = convert(raw, kind, variable, from_text=True)
-        except ValueError as exc:
-            raise PipelineError(str(exc)) from None
-    return _build(cls, {**values, **overrides})
-
-
-def convert(value: Any, kind: Any, name: str, from_text: bool = False) -> Any:
+def convert(value: Any, kind: Any, name: str) -> Any:
     """``value`` as the type ``kind`` (int, float, str, bool, ``Literal[...]`` of strings, ``tuple[str, ...]`` from
     a list or comma-separated text, or one of them | None); ValueError naming ``name``.
-
-    ``from_text``: the value is an environment variable's text, where "true"/"false" and "null" are spelled out
-    (in YAML they are typed already, and the string "yes" is no boolean).
+    (YAML typed the value already: the string "yes" is no boolean.)
     """
     if _is_optional(kind):
-        if value is None or (from_text and value.strip().lower() in ("", "null", "none")):
+        if value is None:
             return None
         kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
     if kind is bool:
         if isinstance(value, bool):
             return value
-        if from_text and value.strip().lower() in _TRUE + _FALSE:
-            return value.strip().lower() in _TRUE
         raise ValueError(f"{name} must be true or false, got {value!r}")
     if kind is int:
         try:
@@ -211,16 +191,14 @@ def convert(value: Any, kind: Any, name: str, from_text: bool = False) -> Any:
         except (TypeError, ValueError):
             raise ValueError(f"{name} must be a number, got {value!r}") from None
     if typing.get_origin(kind) is Literal:
-        choice = value.strip() if from_text and isinstance(value, str) else value
         choices = typing.get_args(kind)
-        if not isinstance(choice, str) or choice not in choices:
+        if not isinstance(value, str) or value not in choices:
             raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
-        return choice
+        return value
     if typing.get_origin(kind) is tuple:
-        items = value.split(",") if from_text and isinstance(value, str) else value
-        if not isinstance(items, (list, tuple)):
+        if not isinstance(value, (list, tuple)):
             raise ValueError(f"{name} must be a list, got {value!r}")
-        return tuple(convert(item, str, f"{name}[{i}]").strip() for i, item in enumerate(items))
+        return tuple(convert(item, str, f"{name}[{i}]").strip() for i, item in enumerate(value))
     if kind is str:
         if isinstance(value, (dict, list)):
             raise ValueError(f"{name} must be text, got {value!r}")

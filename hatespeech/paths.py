@@ -16,3 +16,4 @@ RULE_FILE = "decision_rule.json"
 METADATA_FILE = "training_metadata.json"
 NORMALIZER_FILE = "normalizer.json"  # the text clean-up the model was trained with (hatespeech.data.text.Normalizer)
 ONNX_FILES = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}
+CARD_FILE = "README.md"  # a model directory's card: where the Hugging Face Hub and `huggingface_hub.ModelCard` look

@@ -8,8 +8,9 @@ import shutil
 from pathlib import Path
 
 from hatespeech.cli import run_stage
+from hatespeech.evaluation.card import model_card, read_errors, read_training
 from hatespeech.io import atomic_output, read_json
-from hatespeech.serving.card import CARD_FILE, model_card, read_errors, read_training
+from hatespeech.paths import CARD_FILE
 
 
 def main() -> None:

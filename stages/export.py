@@ -7,9 +7,9 @@ from pathlib import Path
 from hatespeech import PipelineError
 from hatespeech.cli import run_stage
 from hatespeech.io import atomic_output, write_json
+from hatespeech.model.export import calibration_encodings, export_onnx, parity_report
 from hatespeech.model.loading import check_checkpoint
 from hatespeech.model.tokenization import load_tokenized
-from hatespeech.serving.export import calibration_encodings, export_onnx, parity_report
 
 
 def main() -> None:

@@ -43,13 +43,14 @@ ESCAPED = [escaped(t) for t in RAW]
 
 @contextlib.contextmanager
 def service_client(classifier, metrics_dir: Path, **settings) -> Iterator:
-    """FastAPI's TestClient on the app serving an already loaded ``classifier``; ``settings``: ServiceConfig fields
+    """FastAPI's TestClient on the app serving an already loaded ``classifier``; ``settings``: Settings fields
     (the test metrics file is absent: ``metrics_dir`` holds none)."""
     from fastapi.testclient import TestClient
 
-    from hatespeech.serving.service import ServiceConfig, create_app
+    from hatespeech.service.main import create_app
+    from hatespeech.service.settings import Settings
 
-    config = ServiceConfig(model_dir=str(classifier.model_dir), metrics=str(metrics_dir / "none.json"), **settings)
+    config = Settings.load(model_dir=str(classifier.model_dir), metrics=str(metrics_dir / "none.json"), **settings)
     with TestClient(create_app(config, classifier)) as client:
         yield client
 
@@ -61,7 +62,7 @@ def uvicorn_command(port: int) -> list[str]:
         "-m",
         "uvicorn",
         "--factory",
-        "hatespeech.serving.service:create_app",
+        "hatespeech.service.main:create_app",
         "--host",
         "127.0.0.1",
         "--port",

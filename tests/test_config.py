@@ -1,4 +1,4 @@
-"""One loader for every settings dataclass: params.yaml sections and HATESPEECH_* environment variables."""
+"""One loader for every params.yaml section: the Section dataclasses, their types, checks and defaults."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from helpers import ROOT
 
 import hatespeech
 from hatespeech import PipelineError
-from hatespeech.config import SHIPPED_PARAMS, Section, from_env, from_params, load_params
+from hatespeech.config import SHIPPED_PARAMS, Section, from_params, load_params
 
 
 @dataclass(frozen=True)
@@ -58,19 +58,7 @@ def test_bad_params_name_the_setting(params: dict, message: str):
     assert message in str(error.value)
 
 
-def test_environment_text_is_parsed_and_overrides_win(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("DEMO_SIZE", "4")
-    monkeypatch.setenv("DEMO_FLAG", "true")
-    monkeypatch.setenv("DEMO_LIMIT", "null")
-    monkeypatch.setenv("DEMO_NAME", "from env")
-    settings = from_env(Settings, "DEMO_", name="override")
-    assert settings == Settings(size=4, flag=True, limit=None, name="override")
-    monkeypatch.setenv("DEMO_SIZE", "lots")
-    with pytest.raises(PipelineError, match="DEMO_SIZE must be a whole number, got 'lots'"):
-        from_env(Settings, "DEMO_")
-
-
-def test_a_choice_is_one_of_its_literal_values(monkeypatch: pytest.MonkeyPatch):
+def test_a_choice_is_one_of_its_literal_values():
     @dataclass(frozen=True)
     class Choice:
         mode: Literal["keep", "names"] = "keep"
@@ -80,8 +68,6 @@ def test_a_choice_is_one_of_its_literal_values(monkeypatch: pytest.MonkeyPatch):
         from_params(Choice, {"mode": "drop"}, "demo")
     with pytest.raises(PipelineError, match="demo.mode must be one of keep, names, got True"):
         from_params(Choice, {"mode": True}, "demo")
-    monkeypatch.setenv("DEMO_MODE", " names ")
-    assert from_env(Choice, "DEMO_").mode == "names"
 
 
 def test_a_params_file_that_extends_another_holds_only_its_overrides(tmp_path):

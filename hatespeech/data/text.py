@@ -129,3 +129,24 @@ def squeeze_spaces(text: str) -> str:
 def text_id(text: str) -> str:
     """A short digest of a tweet: it pairs predictions of two runs row by row without copying the text."""
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+# A text must be valid Unicode, i.e. encodable as UTF-8. The one thing a Python string can hold that is not is a
+# lone UTF-16 surrogate (U+D800 to U+DFFF on its own): a JSON escape such as "\ud800", or bytes that were not UTF-8
+# decoded with Python's `surrogateescape`. Such a text is rejected with a message naming it, not repaired:
+# replacing the character would classify a text the sender did not send, and the usual cause is an encoding
+# mistake upstream that the sender should see. The service and `hatespeech-predict` both check every text.
+class InvalidText(PipelineError):
+    """A text that cannot be classified (not valid Unicode)."""
+
+
+def check_text(text: str, where: str) -> str:
+    """``text`` unchanged if it is valid Unicode; else an :class:`InvalidText` naming ``where`` and the character."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidText(
+            f"{where} is not valid Unicode: a lone surrogate U+{ord(text[exc.start]):04X} at character {exc.start} "
+            "(send UTF-8 text; a JSON \\ud800-\\udfff escape must be half of a surrogate pair)"
+        ) from None
+    return text

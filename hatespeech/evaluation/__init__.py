@@ -9,4 +9,5 @@
 - ``dialect``: the TwitterAAE dialect model (a tweet's dialect proportions); ``audit``: the dialect bias audit
   (flag rates by dialect group, their intervals and ratios, the measured mitigation)
 - ``functional``: accuracy on the functional suite, and flag rates of real tweets with disguised words
+- ``card``: the model card, filled from the run's metrics into the Markdown template ``card.md`` (the card stage)
 """

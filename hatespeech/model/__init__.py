@@ -9,4 +9,5 @@
 - ``inference``: the Classifier and its backends (PyTorch, ONNX), batching by length
 - ``baseline``: TF-IDF + logistic regression; ``ensemble``: the two models' probabilities averaged
 - ``distributed``: torchrun / accelerate launch; ``tracking``: DVCLive training curves
+- ``export``: the published model as ONNX (fp32, int8), with a parity check against PyTorch (the export stage)
 """

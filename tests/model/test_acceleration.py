@@ -1,7 +1,7 @@
 """The training levers (hatespeech/model/acceleration.py): their params, the token-budget batches, a compile
 that fails falling back to an eager run, and the kept epoch's validation logits reused for the decision rule.
 A real compile, for training and for inference, runs in the benchmarks' tests (tests/benchmarks/test_bench.py,
-tests/serving/test_export.py)."""
+tests/model/test_export.py)."""
 
 from __future__ import annotations
 

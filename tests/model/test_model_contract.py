@@ -21,7 +21,8 @@ def test_a_model_trained_with_max_length_64_is_served_with_64(csv_file: Path, ti
     from transformers import pipeline
 
     from hatespeech.model.inference import Classifier
-    from hatespeech.serving.service import ServiceConfig, create_app
+    from hatespeech.service.main import create_app
+    from hatespeech.service.settings import Settings
 
     project = make_project(tmp_path / "p", str(csv_file), str(tiny_model), train={**TINY_TRAIN, "epochs": 1})
     set_params(project, "tokenize", max_length=64)
@@ -42,7 +43,7 @@ def test_a_model_trained_with_max_length_64_is_served_with_64(csv_file: Path, ti
     assert classify.tokenizer.model_max_length == 64
     assert classify(LONG_TEXT, truncation=True)[0]["label"] in classifier.labels
 
-    config = ServiceConfig(model_dir=str(model_dir), metrics=str(tmp_path / "none.json"))
+    config = Settings(model_dir=str(model_dir), metrics=str(tmp_path / "none.json"))
     with TestClient(create_app(config, classifier)) as client:
         assert client.get("/model").json()["max_length"] == 64
         answer = client.post("/predict", json={"texts": [LONG_TEXT]})

@@ -206,7 +206,7 @@ def test_saved_model_answers_through_transformers_pipeline(pipeline):
 def test_predict_command_reads_arguments_stdin_and_files(pipeline, tmp_path):
     model = str(pipeline.project / "models/model")
     texts = ["zorgon blapper the", "sunny garden coffee", "dang frick lol"]
-    command = [sys.executable, "-m", "hatespeech.serving.predict", "--model", model]
+    command = [sys.executable, "-m", "hatespeech.scoring.predict", "--model", model]
 
     from_args = run([*command, *texts], cwd=tmp_path)
     from_stdin = run(command, cwd=tmp_path, input="\n".join(texts) + "\n")
@@ -223,7 +223,7 @@ def test_predict_command_reads_arguments_stdin_and_files(pipeline, tmp_path):
 
 def test_predict_with_unknown_model_is_a_clear_error(tmp_path):
     result = run(
-        [sys.executable, "-m", "hatespeech.serving.predict", "--model", str(tmp_path / "nope"), "hi"],
+        [sys.executable, "-m", "hatespeech.scoring.predict", "--model", str(tmp_path / "nope"), "hi"],
         tmp_path,
         check=False,
     )

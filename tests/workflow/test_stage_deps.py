@@ -38,9 +38,9 @@ def test_imports_inside_functions_and_packages_count(tmp_path):
     script = tmp_path / "stage.py"  # a stage may import inside a function to start faster
     script.write_text(
         "def main():\n    from hatespeech.model.tracking import write_training_curves\n"
-        "    import hatespeech.serving.export\n"
+        "    import hatespeech.model.export\n"
     )
-    assert {"hatespeech.model.tracking", "hatespeech.serving.export"} <= stage_deps.imported_modules(script)
+    assert {"hatespeech.model.tracking", "hatespeech.model.export"} <= stage_deps.imported_modules(script)
 
 
 def test_write_restores_what_was_removed(tmp_path):

@@ -24,8 +24,7 @@ from hatespeech.model.inference import (
     pad_batch,
 )
 from hatespeech.model.loading import load_classifier, load_tokenizer
-from hatespeech.paths import METADATA_FILE, NORMALIZER_FILE, ONNX_FILES, RULE_FILE
-from hatespeech.serving.card import CARD_FILE
+from hatespeech.paths import CARD_FILE, METADATA_FILE, NORMALIZER_FILE, ONNX_FILES, RULE_FILE
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ environment variable), so neither the repository, the server's files nor its log
 A request presents its key as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``; its hash is compared
 with every stored hash in constant time. Make a key (printed once, its hash appended to the file)::
 
-    python -m hatespeech.serving.access new-key --file keys.txt --name moderation-team
+    python -m hatespeech.service.access new-key --file keys.txt --name moderation-team
 
 Keys file lines: ``sha256:<64 hex digits> [name]``; blank lines and ``#`` comments are skipped. The name
 (never the key) is what the access log and the rate limiter use to tell callers apart.
@@ -51,7 +51,7 @@ def hash_lines(lines: Iterable[str], source: str) -> list[tuple[bytes, str]]:
         if match is None:
             raise PipelineError(
                 f"{source}: line {number} is not 'sha256:<64 hex digits> [name]' (the file holds key hashes, "
-                "never keys: make one with python -m hatespeech.serving.access new-key)"
+                "never keys: make one with python -m hatespeech.service.access new-key)"
             )
         hashes.append((bytes.fromhex(match[1]), match[2] or f"key-{number}"))
     return hashes

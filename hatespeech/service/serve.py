@@ -3,7 +3,7 @@
     hatespeech-serve                                   # 127.0.0.1:8000; settings from HATESPEECH_* variables
     HATESPEECH_API_KEYS_FILE=keys.txt hatespeech-serve --host 0.0.0.0 --port 8000
 
-What it adds to ``uvicorn --factory hatespeech.serving.service:create_app``: it refuses an address other than
+What it adds to ``uvicorn --factory hatespeech.service.main:create_app``: it refuses an address other than
 loopback when no API keys are configured (``--allow-anonymous`` overrides, for a network that authenticates
 in front of the service); the service's JSON access log replaces uvicorn's; on SIGTERM (or Ctrl-C) it stops
 accepting, answers every accepted request, then exits, cancelling what is left after ``--graceful-timeout``.
@@ -17,9 +17,9 @@ import sys
 
 from hatespeech import PipelineError
 from hatespeech.cli import fail
-from hatespeech.serving.service import ServiceConfig
+from hatespeech.service.settings import Settings
 
-APP = "hatespeech.serving.service:create_app"
+APP = "hatespeech.service.main:create_app"
 
 
 def is_loopback(host: str) -> bool:
@@ -31,13 +31,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_exposure(host: str, config: ServiceConfig, allow_anonymous: bool) -> None:
+def check_exposure(host: str, settings: Settings, allow_anonymous: bool) -> None:
     """A PipelineError if the service would be open to a network without keys and nobody said that is wanted."""
-    if is_loopback(host) or allow_anonymous or config.api_keys_file or config.api_key_hashes:
+    if is_loopback(host) or allow_anonymous or settings.api_keys_file or settings.api_key_hashes:
         return
     raise PipelineError(
         f"--host {host} is reachable from other machines, and no API keys are configured: set "
-        "HATESPEECH_API_KEYS_FILE (make keys with python -m hatespeech.serving.access new-key), or pass "
+        "HATESPEECH_API_KEYS_FILE (make keys with python -m hatespeech.service.access new-key), or pass "
         "--allow-anonymous if something in front of the service authenticates callers"
     )
 
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default="info", help="uvicorn's log level (default: %(default)s)")
     args = parser.parse_args(argv)
     try:
-        check_exposure(args.host, ServiceConfig.from_env(), args.allow_anonymous)
+        check_exposure(args.host, Settings.load(), args.allow_anonymous)
     except PipelineError as exc:
         return fail("serve", str(exc))
 

@@ -30,10 +30,10 @@ from typing import IO, Any
 
 from hatespeech import PipelineError
 from hatespeech.cli import fail
+from hatespeech.data.text import check_text
 from hatespeech.evaluation.explain import DEFAULT_MAX_TOKENS, explain_classifier
 from hatespeech.model.inference import DEFAULT_BATCH_SIZE
 from hatespeech.paths import MODEL_DIR, ONNX_DIR
-from hatespeech.serving.inputs import check_text
 
 FORMATS = ("lines", "csv", "jsonl")
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}

@@ -15,8 +15,9 @@ from hatespeech import LABELS, PipelineError
 from hatespeech.data.text import Normalizer
 from hatespeech.model.decision import DecisionRule
 from hatespeech.model.inference import Classifier
-from hatespeech.serving.predict import main as predict_main
-from hatespeech.serving.service import ServiceConfig, create_app
+from hatespeech.scoring.predict import main as predict_main
+from hatespeech.service.main import create_app
+from hatespeech.service.settings import Settings
 
 EXPORT = stage_command("export")
 TEXTS = ["zorgon blapper the", "sunny garden coffee lol", "dang frick my", "kravix", "what a puppy today"]
@@ -118,7 +119,7 @@ def test_predict_and_service_run_on_the_int8_backend(exported, capsys, monkeypat
     assert [row["label"] for row in rows] == [e["label"] for e in expected]
 
     monkeypatch.setenv("HATESPEECH_MODEL_DIR", str(exported.onnx))
-    with TestClient(create_app(ServiceConfig.from_env())) as client:
+    with TestClient(create_app(Settings.load())) as client:
         answer = client.post("/predict", json={"texts": TEXTS})
         info = client.get("/model").json()
     assert answer.status_code == 200

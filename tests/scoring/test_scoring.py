@@ -18,10 +18,11 @@ import pytest
 from helpers import ESCAPED, PINNED_THREADS, RAW, free_port, init_repo, make_project, run, run_dvc_lines, tool_env
 
 from hatespeech import LABELS, PipelineError
-from hatespeech.serving.scoring import file_kind, input_files, plan, read_scores, read_shard, shard_name
+from hatespeech.scoring.job import plan, read_scores
+from hatespeech.scoring.readers import file_kind, input_files, read_shard, shard_name
 from hatespeech.testing import make_rows
 
-SCORE = [sys.executable, "-m", "hatespeech.serving.scoring"]
+SCORE = [sys.executable, "-m", "hatespeech.scoring.cli"]
 PROBABILITIES = [f"p_{name}" for name in LABELS]
 
 
@@ -107,7 +108,7 @@ def archive(tmp_path_factory, trained_model):
     command += ["--model", str(trained_model.model_dir), "--id-column", "id", "--batch-size", "16"]
     scored = run(command, cwd=root, env=PINNED_THREADS)
     (root / "texts.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
-    predict = [sys.executable, "-m", "hatespeech.serving.predict", "--backend", "torch", "--quiet"]
+    predict = [sys.executable, "-m", "hatespeech.scoring.predict", "--backend", "torch", "--quiet"]
     predicted = run([*predict, "--model", str(trained_model.model_dir), "--file", str(root / "texts.txt")], cwd=root)
     return SimpleNamespace(
         root=root,

@@ -21,9 +21,9 @@ from helpers import free_port, service_client, tool_env, wait_until_ready
 
 from hatespeech import PipelineError
 from hatespeech.model.inference import Classifier
-from hatespeech.serving.access import KeyRing, RateLimiter, key_hash, new_key, presented_key
-from hatespeech.serving.access import main as access_main
-from hatespeech.serving.serve import main as serve_main
+from hatespeech.service.access import KeyRing, RateLimiter, key_hash, new_key, presented_key
+from hatespeech.service.access import main as access_main
+from hatespeech.service.serve import main as serve_main
 
 TEXTS = ["sunny garden coffee", "zorgon blapper the"]
 
@@ -257,7 +257,7 @@ def test_sigterm_answers_every_accepted_request_then_exits_and_logs_no_key(train
         "HATESPEECH_MAX_QUEUE_TEXTS": "4096",
     }
     log_path = tmp_path / "server.log"
-    command = [sys.executable, "-m", "hatespeech.serving.serve", "--host", "127.0.0.1", "--port", str(port)]
+    command = [sys.executable, "-m", "hatespeech.service.serve", "--host", "127.0.0.1", "--port", str(port)]
     base, headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {issued['team-a']}"}
     long_texts = [" ".join(["zorgon blapper sunny garden"] * 20)] * 256  # about 128 tokens each: the model is busy
     with open(log_path, "w") as log:

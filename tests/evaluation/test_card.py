@@ -10,12 +10,12 @@ import pytest
 
 from hatespeech import LABELS, PipelineError
 from hatespeech.evaluation.audit import AuditConfig, dialect_audit
+from hatespeech.evaluation.card import card_metadata, model_card, read_errors, read_training
 from hatespeech.evaluation.evaluate import split_report
 from hatespeech.evaluation.functional import suite_report, weakest
 from hatespeech.evaluation.predictions import compare_predictions
 from hatespeech.evaluation.stats import Bootstrap, BootstrapConfig
 from hatespeech.model.decision import DecisionRule
-from hatespeech.serving.card import card_metadata, model_card, read_errors, read_training
 
 
 def parse_card(text: str) -> tuple[dict, str]:

@@ -13,8 +13,8 @@ from hatespeech import LABELS
 from hatespeech.evaluation.explain import explain_classifier, explain_texts
 from hatespeech.evaluation.report import top_tokens
 from hatespeech.model.inference import DEFAULT_BATCH_SIZE, Classifier
-from hatespeech.serving.page import form_texts
-from hatespeech.serving.predict import main as predict_main
+from hatespeech.scoring.predict import main as predict_main
+from hatespeech.service.page import form_texts
 
 TEXTS = ["zorgon blapper the snerk", "have a sunny weekend in my garden", "dang frick lol"]
 

@@ -20,10 +20,11 @@ from helpers import running_service, service_client
 from hatespeech import LABELS, PipelineError
 from hatespeech.model.decision import DecisionRule
 from hatespeech.model.inference import Classifier
-from hatespeech.serving.batching import WARM_UP_TEXT, MicroBatcher
-from hatespeech.serving.predict import main as predict_main
-from hatespeech.serving.predict import stream_predictions
-from hatespeech.serving.service import ServiceConfig, create_app
+from hatespeech.scoring.predict import main as predict_main
+from hatespeech.scoring.predict import stream_predictions
+from hatespeech.service.batching import WARM_UP_TEXT, MicroBatcher
+from hatespeech.service.main import create_app
+from hatespeech.service.settings import Settings
 
 # Texts from 1 to ~120 tokens, shuffled so that length-sorting really reorders them.
 WORDS = ["zorgon", "dang", "sunny", "the", "frick", "garden", "blapper", "lol", "coffee", "my"]
@@ -199,7 +200,7 @@ def test_health_and_model_metadata(client, classifier, trained_model, tmp_path):
     metadata = {"checkpoint": "tiny-bert", "data_sha256": "ab" * 32, "seed": 42, "params": {"epochs": 4}}
     (model_dir / "training_metadata.json").write_text(json.dumps(metadata))
     (tmp_path / "test.json").write_text(json.dumps({"f1_macro": 0.5}))
-    config = ServiceConfig(model_dir=str(model_dir), metrics=str(tmp_path / "test.json"))
+    config = Settings(model_dir=str(model_dir), metrics=str(tmp_path / "test.json"))
     with TestClient(create_app(config)) as other:
         info = other.get("/model").json()
     assert {key: info[key] for key in metadata} == metadata

@@ -9,6 +9,7 @@ baseline, their paired comparison and the error analysis; the limitations from t
 from __future__ import annotations
 
 import json
+import string
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,7 +21,6 @@ from hatespeech import LABELS, PipelineError
 from hatespeech.io import read_json
 from hatespeech.paths import METADATA_FILE, RULE_FILE
 
-CARD_FILE = "README.md"  # where the Hugging Face Hub and `huggingface_hub.ModelCard` look for it
 DATASET_ID = "tdavidson/hate_speech_offensive"
 
 
@@ -189,54 +189,7 @@ def read_errors(report_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-# The card's static sections: how to use the model (text cleaned first), its scope, the literature.
-USAGE = (
-    "## How to use",
-    "",
-    "```python",
-    "from transformers import pipeline",
-    "from hatespeech.data.text import Normalizer",
-    "",
-    'clean = Normalizer.load("models/model")  # the text clean-up the model was trained with (normalizer.json)',
-    'classify = pipeline("text-classification", model="models/model")',
-    "classify([clean(\"have a lovely weekend\")])  # [{'label': 'neither', 'score': ...}]",
-    "```",
-    "",
-    "`transformers.pipeline` returns the argmax label and reads text as given: clean it first, as above "
-    "(HTML entities unescaped, URL and @mention placeholders, emoji as names, disguised spellings undone). The "
-    "project's own `hatespeech-predict` and HTTP service clean it and apply the decision rule below as well.",
-    "",
-)
-
-# Intended and out-of-scope uses.
-SCOPE = (
-    "## Intended uses",
-    "",
-    "- Research on hate speech and offensive language detection, and as a reproducible baseline to compare "
-    "new models with on this dataset.",
-    "- A first-pass filter that ranks tweets for **human** review in content moderation, where a person makes "
-    "the decision and the model's errors (below) are known to the reviewers.",
-    "",
-    "## Out of scope",
-    "",
-    "- Automatic removal, suspension or any decision about a person without human review.",
-    "- Text that is not an English tweet: other languages, long documents, other platforms' conventions.",
-    "- Judging whether a *person* is hateful, or measuring the prevalence of hate speech in a population: the "
-    "training sample was collected with a hate-speech lexicon and is not representative of Twitter.",
-    "",
-)
-
-# The papers the card cites.
-REFERENCES = (
-    "## References",
-    "",
-    "- Davidson, Warmsley, Macy & Weber (2017). Automated Hate Speech Detection and the Problem of Offensive "
-    "Language. ICWSM. https://arxiv.org/abs/1703.04009",
-    "- Davidson, Bhattacharya & Weber (2019). Racial Bias in Hate Speech and Abusive Language Detection "
-    "Datasets. Workshop on Abusive Language Online. https://arxiv.org/abs/1905.12516",
-    "- Sap, Card, Gabriel, Choi & Smith (2019). The Risk of Racial Bias in Hate Speech Detection. ACL. "
-    "https://aclanthology.org/P19-1163/",
-)
+TEMPLATE = Path(__file__).with_name("card.md")  # the card's text; ${name} marks what a run fills in
 
 
 def model_card(
@@ -249,98 +202,64 @@ def model_card(
     audit: Mapping[str, Any],
     functional: Mapping[str, Any],
 ) -> str:
-    """The card's Markdown (YAML metadata block first); ``audit`` is the audit stage's metrics/audit.json,
-    ``functional`` the functional stage's metrics/functional.json."""
+    """The card's Markdown (YAML metadata block first): the template ``card.md`` filled from this run's files;
+    ``audit`` is the audit stage's metrics/audit.json, ``functional`` the functional stage's metrics/functional.json."""
     checkpoint = str(training.get("checkpoint", "unknown"))
-    params = training.get("params", {})
-    train = params.get("train", {})
+    train = training.get("params", {}).get("train", {})
     hate = test["per_class"]["hate_speech"]
-    confusions = _confusions(errors)
-    hate_missed = sum(count for (actual, _), count in confusions.items() if actual == "hate_speech")
-    hate_as_offensive = confusions.get(("hate_speech", "offensive_language"), 0)
-    flagged_wrongly = sum(
-        count for (actual, predicted), count in confusions.items() if actual == "neither" and predicted != "neither"
-    )
-    offsets = ", ".join(f"{name} {value:+.1f}" for name, value in rule.get("offsets", {}).items())
-    settings = ", ".join(
+    values = {
+        "metadata": yaml.safe_dump(card_metadata(test, checkpoint), sort_keys=False, allow_unicode=True).rstrip(),
+        "checkpoint": checkpoint,
+        "dataset": DATASET_ID,
+        "data_sha256": training.get("data_sha256", "unknown"),
+        "settings": _training_settings(train),
+        "seed": training.get("seed", "unknown"),
+        "best_metric": train.get("metric_for_best_model", "f1_macro"),
+        "examples": test["examples"],
+        "results_table": "\n".join(_results_table(test, baseline)),
+        "per_class_table": "\n".join(_per_class_table(test)),
+        "comparison": "\n".join(_comparison_lines(comparison)),
+        "functional": "\n".join(_functional_lines(functional)),
+        **_rule_values(rule),
+        "hate_support": hate["support"],
+        "hate_f1": f"{hate['f1']:.2f}",
+        "hate_f1_interval": _interval(test, "f1_hate_speech"),
+        **_error_counts(errors),
+        "dialect": "\n".join(_dialect_lines(audit)),
+    }
+    return string.Template(TEMPLATE.read_text(encoding="utf-8")).substitute(values)
+
+
+def _training_settings(train: Mapping[str, Any]) -> str:
+    return ", ".join(
         f"{key} {train[key]:g}" if isinstance(train[key], float) else f"{key} {train[key]}"
         for key in ("epochs", "batch_size", "learning_rate", "weight_decay", "warmup_steps", "class_weights")
         if key in train
     )
-    lines = [
-        "---",
-        yaml.safe_dump(card_metadata(test, checkpoint), sort_keys=False, allow_unicode=True).rstrip(),
-        "---",
-        "",
-        "# Hate speech / offensive language / neither: a fine-tuned BERT-family tweet classifier",
-        "",
-        "This card is written by the pipeline's `card` stage from this run's files (training metadata, test "
-        "metrics, error analysis); it is regenerated on every run. Do not edit it by hand.",
-        "",
-        "## What it is",
-        "",
-        "- **Task**: classify an English tweet as `hate_speech`, `offensive_language` or `neither` "
-        "(the three classes of Davidson et al., 2017).",
-        f"- **Fine-tuned from**: `{checkpoint}`.",
-        f"- **Training data**: the `{DATASET_ID}` tweets (labeled_data.csv), split 80/10/10 by class with "
-        f"near-duplicate tweets kept in one split; tokenized data sha256 `{training.get('data_sha256', 'unknown')}`.",
-        f"- **Training**: {settings}; seed {training.get('seed', 'unknown')}; the epoch with the best validation "
-        f"{train.get('metric_for_best_model', 'f1_macro')} is kept.",
-        "- **Provenance**: the commit whose `dvc.lock` records this directory's hash (no revision is written "
-        "here, so that the same inputs give the same bytes whatever commit ran them).",
-        "",
-        *USAGE,
-        "## Results on the test split",
-        "",
-        f"{test['examples']} test tweets, argmax predictions; 95% intervals from "
-        "1,000 bootstrap resamples of the test tweets.",
-        "",
-        *_results_table(test, baseline),
-        "",
-        "Per class (this model):",
-        "",
-        *_per_class_table(test),
-        "",
-        "This model against the baseline, on the same test tweets:",
-        "",
-        *_comparison_lines(comparison),
-        "",
-        "## Behaviour on what users send",
-        "",
-        *_functional_lines(functional),
-        "",
-        "## Decision rule",
-        "",
-        f"The saved rule ({rule.get('kind', 'argmax')}) adds per-class offsets to the log-probabilities "
-        f"({offsets or 'none'}), chosen on the validation split to maximise "
-        f"{rule.get('objective', 'f1_macro')}"
-        + (
-            f" ({rule['before']:.4f} → {rule['after']:.4f} on validation)."
-            if rule.get("before") is not None and rule.get("after") is not None
-            else "."
-        )
-        + " The metrics above are argmax; the rule's test figures are in `metrics/test.json` under `tuned`.",
-        "",
-        *SCOPE,
-        "## Limitations and bias",
-        "",
-        "- **The labels are judgements of crowd workers**: each tweet was coded by at least three CrowdFlower "
-        "workers and takes the majority label; they disagreed on many tweets, and what they called hateful or "
-        "merely offensive reflects their reading, not a legal or platform definition.",
-        f"- **Hate speech is the smallest and hardest class**: {hate['support']} of the {test['examples']} test "
-        f"tweets. This model's hate-speech F1 is {hate['f1']:.2f} "
-        f"(95% interval {_interval(test, 'f1_hate_speech')}); of the hate-speech test tweets it gets wrong "
-        f"({hate_missed}), {hate_as_offensive} are called offensive language. Hateful and offensive tweets share "
-        "much of their vocabulary, and the model leans on words more than on who is targeted and how.",
-        f"- **Harmless tweets can be flagged**: {flagged_wrongly} test tweets labelled `neither` were predicted "
-        "offensive or hateful. The evaluate stage's error analysis (reports/transformer/error_analysis.md) lists "
-        "the most confident mistakes of every kind, with the tokens that drove each hate-speech one.",
-        *_dialect_lines(audit),
-        "- **Time and place**: the tweets are from 2017 and earlier; slang, slurs and targets change.",
-        "",
-        *REFERENCES,
-    ]
-    return "\n".join(lines) + "\n"
+
+
+def _rule_values(rule: Mapping[str, Any]) -> dict[str, str]:
+    offsets = ", ".join(f"{name} {value:+.1f}" for name, value in rule.get("offsets", {}).items())
+    before, after = rule.get("before"), rule.get("after")
+    return {
+        "rule_kind": rule.get("kind", "argmax"),
+        "offsets": offsets or "none",
+        "rule_objective": rule.get("objective", "f1_macro"),
+        "rule_gain": f" ({before:.4f} → {after:.4f} on validation)."
+        if before is not None and after is not None
+        else ".",
+    }
+
+
+def _error_counts(errors: list[dict[str, Any]]) -> dict[str, int]:
+    confusions = _confusions(errors)
+    return {
+        "hate_missed": sum(count for (actual, _), count in confusions.items() if actual == "hate_speech"),
+        "hate_as_offensive": confusions.get(("hate_speech", "offensive_language"), 0),
+        "flagged_wrongly": sum(
+            count for (actual, predicted), count in confusions.items() if actual == "neither" and predicted != "neither"
+        ),
+    }
 
 
 def read_training(model_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:

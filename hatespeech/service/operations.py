@@ -20,7 +20,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
-from hatespeech.serving.access import KeyRing, RateLimiter, presented_key, retry_after
+from hatespeech.service.access import KeyRing, RateLimiter, presented_key, retry_after
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -139,6 +139,7 @@ class ServiceMiddleware:
         try:
             refusal = self._refusal(path, headers, address, state)
             if refusal is None:
+                scope["state"]["caller"] = state["caller"]  # the key's name, for routes (deps.CallerDep)
                 await self.app(scope, receive, send_with_id)
             else:
                 for message in refusal:

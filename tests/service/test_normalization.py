@@ -1,7 +1,7 @@
 """One normalization in every entry point: a tweet and its HTML-escaped form (as the dataset stores tweets: entities
 for "&" and for each emoji) get identical scores from the Classifier, hatespeech-predict, the HTTP service, the
 explanations, the baseline and the audit's dialect words; an old model directory without normalizer.json scores
-raw text exactly as before. (hatespeech-score and the ONNX backends: tests/serving/test_scoring.py, test_export.py.)"""
+raw text exactly as before. (hatespeech-score and the ONNX backends: tests/scoring/test_scoring.py, test_export.py.)"""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from hatespeech.model.baseline import BaselineConfig, baseline_labels, save_base
 from hatespeech.model.decision import DecisionRule
 from hatespeech.model.inference import Classifier, predict_logits
 from hatespeech.paths import NORMALIZER_FILE
-from hatespeech.serving.predict import main as predict_main
+from hatespeech.scoring.predict import main as predict_main
 from hatespeech.testing import make_rows
 
 

@@ -1,42 +1,19 @@
-"""What users send: the check every entry point makes on a text (the HTTP service and `hatespeech-predict`), and
-the service's request bodies (size bound before reading, JSON shape, limits), each failure with its HTTP status.
-
-A text must be valid Unicode, i.e. encodable as UTF-8. The one thing a Python string can hold that is not
-is a lone UTF-16 surrogate (U+D800 to U+DFFF on its own): a JSON escape such as "\\ud800", or bytes that
-were not UTF-8 decoded with Python's `surrogateescape`. Such a text is **rejected** with a message naming
-it, not repaired: replacing the character would classify a text the sender did not send, and the usual
-cause is an encoding mistake upstream that the sender should see.
-"""
+"""What users send to the service: request bodies (size bound before reading, JSON shape, limits), each failure
+with its HTTP status; each text passes :func:`hatespeech.data.text.check_text` (valid Unicode)."""
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
 from starlette.requests import ClientDisconnect
 
-from hatespeech import PipelineError
+from hatespeech.data.text import InvalidText, check_text
+from hatespeech.service.schemas import PredictRequest
 
 log = logging.getLogger(__name__)
-
-
-class InvalidText(PipelineError):
-    """A text that cannot be classified (not valid Unicode)."""
-
-
-def check_text(text: str, where: str) -> str:
-    """``text`` unchanged if it is valid Unicode; else an :class:`InvalidText` naming ``where`` and the character."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise InvalidText(
-            f"{where} is not valid Unicode: a lone surrogate U+{ord(text[exc.start]):04X} at character {exc.start} "
-            "(send UTF-8 text; a JSON \\ud800-\\udfff escape must be half of a surrogate pair)"
-        ) from None
-    return text
 
 
 class RequestError(Exception):
@@ -81,12 +58,6 @@ async def read_body(request: Request, max_texts: int, max_chars: int, form: bool
     return bytes(body)
 
 
-@dataclass(frozen=True)
-class PredictRequest:
-    texts: list[str]
-    explain: bool = False
-
-
 def parse_request(body: bytes, max_texts: int, max_chars: int) -> PredictRequest:
     """The texts (and explain flag) of a /predict body, or a :class:`RequestError` naming the problem."""
     try:
@@ -102,7 +73,7 @@ def parse_request(body: bytes, max_texts: int, max_chars: int) -> PredictRequest
     explain = payload.get("explain", False)
     if not isinstance(explain, bool):
         raise RequestError(422, f'"explain" must be true or false, got {json.dumps(explain)[:40]}')
-    return PredictRequest(check_texts(payload["texts"], max_texts, max_chars), explain)
+    return PredictRequest(texts=check_texts(payload["texts"], max_texts, max_chars), explain=explain)
 
 
 def check_texts(texts: Any, max_texts: int, max_chars: int) -> list[str]:

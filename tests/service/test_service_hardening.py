@@ -23,11 +23,12 @@ from helpers import free_port, running_service, tool_env, uvicorn_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hatespeech.data.text import InvalidText, check_text
 from hatespeech.model.inference import Classifier
-from hatespeech.serving.access import key_hash
-from hatespeech.serving.batching import MicroBatcher
-from hatespeech.serving.inputs import InvalidText, check_text, parse_request
-from hatespeech.serving.predict import main as predict_main
+from hatespeech.scoring.predict import main as predict_main
+from hatespeech.service.access import key_hash
+from hatespeech.service.batching import MicroBatcher
+from hatespeech.service.inputs import parse_request
 
 FUZZ = settings(
     max_examples=500,
@@ -74,7 +75,7 @@ def test_a_lone_surrogate_is_rejected_with_its_place():
 
 
 def test_parse_errors_are_400_including_huge_numbers():
-    from hatespeech.serving.inputs import RequestError
+    from hatespeech.service.inputs import RequestError
 
     for body in (b'{"texts": [' + b"1" * 5000 + b"]}", b'{"texts": ["a"], "n": ' + b"9" * 10_000 + b"}"):
         with pytest.raises(RequestError) as error:
@@ -269,7 +270,11 @@ def test_an_abandoned_upload_is_one_log_line(service):
 @pytest.mark.parametrize(
     ("setting", "message"),
     [
-        ({"HATESPEECH_MAX_TEXTS": "lots"}, "error: service: HATESPEECH_MAX_TEXTS must be a whole number, got 'lots'"),
+        (
+            {"HATESPEECH_MAX_TEXTS": "lots"},
+            "error: service: HATESPEECH_MAX_TEXTS: input should be a valid integer, "
+            "unable to parse string as an integer (got 'lots')",
+        ),
         ({"HATESPEECH_MODEL_DIR": "/no/such/model"}, "error: service: model directory not found: /no/such/model"),
     ],
 )
@@ -364,7 +369,7 @@ def test_predict_rejects_bad_input_with_one_line(monkeypatch, loaded, tmp_path):
 @pytest.mark.slow  # several predict processes
 def test_predict_surrogate_argument_and_closed_pipe_as_real_processes(trained_model, tmp_path):
     env = tool_env()
-    command = [sys.executable, "-m", "hatespeech.serving.predict", "--model", str(trained_model.model_dir), "--quiet"]
+    command = [sys.executable, "-m", "hatespeech.scoring.predict", "--model", str(trained_model.model_dir), "--quiet"]
     # An argument that is not UTF-8 reaches Python as a lone surrogate (surrogateescape).
     bad_argument = subprocess.run(
         [*command, b"caf\xe9".decode("utf-8", "surrogateescape")], env=env, capture_output=True, timeout=300

@@ -1,0 +1,7 @@
+"""The service's routes, one ``APIRouter`` per concern:
+
+- ``predict``: ``POST /predict`` (and :func:`~.predict.answer`, the work the demo page shares)
+- ``page``: the demo page, ``GET /`` and its form ``POST /``
+- ``model``: ``GET /model`` (what is served, how it decides, its test metrics) and ``GET /model/card``
+- ``health``: ``/livez``, ``/readyz`` (alias ``/health``) and ``/metrics`` (Prometheus), open to all
+"""
