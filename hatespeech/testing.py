@@ -62,6 +62,8 @@ TINY_TRAIN = {
 
 # The synthetic test split holds a few tweets per dialect group and gold label: report every rate.
 TINY_AUDIT = {"min_group_size": 1}
+# 20 cases of each of the suite's functionalities (about 700 of 9,726): the stage's work, at a test's size.
+TINY_FUNCTIONAL = {"max_cases_per_functionality": 20}
 
 # One thread for every stage of a tests' pipeline run: the thread count changes the order of floating-point sums
 # (hatespeech/threads.py), and the tests compare the bytes of runs made in different processes and clones.
@@ -83,6 +85,7 @@ def make_project(dest: Path, source: str, checkpoint: str, train: dict | None = 
         "model": {"checkpoint": checkpoint},
         "train": TINY_TRAIN if train is None else train,
         "audit": TINY_AUDIT,
+        "functional": TINY_FUNCTIONAL,
     }
     params = yaml.safe_load((dest / "params.yaml").read_text())
     for section, values in settings.items():

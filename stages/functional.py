@@ -9,7 +9,7 @@ from hatespeech.cli import run_stage
 from hatespeech.config import BaseConfig, load_params
 from hatespeech.data.functional import generate_cases, load_templates
 from hatespeech.data.splitting import read_splits
-from hatespeech.evaluation.functional import FunctionalConfig, disguise_report, suite_report, weakest
+from hatespeech.evaluation.functional import FunctionalConfig, disguise_report, sample_cases, suite_report, weakest
 from hatespeech.evaluation.stats import Bootstrap
 from hatespeech.io import atomic_output, read_json, write_json, write_table
 from hatespeech.model.baseline import baseline_labels
@@ -33,7 +33,7 @@ def main() -> None:
     config, bootstrap, seed = FunctionalConfig.of(params), Bootstrap.from_params(params), BaseConfig.of(params).seed
 
     suite = load_templates(args.suite, args.groups)
-    cases = generate_cases(suite)
+    cases = sample_cases(generate_cases(suite), config.max_cases_per_functionality, seed)
     descriptions = {f.name: f.description for f in suite.functionalities}
     test = read_splits(args.splits)["test"]
     lexicon = read_json(args.lexicon, "the augment stage's lexicon")

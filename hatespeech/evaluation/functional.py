@@ -40,10 +40,27 @@ class FunctionalConfig(Section):
     SECTION = "functional"
     real_tweets: int = PARAMS_YAML
     weakest: int = PARAMS_YAML
+    max_cases_per_functionality: int | None = PARAMS_YAML
 
     def validate(self) -> None:
         if self.real_tweets < 0 or self.weakest < 1:
             raise PipelineError("functional.real_tweets must be >= 0 and functional.weakest >= 1")
+        if self.max_cases_per_functionality is not None and self.max_cases_per_functionality < 1:
+            raise PipelineError("functional.max_cases_per_functionality must be at least 1 (or null: every case)")
+
+
+def sample_cases(cases: pd.DataFrame, per_functionality: int | None, seed: int) -> pd.DataFrame:
+    """At most ``per_functionality`` cases of each functionality (a seeded sample, in the suite's order); all of
+    them when None. The figures of a sample are the suite's only in expectation: for quick runs, not reports."""
+    if per_functionality is None:
+        return cases
+    rng = np.random.default_rng(seed)
+    keep = [
+        position
+        for positions in cases.groupby("functionality", sort=False).indices.values()
+        for position in rng.choice(positions, size=min(len(positions), per_functionality), replace=False)
+    ]
+    return cases.iloc[sorted(keep)].reset_index(drop=True)
 
 
 def wilson(successes: int, trials: int) -> dict[str, float | None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from helpers import ROOT
 
 from hatespeech.evaluation.functional import FunctionalConfig, disguise_report, suite_report, weakest, wilson
 from hatespeech.evaluation.stats import Bootstrap, BootstrapConfig
@@ -53,3 +54,20 @@ def test_disguise_report_measures_flags_kept_and_false_flags_caused():
         assert entry["flag_rate"] == 0.0, kind
     assert report["lowest_flag_rate"] == 0.0
     assert disguise_report(test, lexicon, score, FunctionalConfig(real_tweets=0), seed=0) == {}
+
+
+def test_a_sample_keeps_every_functionality_at_most_n_cases_each_in_suite_order():
+    from hatespeech.data.functional import generate_cases, load_templates
+    from hatespeech.evaluation.functional import sample_cases
+
+    cases = generate_cases(
+        load_templates(str(ROOT / "data/functional/suite.yaml"), str(ROOT / "data/functional/groups.yaml"))
+    )
+    sample = sample_cases(cases, 20, seed=0)
+    counts = sample["functionality"].value_counts()
+    assert set(counts.index) == set(cases["functionality"]) and counts.max() == 20
+    assert counts.min() == min(20, cases["functionality"].value_counts().min())
+    assert sample.equals(sample_cases(cases, 20, seed=0))  # seeded
+    numbered = sample_cases(cases.assign(position=range(len(cases))), 20, seed=0)
+    assert numbered["position"].is_monotonic_increasing  # the suite's order is kept
+    assert sample_cases(cases, None, seed=0) is cases

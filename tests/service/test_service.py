@@ -207,6 +207,22 @@ def test_health_and_model_metadata(client, classifier, trained_model, tmp_path):
     assert info["test_metrics"] == {"f1_macro": 0.5}
 
 
+def test_the_openapi_page_is_generated_from_the_request_and_response_models(client):
+    spec = client.get("/openapi.json").json()
+    predict = spec["paths"]["/predict"]["post"]
+    body = predict["requestBody"]["content"]["application/json"]["schema"]
+    assert body["required"] == ["texts"] and body["properties"]["texts"]["minItems"] == 1
+    assert body["examples"][0]["texts"] == ["have a lovely weekend", "another tweet"]
+    answer = predict["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    assert answer.endswith("/PredictResponse") and {"413", "429", "503"} <= set(predict["responses"])
+    prediction = spec["components"]["schemas"]["Prediction"]["properties"]
+    assert {"label", "score", "scores", "explanation"} <= set(prediction)
+    assert spec["paths"]["/model"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/ModelInfo"
+    )
+    assert "/" not in spec["paths"] and "/metrics" not in spec["paths"]  # the page and the scrape are not the API
+
+
 class RecordingClassifier:
     """Stands in for a Classifier: records each call's texts."""
 
