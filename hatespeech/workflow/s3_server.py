@@ -19,6 +19,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -161,6 +162,7 @@ class S3Server:
         return remote_commands(self.endpoint, self.credentials_file, self.config_file, name, url, local, default)
 
     def start(self) -> S3Server:
+        self._check_port_free()
         credentials = self.credentials
         write_aws_config(self.config_file)
         (self.directory / "data").mkdir(parents=True, exist_ok=True)
@@ -178,6 +180,14 @@ class S3Server:
             self.stop()
             raise
         return self
+
+    def _check_port_free(self) -> None:
+        """A port something else listens on is one clear error at once (a client would wait on it for an answer)."""
+        with socket.socket() as probe:
+            try:
+                probe.bind((HOST, self.port))
+            except OSError as exc:
+                raise PipelineError(f"port {self.port} on {HOST} is in use ({exc.strerror}): choose another") from None
 
     def _create_bucket(self, credentials: Credentials) -> None:
         """Wait (bounded) until the server answers with these credentials, and create the bucket."""
