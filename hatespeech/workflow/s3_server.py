@@ -184,6 +184,8 @@ class S3Server:
     def _check_port_free(self) -> None:
         """A port something else listens on is one clear error at once (a client would wait on it for an answer)."""
         with socket.socket() as probe:
+            # As the server binds: a port whose last connections are closing (TIME_WAIT) is free, a listener is not.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind((HOST, self.port))
             except OSError as exc:

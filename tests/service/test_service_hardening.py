@@ -240,7 +240,7 @@ def test_valid_requests_beside_unencodable_ones_all_succeed(service, expected):
 @pytest.mark.slow  # a real uvicorn process
 def test_head_works_where_get_does(service):
     base, _ = service
-    for path in ("/health", "/model"):
+    for path in ("/health", "/readyz", "/livez", "/model"):
         head, get = httpx.head(f"{base}{path}", headers=AUTH), httpx.get(f"{base}{path}", headers=AUTH)
         assert head.status_code == get.status_code == 200 and head.content == b""
 

@@ -13,15 +13,18 @@ router = APIRouter(tags=["operations"])
 PROBE = {"model": Status}
 
 
-@router.api_route("/livez", methods=["GET", "HEAD"], response_model=Status, responses={503: PROBE})
+# HEAD answers as GET does (load balancers probe with it); the schema lists GET once per path.
+@router.get("/livez", response_model=Status, responses={503: PROBE})
+@router.head("/livez", include_in_schema=False)
 async def livez(batcher: BatcherDep) -> JSONResponse:
     """200 while the process can answer (restart it if not): the worker thread is running."""
     ok = batcher.alive
     return JSONResponse(status_code=200 if ok else 503, content={"status": "alive" if ok else "worker stopped"})
 
 
-@router.api_route("/readyz", methods=["GET", "HEAD"], response_model=Status, responses={503: PROBE})
-@router.api_route("/health", methods=["GET", "HEAD"], response_model=Status, responses={503: PROBE})
+@router.get("/readyz", response_model=Status, responses={503: PROBE})
+@router.head("/readyz", include_in_schema=False)
+@router.api_route("/health", methods=["GET", "HEAD"], include_in_schema=False)  # /readyz's older name
 async def readyz(batcher: BatcherDep) -> JSONResponse:
     """200 once the model has answered its warm-up prediction (send traffic), else 503."""
     if batcher.ready:

@@ -18,7 +18,8 @@ from hatespeech.service.settings import Settings
 router = APIRouter(tags=["model"])
 
 
-@router.api_route("/model", methods=["GET", "HEAD"], response_model=ModelInfo)
+@router.get("/model", response_model=ModelInfo)
+@router.head("/model", include_in_schema=False)
 async def model(info: ModelInfoDep) -> ModelInfo:
     return info
 
