@@ -40,7 +40,8 @@ async def demo_form(
     try:
         body = await read_body(request, settings.max_texts, settings.max_chars, form=True)
         texts, explain = form_texts(body)
-        checked = PredictRequest(texts=check_texts(texts, settings.max_texts, settings.max_chars), explain=explain)
+        texts = check_texts(texts, settings.max_texts, settings.max_chars)
+        checked = PredictRequest.model_construct(texts=texts, explain=explain)
         predictions = await answer(checked, settings, batcher, classifier, metrics)
     except (PipelineError, RequestError) as exc:  # a form that is not UTF-8 (400), or what /predict refuses
         status = exc.status if isinstance(exc, RequestError) else 400
