@@ -9,7 +9,8 @@ PyTorch fp32 (the default), PyTorch bf16 (only on CPUs that multiply bf16 in har
 fp32 and int8 (the export stage's, with calibrated activation scales, and the same model quantized with
 per-batch dynamic scales, as it was exported before). Each path is warmed up, then timed on every text once
 per round, paths in turn (three rounds by default; the report gives medians); each row also gives its
-argmax agreement with PyTorch fp32, so a speed-up is shown with what it costs.
+argmax agreement with PyTorch fp32, so a speed-up is shown with what it costs. Last, what applying the model's
+default moderation policy adds per text, as a share of the default path's time per text (:func:`policy_cost`).
 
 The report also holds a compute ceiling (:func:`bench.ceiling.inference_ceiling`): the fastest this machine
 runs the model's per-token matrix products for a batch (fp32 and bf16), in texts per second at the sample's
@@ -219,6 +220,36 @@ def _compare_rows(
             row["share_of_ceiling"] = round(row["texts_per_s"] / ceilings[arithmetic]["texts_per_s"], 3)
 
 
+POLICY_TARGET = 0.02  # applying a moderation policy may cost at most this share of the default path's time
+
+
+def policy_cost(classifier: Classifier, texts: Sequence[str], seconds_per_text: float, repeats: int = 5) -> dict | None:
+    """What applying the model's default policy adds per text (:meth:`Classifier.results` with and without it, on
+    the same probabilities, best of ``repeats``), and its share of ``seconds_per_text`` (the default path's time
+    per text): measured directly, since a 2% difference between two timed throughput rows is within their noise."""
+    if not classifier.policies.policies:
+        return None
+    policy = classifier.policy()
+    probabilities = classifier.probabilities(list(texts[:512]))
+    best = {}
+    for name, chosen in (("without", None), ("with", policy)):
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            classifier.results(probabilities, chosen)
+            times.append(time.perf_counter() - started)
+        best[name] = min(times) / len(probabilities)
+    added = max(best["with"] - best["without"], 0.0)
+    share = added / seconds_per_text
+    return {
+        "policy": policy.name,
+        "added_us_per_text": round(added * 1e6, 2),
+        "share_of_default_path": round(share, 5),
+        "target": POLICY_TARGET,
+        "met": share < POLICY_TARGET,
+    }
+
+
 def _ratios(speed: dict[str, float], batch_size: int) -> dict[str, float]:
     return {
         "sorted_batches_vs_pipeline_batch": round(speed[REFERENCE] / speed[f"pipeline_batch_{batch_size}"], 2),
@@ -289,6 +320,7 @@ def run_serving_benchmark(
 
     speed = {row["name"]: row["texts_per_s"] for row in rows}
     _compare_rows(rows, speed, labels, ceilings, len(texts))
+    policy = policy_cost(reference, texts, 1 / speed[REFERENCE])
     for precision in precisions:
         ceilings[precision]["vs_one_at_a_time"] = round(
             ceilings[precision]["texts_per_s"] / speed["pipeline_one_at_a_time"], 2
@@ -307,6 +339,7 @@ def run_serving_benchmark(
         "ratios": _ratios(speed, batch_size),
         "ceilings": ceilings,
         "targets": {f"torch {precision}": _targets(speed, precision) for precision in precisions},
+        "policy_cost": policy,
     }
 
 
@@ -338,6 +371,13 @@ def format_table(report: dict[str, Any]) -> str:
         for variant, targets in report["targets"].items()
         for name, t in targets.items()
     ]
+    cost = report.get("policy_cost")
+    if cost:
+        lines.append(
+            f"applying the {cost['policy']} policy: +{cost['added_us_per_text']} µs per text, "
+            f"{cost['share_of_default_path']:.3%} of the {REFERENCE} path's time per text "
+            f"(target < {cost['target']:.0%}: {'met' if cost['met'] else 'MISSED'})"
+        )
     return "\n".join(lines)
 
 

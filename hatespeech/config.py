@@ -164,7 +164,8 @@ def from_params(cls: type[Config], params: Mapping[str, Any] | None, section: st
 
 def convert(value: Any, kind: Any, name: str) -> Any:
     """``value`` as the type ``kind`` (int, float, str, bool, ``Literal[...]`` of strings, ``tuple[str, ...]`` from
-    a list or comma-separated text, or one of them | None); ValueError naming ``name``.
+    a list or comma-separated text, ``dict[str, ...]`` of any of them, or one of them | None); ValueError naming
+    ``name``.
     (YAML typed the value already: the string "yes" is no boolean.)
     """
     if _is_optional(kind):
@@ -195,6 +196,11 @@ def convert(value: Any, kind: Any, name: str) -> Any:
         if not isinstance(value, str) or value not in choices:
             raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
         return value
+    if typing.get_origin(kind) is dict:
+        if not isinstance(value, dict):
+            raise ValueError(f"{name} must be a mapping, got {value!r}")
+        item_kind = typing.get_args(kind)[1]
+        return {str(key): convert(item, item_kind, f"{name}.{key}") for key, item in value.items()}
     if typing.get_origin(kind) is tuple:
         if not isinstance(value, (list, tuple)):
             raise ValueError(f"{name} must be a list, got {value!r}")

@@ -50,6 +50,12 @@ def atomic_output(target: str | os.PathLike[str], *, directory: bool = False) ->
             shutil.rmtree(tmp)
 
 
+def file_in(path: str | os.PathLike[str], name: str) -> Path:
+    """``path/name`` if ``path`` is a directory (a model directory holding the file ``name``), else ``path``."""
+    path = Path(path)
+    return path / name if path.is_dir() else path
+
+
 def write_json(path: str | os.PathLike[str], data: Any) -> None:
     """Write ``data`` as indented JSON, atomically, with a trailing newline."""
     with atomic_output(path) as tmp:

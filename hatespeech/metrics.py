@@ -22,6 +22,12 @@ def rounded(value: float) -> float:
     return round(float(value), DECIMALS)
 
 
+def rounded_array(values: np.ndarray) -> np.ndarray:
+    """:func:`rounded` on every element (Python's correctly rounded ``round``, which ``np.round`` is not: at a
+    threshold's edge the two can differ), so a decision on an array equals the one on the values as written."""
+    return np.vectorize(rounded, otypes=[np.float64])(np.asarray(values, dtype=np.float64))
+
+
 def macro_f1(labels: np.ndarray, predictions: np.ndarray, classes: int) -> float:
     """Macro F1 from a confusion matrix, unrounded (fast enough to call thousands of times in a search)."""
     confusion = np.bincount(labels * classes + predictions, minlength=classes * classes).reshape(classes, classes)

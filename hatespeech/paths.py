@@ -13,6 +13,8 @@ FUNCTIONAL_METRICS = "metrics/functional.json"
 # Inside a model directory, beside the Hugging Face files (config.json, model.safetensors, tokenizer files;
 # the tokenizer's model_max_length is the truncation length the model was trained and evaluated with).
 RULE_FILE = "decision_rule.json"
+CALIBRATION_FILE = "calibration.json"  # the calibration map fitted on validation (hatespeech.model.calibration)
+POLICY_FILE = "policies.json"  # the moderation policies' thresholds (hatespeech.model.policy)
 METADATA_FILE = "training_metadata.json"
 NORMALIZER_FILE = "normalizer.json"  # the text clean-up the model was trained with (hatespeech.data.text.Normalizer)
 ONNX_FILES = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}

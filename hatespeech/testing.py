@@ -31,6 +31,8 @@ STAGES = [
     "compare",
     "ensemble",
     "audit",
+    "calibrate",
+    "policy",
     "functional",
     "card",
     "export",

@@ -1,7 +1,7 @@
-"""Card stage: the published model directory, models/model = the trained model plus its model card (README.md,
-Hugging Face format) written from this run's training metadata, test metrics, baseline comparison, error
-analysis and dialect bias audit. A separate directory from the train stage's, because the card needs the test
-results."""
+"""Card stage: the published model directory, models/model = the trained model, its calibration and moderation
+policies, and its model card (README.md, Hugging Face format) written from this run's training metadata, test
+metrics, baseline comparison, error analysis, dialect bias audit, calibration and policy metrics. A separate
+directory from the train stage's, because the card needs the test results."""
 
 import argparse
 import shutil
@@ -10,7 +10,9 @@ from pathlib import Path
 from hatespeech.cli import run_stage
 from hatespeech.evaluation.card import model_card, read_errors, read_training
 from hatespeech.io import atomic_output, read_json
-from hatespeech.paths import CARD_FILE
+from hatespeech.model.calibration import Calibration
+from hatespeech.model.policy import Policies
+from hatespeech.paths import CALIBRATION_FILE, CARD_FILE, POLICY_FILE
 
 
 def main() -> None:
@@ -22,6 +24,10 @@ def main() -> None:
     parser.add_argument("--report-dir", required=True, type=Path, help="the evaluate stage's error analysis")
     parser.add_argument("--audit", required=True, type=Path, help="the audit stage's dialect bias metrics")
     parser.add_argument("--functional", required=True, type=Path, help="the functional stage's suite metrics")
+    parser.add_argument("--calibration", required=True, type=Path, help="the calibrate stage's map")
+    parser.add_argument("--policies", required=True, type=Path, help="the policy stage's thresholds")
+    parser.add_argument("--calibration-metrics", required=True, type=Path)
+    parser.add_argument("--policy-metrics", required=True, type=Path)
     parser.add_argument("--out", required=True, type=Path, help="the published model directory")
     args = parser.parse_args()
 
@@ -35,9 +41,15 @@ def main() -> None:
         read_errors(args.report_dir),
         read_json(args.audit, "the model card needs the dialect bias audit"),
         read_json(args.functional, "the model card needs the functional suite's metrics"),
+        read_json(args.calibration_metrics, "the model card needs the calibration metrics"),
+        read_json(args.policy_metrics, "the model card needs the policy metrics"),
     )
+    calibration = Calibration.load(args.calibration, missing_ok=False)
+    policies = Policies.load(args.policies, missing_ok=False)
     with atomic_output(args.out, directory=True) as published:
         shutil.copytree(args.trained, published, dirs_exist_ok=True)
+        calibration.save(published / CALIBRATION_FILE)
+        policies.save(published / POLICY_FILE)
         (published / CARD_FILE).write_text(card, encoding="utf-8")
 
 

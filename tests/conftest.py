@@ -86,9 +86,10 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> Simp
 
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> SimpleNamespace:
-    """The tiny BERT fine-tuned on synthetic tweets (seconds), with its tokenized splits saved to disk:
-    what the train and tokenize stages would leave in models/trained and data/tokenized."""
-    from helpers import TINY_TRAIN
+    """The tiny BERT fine-tuned on synthetic tweets (seconds), with its tokenized splits saved to disk: what the
+    train and tokenize stages would leave in models/trained and data/tokenized, plus the calibration and policies
+    the calibrate and policy stages add to the published model (models/model)."""
+    from helpers import TINY_TRAIN, calibrate_model
 
     from hatespeech.data.sources import load_source
     from hatespeech.data.splitting import split_dataset
@@ -113,4 +114,5 @@ def trained_model(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) ->
         seed=0,
     )
     normalizer.save(root / "model")
+    calibrate_model(root / "model", root / "tokenized")
     return SimpleNamespace(model_dir=root / "model", tokenized=root / "tokenized", splits=splits)

@@ -41,6 +41,34 @@ def escaped(text: str) -> str:
 ESCAPED = [escaped(t) for t in RAW]
 
 
+# The tiny model's policies: targets its few validation tweets can reach, so that every action occurs.
+TINY_POLICIES = {
+    "default": "watchful",
+    "min_flags": 1,
+    "flag_confidence": 0.5,
+    "policies": {
+        "watchful": {"flag_precision": {"offensive_language": 0.9}, "review_recall": {"hate_speech": 1.0}},
+        "hands-off": {"flag_precision": {"hate_speech": 0.999}, "review_recall": {"hate_speech": 0.2}},
+    },
+}
+
+
+def calibrate_model(model_dir: Path, tokenized: Path) -> None:
+    """What the calibrate and policy stages add to a published model directory: a calibration map and policies,
+    fitted on the validation split's probabilities (:data:`TINY_POLICIES`)."""
+    from hatespeech.model.calibration import CalibrateConfig, fit_calibration
+    from hatespeech.model.inference import evaluate_split
+    from hatespeech.model.loading import load_classifier, load_tokenizer
+    from hatespeech.model.policy import PolicyConfig, fit_policies
+    from hatespeech.model.tokenization import load_tokenized
+
+    validation = load_tokenized(str(tokenized))["validation"]
+    labels, probabilities = evaluate_split(load_classifier(str(model_dir)), load_tokenizer(str(model_dir)), validation)
+    calibration = fit_calibration(probabilities, labels, CalibrateConfig(folds=2), seed=0)
+    calibration.save(model_dir)
+    fit_policies(PolicyConfig.from_params(TINY_POLICIES), calibration.apply(probabilities), labels).save(model_dir)
+
+
 @contextlib.contextmanager
 def service_client(classifier, metrics_dir: Path, **settings) -> Iterator:
     """FastAPI's TestClient on the app serving an already loaded ``classifier``; ``settings``: Settings fields

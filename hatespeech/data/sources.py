@@ -17,6 +17,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -82,6 +83,19 @@ class LoadedData:
     source: str
     kind: str  # "csv" or "hub"
     source_sha256: str | None = None  # of the raw bytes, for file and URL sources
+
+
+def vote_shares(table: Any) -> np.ndarray:
+    """Each row's annotator vote shares per class (LABELS order), from the vote count columns of ``table`` (a
+    DataFrame or a ``datasets.Dataset``); the one-hot label where no votes are recorded (generated rows)."""
+    columns = table.column_names if hasattr(table, "column_names") else table.columns
+    missing = [c for c in VOTE_COLUMNS if c not in columns]
+    if missing:
+        raise PipelineError(f"{', '.join(missing)} missing")
+    votes = np.stack([np.asarray(table[c], dtype=np.float64) for c in VOTE_COLUMNS], axis=1)
+    totals = votes.sum(axis=1, keepdims=True)
+    hard = np.eye(len(LABELS))[np.asarray(table[LABEL])]
+    return np.where(totals > 0, votes / np.maximum(totals, 1), hard)
 
 
 def is_file_source(source: str) -> bool:

@@ -3,6 +3,8 @@
 - ``evaluate``: every evaluation output of one model on its splits (metrics files first)
 - ``plots``: confusion records and precision-recall curves; ``report``: the error analysis;
   ``predictions``: every row's prediction, and paired comparisons of two such tables
+- ``calibration``: ECE, Brier, NLL and vote-share gaps before and after calibration; ``policy``: each moderation
+  policy's shares, precision and catch rates, its out-of-fold check and trade-off curves
 - ``stats``: bootstrap intervals and paired tests (bootstrap, McNemar)
 - ``explain``: occlusion scores of each token
 - ``crossval``: the cross-validation pipeline's folds and summary

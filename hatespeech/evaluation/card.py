@@ -201,9 +201,12 @@ def model_card(
     errors: list[dict[str, Any]],
     audit: Mapping[str, Any],
     functional: Mapping[str, Any],
+    calibration: Mapping[str, Any],
+    policy: Mapping[str, Any],
 ) -> str:
     """The card's Markdown (YAML metadata block first): the template ``card.md`` filled from this run's files;
-    ``audit`` is the audit stage's metrics/audit.json, ``functional`` the functional stage's metrics/functional.json."""
+    ``audit`` is the audit stage's metrics/audit.json, ``functional`` the functional stage's metrics/functional.json,
+    ``calibration`` and ``policy`` the calibrate and policy stages' metrics."""
     checkpoint = str(training.get("checkpoint", "unknown"))
     train = training.get("params", {}).get("train", {})
     hate = test["per_class"]["hate_speech"]
@@ -226,8 +229,49 @@ def model_card(
         "hate_f1_interval": _interval(test, "f1_hate_speech"),
         **_error_counts(errors),
         "dialect": "\n".join(_dialect_lines(audit)),
+        "calibration": _calibration_line(calibration),
+        "policies": "\n".join(_policy_table(policy)),
+        "flag_confidence": f"{100 * policy['flag_confidence']:g}%",
     }
     return string.Template(TEMPLATE.read_text(encoding="utf-8")).substitute(values)
+
+
+def _calibration_line(calibration: Mapping[str, Any]) -> str:
+    test = calibration["test"]
+    before, after = test["uncalibrated"], test["calibrated"]
+    classes = ", ".join(f"{name.replace('_', ' ')} {after[f'ece_{name}']['value']:.3f}" for name in LABELS)
+    low, high = after["ece"]["ci95"]["low"], after["ece"]["ci95"]["high"]
+    return (
+        f"The scores are calibrated ({calibration['method']} scaling, fitted on the validation split). On the "
+        f"{test['examples']} test tweets the expected calibration error (top label, {test['bins']} bins) is "
+        f"{after['ece']['value']:.3f} (95% interval {low:.3f}–{high:.3f}; uncalibrated {before['ece']['value']:.3f}), "
+        f"per class {classes}; the negative log-likelihood {before['nll']['value']:.3f} → {after['nll']['value']:.3f}."
+    )
+
+
+def _share(figure: Mapping[str, Any]) -> str:
+    value, ci = figure["value"], figure["ci95"]
+    if value is None:
+        return "none"
+    return f"{100 * value:.1f}% ({100 * ci['low']:.1f}–{100 * ci['high']:.1f})"
+
+
+def _policy_table(policy: Mapping[str, Any]) -> list[str]:
+    """One row per policy: its test figures with 95% intervals."""
+    rows = [
+        "| policy | flagged | sent to review | allowed | flags' precision | hate speech flagged automatically "
+        "| hate speech caught (flag + review) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, block in policy["policies"].items():
+        test = block["test"]
+        default = " (default)" if name == policy.get("default") else ""
+        rows.append(
+            f"| `{name}`{default} | {_share(test['share_flag'])} | {_share(test['share_review'])} | "
+            f"{_share(test['share_allow'])} | {_share(test['flag_precision'])} | "
+            f"{_share(test['flag_recall_hate_speech'])} | {_share(test['catch_rate_hate_speech'])} |"
+        )
+    return rows
 
 
 def _training_settings(train: Mapping[str, Any]) -> str:

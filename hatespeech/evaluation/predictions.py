@@ -39,6 +39,17 @@ def check_aligned(texts: pd.DataFrame, labels: np.ndarray) -> None:
         raise PipelineError("the split's texts do not line up with its tokenized rows: rerun the tokenize stage")
 
 
+def aligned_split(predictions: pd.DataFrame, split: pd.DataFrame) -> pd.DataFrame:
+    """``split``'s rows (a split stage file), checked to be the rows of ``predictions`` (one split of a predictions
+    table) in the same order."""
+    same = len(split) == len(predictions) and np.array_equal(
+        split[TEXT].map(text_id).to_numpy(), predictions["text_id"].to_numpy()
+    )
+    if not same:
+        raise PipelineError("the predictions are not of the split's rows: rerun the evaluate stage")
+    return split.reset_index(drop=True)
+
+
 PREDICTION_COLUMNS = ("split", "row", "text_id", "label", "predicted", "predicted_tuned")
 
 

@@ -116,6 +116,16 @@ def _percentiles(samples: np.ndarray) -> tuple[float, float]:
     return rounded(low), rounded(high)
 
 
+def interval(samples: np.ndarray) -> dict[str, float | None]:
+    """The 95% percentile interval of bootstrap ``samples`` (resamples where the figure is undefined, NaN, are
+    left out; None when every one is)."""
+    samples = np.asarray(samples, dtype=np.float64)
+    samples = samples[~np.isnan(samples)]
+    if len(samples) == 0:
+        return {"low": None, "high": None}
+    return dict(zip(("low", "high"), _percentiles(samples)))
+
+
 def confidence_intervals(
     labels: np.ndarray, predictions: np.ndarray, resamples: int = 1000, seed: int = 0
 ) -> dict[str, dict[str, float]]:

@@ -24,14 +24,25 @@ from hatespeech.model.inference import (
     pad_batch,
 )
 from hatespeech.model.loading import load_classifier, load_tokenizer
-from hatespeech.paths import CARD_FILE, METADATA_FILE, NORMALIZER_FILE, ONNX_FILES, RULE_FILE
+from hatespeech.paths import (
+    CALIBRATION_FILE,
+    CARD_FILE,
+    METADATA_FILE,
+    NORMALIZER_FILE,
+    ONNX_FILES,
+    POLICY_FILE,
+    RULE_FILE,
+)
 
 log = logging.getLogger(__name__)
 
-# Copied next to the ONNX files so the directory is self-contained: tokenizer, label map, decision rule.
+# Copied next to the ONNX files so the directory is self-contained: tokenizer, label map, decision rule,
+# calibration and moderation policies (the ONNX backends score and decide as the PyTorch one does).
 SIDE_FILES = (
     "config.json",
     RULE_FILE,
+    CALIBRATION_FILE,
+    POLICY_FILE,
     METADATA_FILE,
     NORMALIZER_FILE,
     CARD_FILE,

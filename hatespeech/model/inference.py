@@ -21,8 +21,10 @@ from hatespeech.data.text import Normalizer
 from hatespeech.io import read_json
 from hatespeech.metrics import rounded
 from hatespeech.model.acceleration import compile_in_place
+from hatespeech.model.calibration import Calibration
 from hatespeech.model.decision import DecisionRule, softmax
 from hatespeech.model.loading import check_checkpoint, input_length_limit, load_classifier, load_tokenizer
+from hatespeech.model.policy import Policies, Policy
 from hatespeech.model.precision import cpu_has_native_bf16, serving_precision
 from hatespeech.paths import ONNX_FILES
 from hatespeech.threads import choose_threads, set_torch_threads
@@ -156,7 +158,10 @@ class Classifier:
     """A trained model directory, loaded once, classifying raw texts with the model's decision rule.
 
     Texts are cleaned by the model's own :class:`~hatespeech.data.text.Normalizer` (its directory's
-    ``normalizer.json``) before they are tokenized, exactly as its training data was.
+    ``normalizer.json``) before they are tokenized, exactly as its training data was. The scores it answers are
+    calibrated by the directory's ``calibration.json`` (none: the model's own probabilities, and
+    :attr:`calibration` says so); the label is the decision rule's, on the model's own probabilities; a
+    moderation policy of its ``policies.json`` turns the scores into an action.
 
     ``backend`` is ``torch`` for a trained model directory, ``onnx`` or ``onnx-int8`` for the export
     stage's directory; None reads $HATESPEECH_BACKEND (default torch). ``precision`` (torch only) is fp32
@@ -202,10 +207,18 @@ class Classifier:
         self.labels = _labels(self.model_dir)
         self.rule = DecisionRule.load(self.model_dir)
         self.rule.vector(self.labels)  # fails now, not at the first request, if a class has no offset
+        self.calibration = Calibration.load(self.model_dir)
+        self.calibration.apply(np.full((1, len(self.labels)), 1 / len(self.labels)), self.labels)  # likewise
+        self.policies = Policies.load(self.model_dir)
+        for name in self.policies.names:
+            unknown = set(self.policies.get(name).thresholds) - set(self.labels)
+            if unknown:
+                raise PipelineError(f"policy '{name}' has thresholds for class(es) the model lacks: {sorted(unknown)}")
         self.max_length = max_length or input_length_limit(self.tokenizer)
 
     def probabilities(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
-        """Class probabilities (columns in :attr:`labels` order) for each text, in the input order."""
+        """The model's own class probabilities (columns in :attr:`labels` order) for each text, in the input order:
+        what the decision rule reads; :meth:`results` calibrates them."""
         if not texts:  # the tokenizer cannot encode an empty batch
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         encodings = self.tokenizer(self.normalizer.apply(texts), truncation=True, max_length=self.max_length)
@@ -214,21 +227,30 @@ class Classifier:
         logits = batched_logits(self.backend, rows, self.tokenizer.pad_token_id, len(self.labels), batch_size)
         return softmax(logits)
 
-    def results(self, probabilities: np.ndarray) -> list[dict[str, Any]]:
-        """``{label, score, scores}`` per row: the label the decision rule picks and its probability."""
+    def policy(self, name: str | None = None) -> Policy:
+        """The model's policy ``name`` (None: its default); an unknown one is an UnknownPolicy naming the known."""
+        return self.policies.get(name)
+
+    def results(self, probabilities: np.ndarray, policy: Policy | None = None) -> list[dict[str, Any]]:
+        """``{label, score, scores}`` per row of model probabilities: the label the decision rule picks, its
+        calibrated probability and every class's; with a ``policy``, also its ``action``, name and ``reason``."""
         chosen = self.rule.predict(probabilities, self.labels)
-        return [
+        calibrated = self.calibration.apply(probabilities, self.labels)
+        results = [
             {
                 "label": self.labels[c],
                 "score": rounded(p[c]),
                 "scores": {label: rounded(s) for label, s in zip(self.labels, p)},
             }
-            for c, p in zip(chosen, probabilities)
+            for c, p in zip(chosen, calibrated)
         ]
+        return results if policy is None else [{**r, **policy.decide(r["scores"])} for r in results]
 
-    def predict(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE) -> list[dict[str, Any]]:
-        """Label and per-class scores for each text, in the input order."""
-        return self.results(self.probabilities(texts, batch_size))
+    def predict(
+        self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE, policy: Policy | None = None
+    ) -> list[dict[str, Any]]:
+        """Label, calibrated scores (and with a ``policy`` the action) for each text, in the input order."""
+        return self.results(self.probabilities(texts, batch_size), policy)
 
 
 def model_input_names(model: Any, tokenizer: Any) -> list[str]:

@@ -8,7 +8,8 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from hatespeech import LABEL, LABELS, VOTE_COLUMNS, PipelineError
+from hatespeech import LABEL, LABELS, PipelineError
+from hatespeech.data.sources import vote_shares
 
 ClassWeighting = Literal["none", "balanced", "sqrt"]
 
@@ -65,13 +66,8 @@ def classification_loss(weights: torch.Tensor | None, focal_gamma: float = 0.0, 
 
 def with_soft_labels(dataset: Any) -> Any:
     """Replace each example's label by its annotators' vote shares (the hard label where no votes are recorded)."""
-    missing = [c for c in VOTE_COLUMNS if c not in dataset.column_names]
-    if missing:
-        raise PipelineError(
-            f"train.soft_labels needs the vote counts ({', '.join(missing)} missing): rerun the tokenize stage"
-        )
-    votes = np.stack([np.asarray(dataset[c], dtype=np.float64) for c in VOTE_COLUMNS], axis=1)
-    totals = votes.sum(axis=1, keepdims=True)
-    hard = np.eye(len(LABELS))[np.asarray(dataset[LABEL])]
-    shares = np.where(totals > 0, votes / np.maximum(totals, 1), hard)
+    try:
+        shares = vote_shares(dataset)
+    except PipelineError as exc:
+        raise PipelineError(f"train.soft_labels needs the vote counts ({exc}): rerun the tokenize stage") from None
     return dataset.remove_columns(LABEL).add_column(LABEL, shares.astype(np.float32).tolist())

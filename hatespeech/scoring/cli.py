@@ -5,15 +5,16 @@
     hatespeech-score s3://bucket/archive/ --out s3://bucket/scored/ --dvc-remote team
     hatespeech-score tweets.csv --out scored/ --address ray://head:10001 --actors 8   # a running Ray cluster
 
-Each input file is one **shard**. Shards are read in rounds (``--round-rows`` texts) whose texts go through a
-Ray Data ``map_batches`` over a pool of actors, each loading the model once per round
+Each input file is one **shard**. Shards are read in rounds (``--round-rows`` texts) whose texts go through a Ray
+Data ``map_batches`` over a pool of actors, each loading the model once per round
 (:class:`hatespeech.model.inference.Classifier`, the same code path and decision rule as ``hatespeech-predict``);
-each shard's results are written atomically to ``OUT/<shard>.parquet``: the input's row number and id,
-``label``, ``score`` and every class's probability ``p_<class>``. A rerun skips the shards whose output exists,
-so a killed job resumes with the shards it had not finished and ends with the same files as an uninterrupted
-run. A row that cannot be scored (malformed CSV or JSON, no text, not UTF-8) goes to
-``OUT/<shard>.errors.jsonl`` with its source, row and reason, and the job goes on; an input that cannot be read
-at all stops the job with one line. ``OUT/_summary.json`` keeps the last run's counts and speed.
+each shard's results are written atomically to ``OUT/<shard>.parquet``: the input's row number and id, ``label``,
+``score`` and every class's calibrated probability ``p_<class>``, and the moderation policy's ``action``, ``policy``
+and ``reason`` (``--policy``, default the model's; none for a model without policies). A rerun skips the shards
+whose output exists, so a killed job resumes with the shards it had not finished and ends with the same files as an
+uninterrupted run. A row that cannot be scored (malformed CSV or JSON, no text, not UTF-8) goes to
+``OUT/<shard>.errors.jsonl`` with its source, row and reason, and the job goes on; an input that cannot be read at
+all stops the job with one line. ``OUT/_summary.json`` keeps the last run's counts and speed.
 
 Without ``--address`` a local Ray starts on this machine's usable cores; the actor pool then reserves less than
 all of them (a Ray Data pipeline whose actors hold every CPU can hang: ray-project/ray#44687).
@@ -58,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="read s3:// paths with this DVC remote's S3 settings (default: the "
         "repository's default remote, if it is an S3 one)",
     )
+    parser.add_argument(
+        "--policy", help="the moderation policy whose action each row gets (default: the model's default policy)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
 
@@ -79,10 +83,12 @@ def main(argv: list[str] | None = None) -> int:
         model = os.path.abspath(args.model or DEFAULT_MODEL[backend])  # the actors' working directory differs
         if not os.path.isdir(model):
             raise PipelineError(f"no model directory {model}: run `make run` (or `dvc pull`) first, or pass --model")
-        if not args.address:  # a bad model is one clear line here, not an actor's crash report
+        if not args.address:  # a bad model or policy is one clear line here, not an actor's crash report
             from hatespeech.model.inference import Classifier
 
-            Classifier(model, backend, threads=1)
+            classifier = Classifier(model, backend, threads=1)
+            if args.policy is not None:
+                classifier.policy(args.policy)
         needs_s3 = any(path.startswith("s3://") for path in [*args.inputs, args.out])
         options = s3_options(args.dvc_remote) if needs_s3 or args.dvc_remote else {}
         sources = input_files(args.inputs, options)
@@ -91,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         actors, threads, reserve = plan(
             args.actors, args.threads, args.num_gpus_per_actor, local_cores, resources.get("CPU", 1.0)
         )
-        settings = ScoreSettings(model, backend, actors, threads, reserve, args.num_gpus_per_actor, args.batch_size)
+        settings = ScoreSettings(
+            model, backend, actors, threads, reserve, args.num_gpus_per_actor, args.batch_size, policy=args.policy
+        )
         progress = None if args.quiet else sys.stderr
         if progress is not None:
             progress.write(

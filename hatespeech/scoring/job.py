@@ -33,20 +33,24 @@ ERRORS_SUFFIX = ".errors.jsonl"
 class Scorer:
     """A Ray actor: loads the model once, then classifies batches of texts (``map_batches``)."""
 
-    def __init__(self, model_dir: str, backend: str, threads: int, batch_size: int) -> None:
+    def __init__(self, model_dir: str, backend: str, threads: int, batch_size: int, policy: str | None) -> None:
         from hatespeech.model.inference import Classifier
 
         self.classifier = Classifier(model_dir, backend, threads=threads)
         self.batch_size = batch_size
+        has_policies = policy is not None or self.classifier.policies.policies
+        self.policy = self.classifier.policy(policy) if has_policies else None
 
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
-        probabilities = self.classifier.probabilities(batch["text"].tolist(), self.batch_size)
-        results = self.classifier.results(probabilities)
+        results = self.classifier.predict(batch["text"].tolist(), self.batch_size, self.policy)
         scored = batch.drop(columns=["text"])
         scored["label"] = [result["label"] for result in results]
         scored["score"] = [result["score"] for result in results]
         for name in self.classifier.labels:
             scored[f"p_{name}"] = [result["scores"][name] for result in results]
+        if self.policy is not None:
+            for column in ("action", "policy", "reason"):
+                scored[column] = [result[column] for result in results]
         return scored
 
 
@@ -60,6 +64,7 @@ class ScoreSettings:
     gpus_per_actor: float = 0.0
     batch_size: int = DEFAULT_BATCH_SIZE
     rows_per_call: int = 4096  # texts each actor call sorts by length and classifies
+    policy: str | None = None  # the moderation policy whose action each row gets (None: the model's default)
 
 
 def score_rows(frame: pd.DataFrame, settings: ScoreSettings) -> pd.DataFrame:
@@ -75,7 +80,13 @@ def score_rows(frame: pd.DataFrame, settings: ScoreSettings) -> pd.DataFrame:
         .repartition(blocks)
         .map_batches(
             Scorer,
-            fn_constructor_args=(settings.model_dir, settings.backend, settings.threads, settings.batch_size),
+            fn_constructor_args=(
+                settings.model_dir,
+                settings.backend,
+                settings.threads,
+                settings.batch_size,
+                settings.policy,
+            ),
             compute=ray.data.ActorPoolStrategy(size=settings.actors),
             num_cpus=settings.cpus_per_actor,
             num_gpus=settings.gpus_per_actor,

@@ -7,12 +7,15 @@
     hatespeech-predict --file tweets.jsonl                               # JSON lines with "text"
     hatespeech-predict --backend onnx-int8 --file tweets.txt             # the export stage's int8 model
     hatespeech-predict --explain "some tweet"                            # which tokens drove the label
+    hatespeech-predict --policy strict --file tweets.txt                 # actions under the strict policy
 
-Each line is {"text", "label", "score", "scores"}: the label the model's decision rule picks, its
-probability, and the probability of every class; with --explain also "explanation", each token's occlusion
-score (how much the label's probability drops without it; one forward pass per token: hatespeech.evaluation.explain).
-Input is read and written in chunks (length-sorted batches inside each chunk), so memory stays flat on files
-of any size.
+Each line is {"text", "label", "score", "scores", "action", "policy", "reason"}: the label the model's decision rule
+picks, its calibrated probability, every class's calibrated probability, and what the moderation policy (--policy,
+default: the model's default) does with the text, allow, review or flag, and for which class (a model directory
+without policies.json answers no action, and naming a policy fails); with --explain also "explanation", each token's
+occlusion score (how much the label's probability drops without it; one forward pass per token:
+hatespeech.evaluation.explain). Input is read and written in chunks (length-sorted batches inside each chunk), so
+memory stays flat on files of any size.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from hatespeech.cli import fail
 from hatespeech.data.text import check_text
 from hatespeech.evaluation.explain import DEFAULT_MAX_TOKENS, explain_classifier
 from hatespeech.model.inference import DEFAULT_BATCH_SIZE
+from hatespeech.model.policy import Policy
 from hatespeech.paths import MODEL_DIR, ONNX_DIR
 
 FORMATS = ("lines", "csv", "jsonl")
@@ -133,16 +137,18 @@ def stream_predictions(
     chunk_size: int = 4096,
     progress: IO[str] | None = None,
     explain_tokens: int = 0,
+    policy: Policy | None = None,
 ) -> int:
     """Write one JSON line per text to ``out``, in the input order; returns how many were written.
 
     Texts are length-sorted within chunks of ``chunk_size``: large enough that batches hold texts of
     similar length, small enough that memory stays flat. After the first chunk, a progress line goes
-    to ``progress`` after each chunk. ``explain_tokens`` > 0 adds each text's explanation (that many tokens).
+    to ``progress`` after each chunk. ``explain_tokens`` > 0 adds each text's explanation (that many tokens);
+    ``policy`` adds its action.
     """
     done, started = 0, time.perf_counter()
     for chunk in chunks(texts, chunk_size):
-        results = classifier.predict(chunk, batch_size)
+        results = classifier.predict(chunk, batch_size, policy)
         if explain_tokens:
             explanations = explain_classifier(classifier, chunk, explain_tokens, batch_size)
             results = [{**result, "explanation": e} for result, e in zip(results, explanations)]
@@ -157,7 +163,7 @@ def stream_predictions(
     return done
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("texts", nargs="*", help="texts to classify; none (or '-') reads stdin")
     parser.add_argument(
@@ -183,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         help="inference threads (default: $HATESPEECH_THREADS, else the cores other processes leave free)",
     )
+    parser.add_argument(
+        "--policy", help="the moderation policy whose action each line gets (default: the model's default policy)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     parser.add_argument("--explain", action="store_true", help="add each text's token scores (occlusion; slower)")
     parser.add_argument(
@@ -191,7 +200,11 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_MAX_TOKENS,
         help="with --explain: tokens scored per text, the first ones (default: %(default)s)",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
 
     try:
         from hatespeech.model.inference import Classifier, resolve_backend
@@ -202,13 +215,21 @@ def main(argv: list[str] | None = None) -> int:
         classifier = Classifier(
             args.model or DEFAULT_MODEL[backend], backend, threads=args.threads, precision=args.precision
         )
+        policy = classifier.policy(args.policy) if args.policy or classifier.policies.policies else None
         kind = input_format(args.file, args.format)
         progress = None if args.quiet else sys.stderr
 
         def run(texts: Iterable[str], name: str) -> None:
             explain_tokens = args.explain_max_tokens if args.explain else 0
             stream_predictions(
-                classifier, checked(texts, name), sys.stdout, args.batch_size, args.chunk_size, progress, explain_tokens
+                classifier,
+                checked(texts, name),
+                sys.stdout,
+                args.batch_size,
+                args.chunk_size,
+                progress,
+                explain_tokens,
+                policy,
             )
 
         if args.file:

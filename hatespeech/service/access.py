@@ -7,8 +7,11 @@ with every stored hash in constant time. Make a key (printed once, its hash appe
 
     python -m hatespeech.service.access new-key --file keys.txt --name moderation-team
 
-Keys file lines: ``sha256:<64 hex digits> [name]``; blank lines and ``#`` comments are skipped. The name
-(never the key) is what the access log and the rate limiter use to tell callers apart.
+Keys file lines: ``sha256:<64 hex digits> [name] [policy=<policy>]``; blank lines and ``#`` comments are
+skipped. The name (never the key) is what the access log and the rate limiter use to tell callers apart; the
+policy, if given, is that caller's default moderation policy (a request's own ``"policy"`` still wins)::
+
+    python -m hatespeech.service.access new-key --file keys.txt --name trust-and-safety --policy strict
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from hatespeech import PipelineError
 from hatespeech.cli import fail
 
 KEY_PREFIX = "hs_"  # makes a leaked key recognizable to secret scanners
-_HASH_LINE = re.compile(r"sha256:([0-9a-f]{64})(?:\s+(\S+))?")
+_HASH_LINE = re.compile(r"sha256:([0-9a-f]{64})(?:\s+([^\s=]+))?(?:\s+policy=(\S+))?")
+_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def key_hash(key: str) -> str:
@@ -39,9 +43,9 @@ def key_hash(key: str) -> str:
     return "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def hash_lines(lines: Iterable[str], source: str) -> list[tuple[bytes, str]]:
-    """(sha256 digest, caller name) of each hash line; blank lines and ``#`` comments skipped, anything else an
-    error naming its line."""
+def hash_lines(lines: Iterable[str], source: str) -> list[tuple[bytes, str, str | None]]:
+    """(sha256 digest, caller name, default policy or None) of each hash line; blank lines and ``#`` comments
+    skipped, anything else an error naming its line."""
     hashes = []
     for number, raw in enumerate(lines, 1):
         line = raw.split("#", 1)[0].strip()
@@ -50,10 +54,10 @@ def hash_lines(lines: Iterable[str], source: str) -> list[tuple[bytes, str]]:
         match = _HASH_LINE.fullmatch(line)
         if match is None:
             raise PipelineError(
-                f"{source}: line {number} is not 'sha256:<64 hex digits> [name]' (the file holds key hashes, "
-                "never keys: make one with python -m hatespeech.service.access new-key)"
+                f"{source}: line {number} is not 'sha256:<64 hex digits> [name] [policy=<policy>]' (the file holds "
+                "key hashes, never keys: make one with python -m hatespeech.service.access new-key)"
             )
-        hashes.append((bytes.fromhex(match[1]), match[2] or f"key-{number}"))
+        hashes.append((bytes.fromhex(match[1]), match[2] or f"key-{number}", match[3]))
     return hashes
 
 
@@ -61,7 +65,7 @@ def hash_lines(lines: Iterable[str], source: str) -> list[tuple[bytes, str]]:
 class KeyRing:
     """The hashes of the accepted keys, each with a caller name."""
 
-    hashes: tuple[tuple[bytes, str], ...]  # (sha256 digest, name)
+    hashes: tuple[tuple[bytes, str, str | None], ...]  # (sha256 digest, name, default policy)
 
     @classmethod
     def parse(cls, lines: Iterable[str], source: str) -> KeyRing:
@@ -86,11 +90,16 @@ class KeyRing:
             sources.append("HATESPEECH_API_KEY_HASHES")
         return cls.parse(lines, " and ".join(sources)) if sources else None
 
+    @property
+    def policies(self) -> dict[str, str]:
+        """Each caller name's default policy, for the keys that name one."""
+        return {name: policy for _, name, policy in self.hashes if policy}
+
     def identify(self, key: str) -> str | None:
         """The caller name of ``key``, or None; every stored hash is compared, in constant time."""
         digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).digest()
         found = None
-        for stored, name in self.hashes:
+        for stored, name, _ in self.hashes:
             if hmac.compare_digest(digest, stored):
                 found = name
         return found
@@ -138,17 +147,19 @@ def retry_after(seconds: float) -> str:
     return str(max(1, math.ceil(seconds)))
 
 
-def new_key(keys_file: str, name: str) -> str:
-    """A fresh key; its hash is appended to ``keys_file`` (created private: mode 600). The key is not stored."""
-    if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", name):
-        raise PipelineError(f"key name {name!r}: use 1-64 letters, digits, '.', '_' or '-'")
+def new_key(keys_file: str, name: str, policy: str | None = None) -> str:
+    """A fresh key; its hash is appended to ``keys_file`` (created private: mode 600), with ``policy`` as the
+    caller's default moderation policy if given. The key is not stored."""
+    for what, value in (("key name", name), ("policy", policy)):
+        if value is not None and not _NAME.fullmatch(value):
+            raise PipelineError(f"{what} {value!r}: use 1-64 letters, digits, '.', '_' or '-'")
     path = Path(keys_file)
     if path.exists():
         hash_lines(path.read_text(encoding="utf-8").splitlines(), keys_file)  # append only to a valid file
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
-        handle.write(f"{key_hash(key)} {name}\n")
+        handle.write(f"{key_hash(key)} {name}{f' policy={policy}' if policy else ''}\n")
     return key
 
 
@@ -158,9 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     make = commands.add_parser("new-key", help="make a key: print it once, append its hash to the keys file")
     make.add_argument("--file", required=True, help="the keys file the service reads (HATESPEECH_API_KEYS_FILE)")
     make.add_argument("--name", required=True, help="the caller's name, shown in the access log instead of the key")
+    make.add_argument("--policy", help="the caller's default moderation policy (the service checks it exists)")
     args = parser.parse_args(argv)
     try:
-        key = new_key(args.file, args.name)
+        key = new_key(args.file, args.name, args.policy)
     except (PipelineError, OSError) as exc:
         return fail("access", str(exc))
     print(key)

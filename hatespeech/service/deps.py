@@ -12,6 +12,7 @@ from hatespeech.model.inference import Classifier
 from hatespeech.service.batching import MicroBatcher
 from hatespeech.service.inputs import parse_request, read_body
 from hatespeech.service.operations import ServiceMetrics
+from hatespeech.service.policies import PolicyChoice
 from hatespeech.service.schemas import ModelInfo, PredictRequest
 from hatespeech.service.settings import Settings
 
@@ -32,6 +33,10 @@ def get_metrics(request: Request) -> ServiceMetrics:
     return request.app.state.metrics
 
 
+def get_policy_choice(request: Request) -> PolicyChoice:
+    return request.app.state.policy_choice
+
+
 def get_model_info(request: Request) -> ModelInfo:
     return request.app.state.model_info
 
@@ -46,6 +51,7 @@ ClassifierDep = Annotated[Classifier, Depends(get_classifier)]
 BatcherDep = Annotated[MicroBatcher, Depends(get_batcher)]
 MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 ModelInfoDep = Annotated[ModelInfo, Depends(get_model_info)]
+PolicyChoiceDep = Annotated[PolicyChoice, Depends(get_policy_choice)]
 CallerDep = Annotated[str | None, Depends(get_caller)]
 
 

@@ -59,7 +59,7 @@ async def read_body(request: Request, max_texts: int, max_chars: int, form: bool
 
 
 def parse_request(body: bytes, max_texts: int, max_chars: int) -> PredictRequest:
-    """The texts (and explain flag) of a /predict body, or a :class:`RequestError` naming the problem."""
+    """The texts (explain flag, policy name) of a /predict body, or a :class:`RequestError` naming the problem."""
     try:
         payload = json.loads(body)
     except ValueError as exc:  # bad UTF-8 or JSON, or a number past Python's integer-string conversion limit
@@ -73,8 +73,12 @@ def parse_request(body: bytes, max_texts: int, max_chars: int) -> PredictRequest
     explain = payload.get("explain", False)
     if not isinstance(explain, bool):
         raise RequestError(422, f'"explain" must be true or false, got {json.dumps(explain)[:40]}')
+    policy = payload.get("policy")
+    if policy is not None and not isinstance(policy, str):
+        raise RequestError(422, f'"policy" must be a policy\'s name, got {json.dumps(policy)[:40]}')
+    texts = check_texts(payload["texts"], max_texts, max_chars)
     # check_texts has checked every text (with the limits the model cannot know): no second validation per request
-    return PredictRequest.model_construct(texts=check_texts(payload["texts"], max_texts, max_chars), explain=explain)
+    return PredictRequest.model_construct(texts=texts, explain=explain, policy=policy)
 
 
 def check_texts(texts: Any, max_texts: int, max_chars: int) -> list[str]:

@@ -4,12 +4,14 @@
 
 (or ``hatespeech-serve``, which also refuses a non-loopback address without API keys: :mod:`.serve`).
 
-The routes (:mod:`.routes`): ``POST /predict``, the demo page ``/``, ``GET /model`` and ``/model/card``, the
-probes and ``/metrics``; their bodies are :mod:`.schemas`, the settings :class:`.settings.Settings` (from
-``HATESPEECH_*``), the shared objects :mod:`.deps`. The model is loaded once, when the app is created; one worker
-thread answers every request, grouping the texts of concurrent requests into micro-batches (:mod:`.batching`).
-With API keys configured every route but the probes needs one, each caller has a rate limit
-(:mod:`.access`, :mod:`.operations`). On SIGTERM uvicorn finishes every accepted request before the worker stops.
+The routes (:mod:`.routes`): ``POST /predict`` (calibrated scores, the label, and the action of a moderation policy
+chosen per request, per API key or for the service: :mod:`.policies`), the demo page ``/``, ``GET /model`` and
+``/model/card``, the probes and ``/metrics``; their bodies are :mod:`.schemas`, the settings
+:class:`.settings.Settings` (from ``HATESPEECH_*``), the shared objects :mod:`.deps`. The model is loaded once, when
+the app is created; one worker thread answers every request, grouping the texts of concurrent requests into
+micro-batches (:mod:`.batching`). With API keys configured every route but the probes needs one, each caller has a
+rate limit (:mod:`.access`, :mod:`.operations`). On SIGTERM uvicorn finishes every accepted request before the
+worker stops.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from hatespeech.service.access import KeyRing, RateLimiter
 from hatespeech.service.batching import MicroBatcher
 from hatespeech.service.inputs import RequestError
 from hatespeech.service.operations import Guard, ServiceMetrics, ServiceMiddleware
+from hatespeech.service.policies import PolicyChoice
 from hatespeech.service.routes import health, model, page, predict
 from hatespeech.service.settings import Settings
 
@@ -53,7 +56,8 @@ def build_app(settings: Settings, classifier: Classifier | None = None) -> FastA
     if classifier is None:
         backend = resolve_backend(settings.backend)
         classifier = Classifier(settings.model_dir, backend, threads=settings.threads, precision=settings.precision)
-    info = model.model_info(classifier, settings)
+    choice = PolicyChoice(classifier.policies, guard.keys.policies if guard.keys else {}, settings.policy)
+    info = model.model_info(classifier, settings, choice.default)
     metrics = ServiceMetrics(model.info_labels(info))
     batcher = MicroBatcher(
         classifier, settings.batch_size, settings.max_wait_ms / 1000, settings.max_queue_texts, metrics.batch.observe
@@ -63,6 +67,7 @@ def build_app(settings: Settings, classifier: Classifier | None = None) -> FastA
     app = FastAPI(title="Hate speech / offensive language classifier", lifespan=lifespan)
     app.state.settings, app.state.guard, app.state.classifier = settings, guard, classifier
     app.state.batcher, app.state.metrics, app.state.model_info = batcher, metrics, info
+    app.state.policy_choice = choice
     app.add_middleware(ServiceMiddleware, guard=guard, metrics=metrics)
     app.add_exception_handler(RequestError, request_error)
     for router in (predict.router, page.router, model.router, health.router):

@@ -77,6 +77,12 @@ class ServiceMetrics:
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
             registry=self.registry,
         )
+        self.actions = Counter(
+            "hatespeech_actions",
+            "Texts answered, by moderation policy and action (a drifting flag or review share shows here first)",
+            ["policy", "action"],
+            registry=self.registry,
+        )
         self.queue = Gauge("hatespeech_queue_texts", "Texts waiting for the model", registry=self.registry)
         self.rejected = Counter(
             "hatespeech_rejected_requests",

@@ -4,7 +4,7 @@ checked by :mod:`.inputs` with messages that say what to fix."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,11 +12,17 @@ from pydantic import BaseModel, ConfigDict, Field
 class PredictRequest(BaseModel):
     model_config = ConfigDict(
         frozen=True,
-        json_schema_extra={"examples": [{"texts": ["have a lovely weekend", "another tweet"], "explain": False}]},
+        json_schema_extra={
+            "examples": [{"texts": ["have a lovely weekend", "another tweet"], "explain": False, "policy": "strict"}]
+        },
     )
 
     texts: list[str] = Field(min_length=1, description="the texts to classify, answered in this order")
     explain: bool = Field(False, description="add each text's token scores (occlusion): slower, fewer texts")
+    policy: str | None = Field(
+        None,
+        description="the moderation policy that picks each text's action; default: the API key's, else the service's",
+    )
 
 
 class TokenScore(BaseModel):
@@ -33,8 +39,13 @@ class Explanation(BaseModel):
 
 class Prediction(BaseModel):
     label: str = Field(description="the label the model's decision rule picks", examples=["neither"])
-    score: float = Field(description="the probability of that label", examples=[0.93])
-    scores: dict[str, float] = Field(description="every class's probability")
+    score: float = Field(description="the calibrated probability of that label", examples=[0.93])
+    scores: dict[str, float] = Field(description="every class's calibrated probability")
+    action: Literal["allow", "review", "flag"] | None = Field(
+        None, description="what the policy does with the text (absent when the model has no policies)"
+    )
+    policy: str | None = Field(None, description="the policy that picked the action", examples=["balanced"])
+    reason: str | None = Field(None, description="the class whose score reached the flag or review threshold")
     explanation: Explanation | None = Field(None, description="only when the request asked for it")
 
 
@@ -60,6 +71,10 @@ class ModelInfo(BaseModel):
     precision: str | None
     labels: dict[int, str]
     decision_rule: dict[str, Any]
+    calibration: dict[str, Any] = Field(description="the map behind the scores; kind 'none': scores uncalibrated")
+    scores: str = Field(description="whether the scores are calibrated, in words")
+    policies: dict[str, Any] | None = Field(description="each policy's thresholds; null: the model has none")
+    default_policy: str | None = Field(description="the policy of a request that names none (and whose key names none)")
     normalizer: dict[str, Any] = Field(description="how texts are cleaned before the model reads them")
     max_length: int = Field(description="tokens: longer texts are truncated, as in training")
     checkpoint: str | None

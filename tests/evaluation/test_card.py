@@ -10,12 +10,16 @@ import pytest
 
 from hatespeech import LABELS, PipelineError
 from hatespeech.evaluation.audit import AuditConfig, dialect_audit
+from hatespeech.evaluation.calibration import calibration_report
 from hatespeech.evaluation.card import card_metadata, model_card, read_errors, read_training
 from hatespeech.evaluation.evaluate import split_report
 from hatespeech.evaluation.functional import suite_report, weakest
+from hatespeech.evaluation.policy import policy_metrics
 from hatespeech.evaluation.predictions import compare_predictions
 from hatespeech.evaluation.stats import Bootstrap, BootstrapConfig
+from hatespeech.model.calibration import CalibrateConfig, fit_calibration
 from hatespeech.model.decision import DecisionRule
+from hatespeech.model.policy import PolicyConfig, fit_policies
 
 
 def parse_card(text: str) -> tuple[dict, str]:
@@ -76,11 +80,23 @@ def inputs():
         "kinds": {"leet": {"flag_rate": 0.95}, "space": {"flag_rate": 0.9}},
     }
     functional = {"suite": {"cases": 8, "functionalities": 2}, "transformer": report}
-    return training, rule, reports, comparison, errors, audit, functional
+    return training, rule, reports, comparison, errors, audit, functional, _decisions(bootstrap)
+
+
+def _decisions(bootstrap: Bootstrap) -> tuple[dict, dict]:
+    """The calibrate and policy stages' metrics, from the library functions on synthetic probabilities."""
+    labels, probabilities = _metrics(3)
+    calibration = fit_calibration(probabilities, labels, CalibrateConfig(), seed=0)
+    report = calibration_report(probabilities, labels, np.eye(3)[labels], calibration, 10, bootstrap)
+    calibrated = calibration.apply(probabilities)
+    config = PolicyConfig()
+    splits = {split: (probabilities, calibrated, labels) for split in ("validation", "test")}
+    policy = policy_metrics(fit_policies(config, calibrated, labels), config, CalibrateConfig(), splits, bootstrap)
+    return {"method": calibration.kind, "fitted_on": "validation", "test": report}, policy
 
 
 def make(inputs, **changes) -> str:
-    training, rule, reports, comparison, errors, audit, functional = inputs
+    training, rule, reports, comparison, errors, audit, functional, (calibration, policy) = inputs
     arguments = {
         "training": training,
         "rule": {"kind": "offsets", "offsets": {"hate_speech": 0.5}, "before": 0.7, "after": 0.72},
@@ -90,6 +106,8 @@ def make(inputs, **changes) -> str:
         "errors": errors,
         "audit": audit,
         "functional": functional,
+        "calibration": calibration,
+        "policy": policy,
     }
     return model_card(**{**arguments, **changes})
 
@@ -153,7 +171,8 @@ def test_repro_publishes_the_model_with_its_card(pipeline):
     assert values["F1 (hate_speech)"] == test["per_class"]["hate_speech"]["f1"]
     assert (project / "models/onnx/README.md").read_text() == card  # the export stage copies it
     trained = {p.name for p in (project / "models/trained").iterdir()}
-    assert {p.name for p in (project / "models/model").iterdir()} == trained | {"README.md"}
+    published = trained | {"README.md", "calibration.json", "policies.json"}
+    assert {p.name for p in (project / "models/model").iterdir()} == published
     classify = hf_pipeline("text-classification", model=str(project / "models/model"))
     assert classify(["have a lovely weekend"])[0]["label"] in LABELS
 
@@ -169,3 +188,18 @@ def test_the_limitations_quote_this_models_dialect_audit(inputs):
     assert "has not been audited" not in body
     few = {**audit, "transformer": {**audit["transformer"], "aae_vs_white": {"ci95": {}}}}
     assert "a ratio of not measured (too few tweets)" in parse_card(make(inputs, audit=few))[1]
+
+
+def test_the_card_states_the_calibration_and_each_policys_measured_figures(inputs):
+    calibration, policy = inputs[-1]
+    _, body = parse_card(make(inputs))
+    section = body.split("## Scores and moderation policies")[1].split("## Intended uses")[0]
+    after = calibration["test"]["calibrated"]["ece"]["value"]
+    assert f"({calibration['method']} scaling" in section and f"is {after:.3f} (95% interval" in section
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    assert [row.split("`")[1] for row in rows] == list(policy["policies"])  # params.yaml's order
+    for row, (name, block) in zip(rows, policy["policies"].items()):
+        share = block["test"]["share_review"]
+        assert f"{100 * share['value']:.1f}% ({100 * share['ci95']['low']:.1f}" in row
+        assert ("(default)" in row) == (name == policy["default"])
+    assert f"{100 * policy['flag_confidence']:g}% confidence" in section

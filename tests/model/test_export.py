@@ -13,8 +13,10 @@ from helpers import ESCAPED, RAW, ROOT, make_project, run_script, stage_command
 
 from hatespeech import LABELS, PipelineError
 from hatespeech.data.text import Normalizer
+from hatespeech.model.calibration import Calibration
 from hatespeech.model.decision import DecisionRule
 from hatespeech.model.inference import Classifier
+from hatespeech.model.policy import Policies
 from hatespeech.scoring.predict import main as predict_main
 from hatespeech.service.main import create_app
 from hatespeech.service.settings import Settings
@@ -86,6 +88,13 @@ def test_onnx_directory_is_self_contained_and_matches_pytorch(exported, trained_
     for result, expected in zip(fp32.predict(TEXTS, batch_size=2), reference):
         assert result["label"] == expected["label"]
         assert result["scores"] == pytest.approx(expected["scores"], abs=1e-4)
+    # The calibration and the policies travel too: the ONNX backends answer the same calibrated scores and actions.
+    assert fp32.calibration == Calibration.load(trained_model.model_dir) and fp32.calibration.calibrated
+    assert fp32.policies == Policies.load(trained_model.model_dir)
+    torch_model = Classifier(exported.project / "models/model", "torch")
+    for name in fp32.policies.names:
+        actions = [r["action"] for r in fp32.predict(TEXTS, policy=fp32.policy(name))]
+        assert actions == [r["action"] for r in torch_model.predict(TEXTS, policy=torch_model.policy(name))]
     # int8: weights rounded, so scores move a little; labels must not. Without AVX512-VNNI onnxruntime's int8
     # kernels (u8s8 on AVX2) round more coarsely: up to 0.042 on this tiny model on a Zen 3 EPYC, 0.03 with VNNI.
     for result, expected in zip(Classifier(moved, "onnx-int8").predict(TEXTS), reference):
@@ -189,4 +198,7 @@ def test_serving_benchmark_report_structure(exported):
         assert set(targets) == {"sorted_batches_vs_one_at_a_time", "onnx_int8_vs_torch_batches"}
         assert all(t["met"] == (t["value"] >= t["target"]) for t in targets.values())
     assert {"cpu", "cores", "torch", "onnxruntime"} <= set(report["machine"])
+    cost = report["policy_cost"]  # the model's default policy, timed on its own
+    assert cost["policy"] == "watchful" and cost["added_us_per_text"] >= 0
+    assert cost["met"] == (cost["share_of_default_path"] < cost["target"])
     json.dumps(report)  # the --out file

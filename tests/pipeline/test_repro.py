@@ -46,12 +46,14 @@ def test_second_repro_runs_nothing(pipeline):
 def test_changing_a_train_param_reruns_only_train_and_what_uses_the_model(pipeline):
     assert sorted(ran_stages(pipeline.train_change)) == [
         "audit",
+        "calibrate",
         "card",
         "compare",
         "ensemble",
         "evaluate",
         "export",
         "functional",
+        "policy",
         "train",
     ]
 
@@ -83,6 +85,34 @@ def test_metrics_diff_between_commits_shows_the_change(pipeline):
     functional = {key for key, value in diff["metrics/functional.json"].items() if value.get("diff")}
     assert any(key.startswith("transformer.functionalities.") for key in functional), diff["metrics/functional.json"]
     assert not any(key.startswith("baseline.") for key in functional)
+    # And so are the calibration and the policies fitted to the new model's scores.
+    for name in ("metrics/calibration.json", "metrics/policy.json"):
+        assert any(value.get("diff") for value in diff[name].values()), diff.get(name)
+
+
+def test_calibrate_and_policy_stages_publish_their_files_with_the_model_and_their_metrics(pipeline):
+    from hatespeech.model.calibration import Calibration
+    from hatespeech.model.policy import Policies
+
+    project = pipeline.project
+    calibration = json.loads((project / "metrics/calibration.json").read_text())
+    assert calibration["method"] in ("temperature", "vector") and calibration["fitted_on"] == "validation"
+    for block in ("uncalibrated", "calibrated", "change"):
+        assert {"ece", "ece_hate_speech", "brier", "nll", "vote_share_mae"} <= set(calibration["test"][block])
+    assert Calibration.load(project / "models/model") == Calibration.load(project / "models/calibration.json")
+    policies = Policies.load(project / "models/model")
+    assert policies == Policies.load(project / "models/onnx") and policies.names == ["strict", "balanced", "lenient"]
+    metrics = json.loads((project / "metrics/policy.json").read_text())
+    for name in policies.names:
+        test = metrics["policies"][name]["test"]
+        shares = sum(test[f"share_{action}"]["value"] for action in ("allow", "review", "flag"))
+        assert shares == pytest.approx(1.0) and "ci95" in test["share_review"]
+        assert all("met" in check for check in test["targets"].values())
+        assert "validation_out_of_fold" in metrics["policies"][name]
+    plots = {path.name for path in (project / "plots").rglob("*.json")}
+    assert {"reliability_calibrated.json", "tradeoff_hate_speech.json"} <= plots
+    card = (project / "models/model/README.md").read_text()
+    assert "## Scores and moderation policies" in card and "| `strict` |" in card
 
 
 def test_the_functional_stage_scores_both_models_on_the_suite_and_disguised_tweets(pipeline):
@@ -186,8 +216,9 @@ def test_outputs_are_complete_and_clean(pipeline):
 
 def test_plots_render(pipeline, tmp_path):
     plots = json.loads(dvc(pipeline.project, "plots", "show", "--json").stdout)["data"]
-    expected = {"confusion", "confusion_normalized", "loss", "validation_f1", "dialect_audit"}
+    expected = {"confusion", "confusion_normalized", "loss", "validation_f1", "dialect_audit", "reliability"}
     expected |= {f"precision_recall_{name}" for name in LABELS}
+    expected |= {"policy_tradeoff_hate_speech", "policy_tradeoff_offensive_language"}
     assert set(plots) == expected
     for name, renders in plots.items():
         assert renders and renders[0]["content"], name  # each has data to draw

@@ -108,6 +108,7 @@ def archive(tmp_path_factory, trained_model):
     _write_inputs(root / "in", texts)
     command = [*SCORE, str(root / "in"), "--out", str(root / "out"), "--backend", "torch"]
     command += ["--model", str(trained_model.model_dir), "--id-column", "id", "--batch-size", "16"]
+    command += ["--policy", "watchful"]  # the model's default, which hatespeech-predict applies unasked
     scored = run(command, cwd=root, env=PINNED_THREADS)
     (root / "texts.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
     predict = [sys.executable, "-m", "hatespeech.scoring.predict", "--backend", "torch", "--quiet"]
@@ -134,8 +135,11 @@ def _in_input_order(out: Path) -> pd.DataFrame:
 def test_scores_equal_hatespeech_predicts_for_every_input_format(archive):
     assert "400 texts scored, 0 errors, 4 shard(s)" in archive.scored.stderr, archive.scored.stderr
     scored = _in_input_order(archive.root / "out")
-    assert list(scored.columns) == ["row", "id", "label", "score", *PROBABILITIES]
-    assert scored["label"].tolist() == [p["label"] for p in archive.predictions]
+    assert list(scored.columns) == ["row", "id", "label", "score", *PROBABILITIES, "action", "policy", "reason"]
+    for column in ("label", "action", "policy", "reason"):  # the same calibrated scores give the same actions
+        values = scored[column].astype(object).where(scored[column].notna(), None)  # a missing reason: null
+        assert values.tolist() == [p[column] for p in archive.predictions], column
+    assert len(set(scored["action"])) >= 2
     for name in LABELS:
         expected = [p["scores"][name] for p in archive.predictions]
         assert scored[f"p_{name}"].to_numpy() == pytest.approx(expected, abs=1e-5)

@@ -121,8 +121,8 @@ def test_demo_form_applies_the_same_limits(client):
 
 
 def test_form_parsing():
-    assert form_texts(b"texts=one%0D%0A%0D%0Atwo+words%0A&explain=1") == (["one", "two words"], True)
-    assert form_texts(b"texts=x") == (["x"], False)
+    assert form_texts(b"texts=one%0D%0A%0D%0Atwo+words%0A&explain=1") == (["one", "two words"], True, None)
+    assert form_texts(b"texts=x&policy=strict") == (["x"], False, "strict")
 
 
 def test_model_card_endpoint(client, classifier):

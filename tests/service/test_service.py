@@ -127,7 +127,8 @@ def test_predict_reads_csv_jsonl_and_plain_lines(trained_model, tmp_path, capsys
     code, forced, _ = run_predict(capsys, *model, "--file", str(tmp_path / "tweets.txt"), "--format", "jsonl")
     assert code == 0 and forced == from_csv
     for row in from_csv:
-        assert set(row) == {"text", "label", "score", "scores"} and row["label"] in LABELS
+        assert set(row) == {"text", "label", "score", "scores", "action", "policy", "reason"} and row["label"] in LABELS
+        assert row["policy"] == "watchful" and row["action"] in ("allow", "review", "flag")  # the model's default
 
 
 @pytest.mark.parametrize(

@@ -79,7 +79,7 @@ def test_keys_file_holds_only_private_hashes_and_names(keys):
     assert text.splitlines() == [f"{key_hash(issued['team-a'])} team-a", f"{key_hash(issued['team-b'])} team-b"]
     ring = KeyRing.load(str(path), None)
     assert ring.identify(issued["team-b"]) == "team-b" and ring.identify(issued["team-b"] + "x") is None
-    with pytest.raises(PipelineError, match="line 1 is not 'sha256:<64 hex digits> \\[name\\]'"):
+    with pytest.raises(PipelineError, match="line 1 is not 'sha256:<64 hex digits> \\[name\\] \\[policy=<policy>\\]'"):
         KeyRing.parse([issued["team-a"]], "keys.txt")  # a key pasted where its hash belongs
     with pytest.raises(PipelineError, match="holds no key hashes"):
         KeyRing.parse(["# nobody yet"], "keys.txt")

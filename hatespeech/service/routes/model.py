@@ -8,8 +8,9 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
 from hatespeech.io import read_json
+from hatespeech.model.calibration import Calibration
 from hatespeech.model.inference import Classifier
-from hatespeech.paths import CARD_FILE, METADATA_FILE
+from hatespeech.paths import CALIBRATION_FILE, CARD_FILE, METADATA_FILE
 from hatespeech.service.deps import ClassifierDep, ModelInfoDep
 from hatespeech.service.inputs import RequestError
 from hatespeech.service.schemas import ModelInfo
@@ -33,10 +34,20 @@ async def model_card(classifier: ClassifierDep) -> PlainTextResponse:
     return PlainTextResponse(path.read_text(encoding="utf-8"), media_type="text/markdown; charset=utf-8")
 
 
-def model_info(classifier: Classifier, settings: Settings) -> ModelInfo:
+def scores_meaning(calibration: Calibration) -> str:
+    if calibration.calibrated:
+        return f"calibrated ({calibration.kind} scaling fitted on {calibration.fitted_on or 'held-out rows'})"
+    return f"uncalibrated: the model's own probabilities ({CALIBRATION_FILE} is missing from the model directory)"
+
+
+def model_info(classifier: Classifier, settings: Settings, default_policy: str | None) -> ModelInfo:
     """What GET /model returns, read once when the app is created."""
     training = read_json(classifier.model_dir / METADATA_FILE, "training metadata", missing_ok=True) or {}
     return ModelInfo(
+        calibration=asdict(classifier.calibration),
+        scores=scores_meaning(classifier.calibration),
+        policies=classifier.policies.as_json()["policies"] if classifier.policies.policies else None,
+        default_policy=default_policy,
         model_dir=str(classifier.model_dir),
         backend=classifier.backend_name,
         precision=classifier.precision,

@@ -1,16 +1,27 @@
-"""``POST /predict``: labels and per-class scores for a batch of texts, through the micro-batcher."""
+"""``POST /predict``: labels, calibrated per-class scores and a moderation policy's actions for a batch of texts,
+through the micro-batcher."""
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from typing import Any
 
 from fastapi import APIRouter
 
 from hatespeech.evaluation.explain import explain_classifier
 from hatespeech.model.inference import Classifier
+from hatespeech.model.policy import Policy
 from hatespeech.service.batching import MicroBatcher, QueueFull
-from hatespeech.service.deps import BatcherDep, ClassifierDep, MetricsDep, PredictBody, SettingsDep
+from hatespeech.service.deps import (
+    BatcherDep,
+    CallerDep,
+    ClassifierDep,
+    MetricsDep,
+    PolicyChoiceDep,
+    PredictBody,
+    SettingsDep,
+)
 from hatespeech.service.inputs import RequestError
 from hatespeech.service.operations import ServiceMetrics
 from hatespeech.service.schemas import ERRORS, PredictRequest, PredictResponse
@@ -32,17 +43,31 @@ router = APIRouter(tags=["predict"])
     },
 )
 async def predict(
-    body: PredictBody, settings: SettingsDep, batcher: BatcherDep, classifier: ClassifierDep, metrics: MetricsDep
+    body: PredictBody,
+    settings: SettingsDep,
+    batcher: BatcherDep,
+    classifier: ClassifierDep,
+    metrics: MetricsDep,
+    choice: PolicyChoiceDep,
+    caller: CallerDep,
 ) -> dict[str, Any]:
-    """Each text's label (the model's decision rule), its score and every class's probability, in the order sent;
-    ``"explain": true`` adds each text's token scores."""
-    return {"predictions": await answer(body, settings, batcher, classifier, metrics)}
+    """Each text's label (the model's decision rule), its calibrated score and every class's, and the action of the
+    moderation policy (the request's ``"policy"``, else the API key's, else the service's default), in the order
+    sent; ``"explain": true`` adds each text's token scores."""
+    policy = choice.choose(body.policy, caller)
+    return {"predictions": await answer(body, settings, batcher, classifier, metrics, policy)}
 
 
 async def answer(
-    request: PredictRequest, settings: Settings, batcher: MicroBatcher, classifier: Classifier, metrics: ServiceMetrics
+    request: PredictRequest,
+    settings: Settings,
+    batcher: MicroBatcher,
+    classifier: Classifier,
+    metrics: ServiceMetrics,
+    policy: Policy | None,
 ) -> list[dict[str, Any]]:
-    """/predict's work, shared with the demo page: predictions, and explanations if asked for."""
+    """/predict's work, shared with the demo page: predictions, each with the ``policy``'s action, and
+    explanations if asked for."""
     if request.explain and len(request.texts) > settings.explain_max_texts:
         raise RequestError(
             413,
@@ -57,6 +82,10 @@ async def answer(
     metrics.texts.observe(len(request.texts))
     try:
         predictions = await asyncio.wrap_future(future)
+        if policy is not None:  # on the scores as answered, as Classifier.results decides: the same action
+            predictions = [{**p, **policy.decide(p["scores"])} for p in predictions]
+            for action, count in Counter(p["action"] for p in predictions).items():
+                metrics.actions.labels(policy.name, action).inc(count)
         if request.explain:
             explanations = await asyncio.to_thread(explain_locked, request.texts, settings, batcher, classifier)
             predictions = [{**p, "explanation": e} for p, e in zip(predictions, explanations)]
