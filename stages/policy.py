@@ -44,11 +44,12 @@ def main() -> None:
     policies.save(args.out)
     for name, block in metrics["policies"].items():
         test = block["test"]
+        precision = test["flag_precision"]["value"]
         log.info(
-            "policy %s on test: %.1f%% flagged (hate flags' precision %s), %.1f%% to review, %.1f%% of hate caught",
+            "policy %s on test: %.1f%% flagged (precision %s), %.1f%% to review, %.1f%% of hate speech caught",
             name,
             100 * test["share_flag"]["value"],
-            test["flag_precision_hate_speech"]["value"],
+            "-" if precision is None else f"{precision:.3f}",
             100 * test["share_review"]["value"],
             100 * (test["catch_rate_hate_speech"]["value"] or 0),
         )
