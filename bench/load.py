@@ -15,7 +15,8 @@ grouped before it took every queued text up to 8 batches): the ratio shows what 
 1. **levels**: 1, 8, 32 and 128 clients, a bounded number of requests each: throughput and p50/p95/p99 latency;
    the ratio of throughput at 32 clients to the offline figure (goal >= 0.8: HTTP and batching cost little);
 2. **soak**: 32 clients for ``--soak-s`` seconds, the server's RSS sampled every 2 s: flat within +-10%
-   (the median of the last quarter of samples against the first quarter's);
+   (the median of the last quarter of samples against the first quarter's); then one text per request from 32
+   clients, ``/predict`` against Perspective's ``comments:analyze`` in alternating rounds (goal: >= 0.9);
 3. **overload**: a second server with a small queue (8 requests' worth of texts) and a per-key rate limit that
    lets the keys' callers together ask for twice what the model can do; 256 clients on 4 keys send for
    ``--overload-s`` seconds, each waiting as long as a 429's or 503's Retry-After says (as HTTP clients with
@@ -60,7 +61,8 @@ from hatespeech.threads import usable_cpus
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT / "data/hate_speech_offensive/labeled_data.csv.gz"
 LEVELS = (1, 8, 32, 128)
-TARGETS = {"ratio_32_clients_vs_offline": 0.8, "soak_rss_drift": 0.10}
+TARGETS = {"ratio_32_clients_vs_offline": 0.8, "soak_rss_drift": 0.10, "analyze_vs_predict": 0.9}
+PERSPECTIVE_CLIENTS, PERSPECTIVE_ROUNDS = 32, 2
 ALLOWED_UNDER_OVERLOAD = {200, 429, 503}
 OVERLOAD_KEYS, OVERLOAD_CLIENTS = 4, 256
 
@@ -104,6 +106,7 @@ async def drive(
     max_requests: int | None = None,
     seconds: float | None = None,
     honor_retry_after: bool = False,
+    path: str = "/predict",
 ) -> Phase:
     """``clients`` concurrent clients sending ``bodies`` in turn until ``max_requests`` are sent or ``seconds``
     have passed (whichever comes first); each client waits for its answer before sending again, and with
@@ -126,7 +129,7 @@ async def drive(
                     return
                 request_started = time.perf_counter()
                 try:
-                    response = await client.post("/predict", content=bodies[n % len(bodies)], headers=headers)
+                    response = await client.post(path, content=bodies[n % len(bodies)], headers=headers)
                 except httpx.HTTPError as exc:
                     phase.errors[type(exc).__name__] += 1
                     continue
@@ -270,8 +273,9 @@ def open_phases(
     bodies: list[bytes],
     auth: dict[str, str],
     args: argparse.Namespace,
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The levels, then the soak, on one server with ``settings``; every client sends with the headers ``auth``."""
+) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+    """The levels, the soak, then /predict against comments:analyze, on one server with ``settings``; every client
+    sends with the headers ``auth``."""
     per = args.texts_per_request
     levels = []
     with serving(model_dir, backend, workdir, settings) as (base, pid, _):
@@ -285,7 +289,33 @@ def open_phases(
             )
         soaked = asyncio.run(soak(base, pid, bodies, per, args.soak_s, auth))
         print(f"{backend}: soak {args.soak_s:g} s: RSS drift {soaked['rss_drift']:+.1%}", flush=True)
-    return levels, soaked
+        perspective = perspective_phase(base, bodies, auth, args)
+    return levels, soaked, perspective
+
+
+def perspective_phase(base: str, bodies: list[bytes], auth: dict[str, str], args: argparse.Namespace) -> dict:
+    """One text per request at 32 clients, ``/predict`` against Perspective's ``comments:analyze`` (TOXICITY), in
+    alternating rounds on the same server: what the Perspective drop-in costs over the service's own API."""
+    texts = [text for body in bodies for text in json.loads(body)["texts"]]
+    forms = {
+        "/predict": [json.dumps({"texts": [text]}).encode() for text in texts],
+        "/v1alpha1/comments:analyze": [
+            json.dumps({"comment": {"text": text}, "requestedAttributes": {"TOXICITY": {}}}).encode() for text in texts
+        ],
+    }
+    requests = max(args.requests, 4 * PERSPECTIVE_CLIENTS)
+    answered = {path: [0, 0.0] for path in forms}
+    for _ in range(PERSPECTIVE_ROUNDS):
+        for path, form in forms.items():
+            phase = asyncio.run(
+                drive(base, form, 1, PERSPECTIVE_CLIENTS, lambda _: auth, requests, args.level_s, path=path)
+            )
+            answered[path][0] += phase.texts_answered
+            answered[path][1] += phase.elapsed_s
+    speed = {path: round(texts_ / max(seconds, 1e-9), 1) for path, (texts_, seconds) in answered.items()}
+    ratio = round(speed["/v1alpha1/comments:analyze"] / max(speed["/predict"], 1e-9), 3)
+    print(f"one text per request, {PERSPECTIVE_CLIENTS} clients: {speed}; analyze / predict {ratio}", flush=True)
+    return {"clients": PERSPECTIVE_CLIENTS, "texts_per_s": speed, "analyze_vs_predict": ratio}
 
 
 def overload_settings(keys_path: Path, per: int, offline: float, threads: str) -> dict[str, str]:
@@ -367,7 +397,8 @@ def run_backend(
         "threads": threads,
     }
     auth = {"Authorization": f"Bearer {keys['bench-0']}"}
-    result["levels"], result["soak"] = open_phases(backend, model_dir, workdir, open_settings, bodies, auth, args)
+    phases = open_phases(backend, model_dir, workdir, open_settings, bodies, auth, args)
+    result["levels"], result["soak"], result["perspective"] = phases
     at_32 = next((row for row in result["levels"] if row["clients"] == 32), None)
     result["ratio_32_clients_vs_offline"] = round(at_32["texts_per_s"] / offline, 3) if at_32 else None
     settings = overload_settings(keys_path, per, offline, threads)
@@ -406,6 +437,11 @@ def render(report: dict[str, Any]) -> str:
             f"soak: {soak_['seconds']} s, {soak_['requests']} requests, RSS {soak_['rss_mb_first_quarter']} -> "
             f"{soak_['rss_mb_last_quarter']} MB ({soak_['rss_drift']:+.1%}; max {soak_['rss_mb_max']} MB)"
         )
+        perspective = result["perspective"]
+        lines.append(
+            f"one text per request, {perspective['clients']} clients: {perspective['texts_per_s']} texts/s; "
+            f"comments:analyze / predict {perspective['analyze_vs_predict']}"
+        )
         over = result["overload"]
         lines.append(
             f"overload: {over['clients']} clients on {over['keys']} keys, {over['seconds']} s: statuses "
@@ -437,6 +473,12 @@ def targets(backends: dict[str, Any]) -> list[dict[str, Any]]:
                 "value": result["soak"]["rss_drift"],
                 "goal": "within +-0.10",
                 "met": result["soak"]["flat"],
+            },
+            {
+                "name": f"{backend} comments:analyze / predict, one text per request",
+                "value": result["perspective"]["analyze_vs_predict"],
+                "goal": ">= 0.9",
+                "met": result["perspective"]["analyze_vs_predict"] >= TARGETS["analyze_vs_predict"],
             },
             {
                 "name": f"{backend} overload answers",

@@ -50,6 +50,7 @@ PROJECT_FILES = (
     "data/hate_speech_offensive",
     "data/twitteraae",  # the audit's dialect model
     "data/functional",  # the functional suite, the training templates and their target groups
+    "data/feedback",  # users' corrections (only its README until some are exported)
 )
 
 # Small, fast settings under which the tiny model still learns the synthetic words.

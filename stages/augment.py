@@ -1,16 +1,23 @@
 """augment: the train split plus sentences from the training templates (data/functional/training.yaml) and disguised
 copies of training rows (the offensive words of toxic rows spelled as users disguise them), all normalized; the
-validation and test splits copied unchanged. Refuses training templates that generate any functional-suite case."""
+validation and test splits copied unchanged; with feedback.weight > 0, users' corrections
+(data/feedback/corrections.csv) too, in the train split only. Refuses training templates that generate any
+functional-suite case."""
 
 import argparse
 import logging
 import shutil
+from pathlib import Path
 
+import pandas as pd
+
+from hatespeech import TEXT
 from hatespeech.cli import run_stage
 from hatespeech.config import BaseConfig, load_params
-from hatespeech.data.augment import AugmentConfig, augment_train
+from hatespeech.data.augment import SOURCE, AugmentConfig, augment_train
+from hatespeech.data.corrections import CORRECTIONS_FILE, FeedbackConfig, correction_rows, read_corrections
 from hatespeech.data.functional import check_disjoint, load_templates, training_examples
-from hatespeech.data.splitting import read_splits
+from hatespeech.data.splitting import near_duplicate_key, read_splits
 from hatespeech.data.text import Normalizer
 from hatespeech.io import atomic_output, write_json, write_table
 
@@ -23,6 +30,9 @@ def main() -> None:
     parser.add_argument("--templates", required=True, help="the training templates (YAML)")
     parser.add_argument("--suite", required=True, help="the functional suite (YAML): no training text may be a case")
     parser.add_argument("--groups", required=True, help="the target groups the templates share (YAML)")
+    parser.add_argument(
+        "--feedback", required=True, help="the folder of corrections.csv (read when feedback.weight > 0)"
+    )
     parser.add_argument("--out-dir", required=True, help="train (augmented), validation and test parquet files")
     parser.add_argument("--stats", required=True, help="JSON: rows added by source and label, the lexicon's size")
     args = parser.parse_args()
@@ -42,14 +52,27 @@ def main() -> None:
     )
     splits = read_splits(args.splits)
     seed = BaseConfig.of(params).seed
+    feedback = FeedbackConfig.of(params)
+    corrections, feedback_stats = None, dict[str, int]()
+    if feedback.weight:
+        held_out = [splits["validation"], splits["test"]]
+        found = read_corrections(Path(args.feedback) / CORRECTIONS_FILE)
+        splits["train"], corrections, feedback_stats = correction_rows(
+            found, splits["train"], held_out, feedback.weight, near_duplicate_key
+        )
+        log.info("feedback: %s", feedback_stats)
     train, added = augment_train(splits["train"], examples, normalizer, config, seed, extra_words=slurs)
+    if corrections is not None and not corrections.empty:
+        rows = corrections.assign(**{TEXT: normalizer.apply(corrections[TEXT]), SOURCE: "correction"})
+        train = pd.concat([train, rows], ignore_index=True)
     log.info("train split: %s rows by source; lexicon of %d words", added["stats"]["rows"], len(added["lexicon"]))
     with atomic_output(args.out_dir, directory=True) as tmp:
         write_table(train, tmp / "train.parquet")
         for name in ("validation", "test"):
             shutil.copy2(f"{args.splits}/{name}.parquet", tmp / f"{name}.parquet")
         write_json(tmp / "lexicon.json", added["lexicon"])
-    write_json(args.stats, {**added["stats"], "template_examples": len(examples), "suite_cases": suite_cases})
+    stats = {**added["stats"], "template_examples": len(examples), "suite_cases": suite_cases}
+    write_json(args.stats, {**stats, "feedback": feedback_stats} if feedback.weight else stats)
 
 
 if __name__ == "__main__":

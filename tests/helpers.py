@@ -104,7 +104,13 @@ def running_service(model_dir: Path, workdir: Path, **settings: str) -> Iterator
 
     ``settings`` become HATESPEECH_<NAME> environment variables.
     """
+    with service_process(model_dir, workdir, **settings) as (base, log_path, _):
+        yield base, log_path
 
+
+@contextlib.contextmanager
+def service_process(model_dir: Path, workdir: Path, **settings: str) -> Iterator[tuple[str, Path, subprocess.Popen]]:
+    """:func:`running_service`, also yielding the process (a test may kill it); stopped at the end if still up."""
     port = free_port()
     env = {**tool_env(), "HATESPEECH_MODEL_DIR": str(model_dir), "HATESPEECH_THREADS": "1"}
     env.update({f"HATESPEECH_{name.upper()}": value for name, value in settings.items()})
@@ -115,9 +121,10 @@ def running_service(model_dir: Path, workdir: Path, **settings: str) -> Iterator
         base = f"http://127.0.0.1:{port}"
         try:
             wait_until_ready(base, server, log_path)
-            yield base, log_path
+            yield base, log_path, server
         finally:
-            server.terminate()
+            if server.poll() is None:
+                server.terminate()
             server.wait(timeout=30)
 
 

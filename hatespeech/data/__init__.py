@@ -7,4 +7,6 @@
 - ``disguise``: the spelling variations users write to evade filters (asterisks, leetspeak, spaced letters...)
 - ``functional``: the functional suite and training templates, generated from data/functional/*.yaml
 - ``augment``: the train split plus template sentences and disguised copies of its rows
+- ``corrections``: users' corrections (the service's store: SQLite or PostgreSQL), their export, and their rows in
+  the train split (the ``feedback`` params)
 """

@@ -5,6 +5,8 @@
   bodies (Pydantic); ``deps``: the shared objects as ``Annotated[..., Depends(...)]`` aliases
 - ``routes``: one router per concern (predict, the demo page, the model, health and metrics)
 - ``inputs``: request bodies read within a size bound and checked against the limits; ``page``: the demo page's HTML
+- ``perspective`` and ``discovery``: Perspective API's v1alpha1 requests, answers, errors and discovery document
+  (their router is ``routes/perspective``)
 - ``policies``: which moderation policy answers a request (the request's, its API key's, the service's default)
 - ``batching``: the micro-batcher; ``access``: API keys (hashes only) and rate limits; ``operations``: Prometheus
   metrics, the JSON access log, and the middleware that guards every route

@@ -29,6 +29,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs
 
 from hatespeech import PipelineError
 from hatespeech.cli import fail
@@ -105,13 +106,17 @@ class KeyRing:
         return found
 
 
-def presented_key(headers: Mapping[str, str]) -> str | None:
-    """The key a request presents: ``Authorization: Bearer <key>``, else ``X-API-Key``; None if neither."""
+def presented_key(headers: Mapping[str, str], query: bytes = b"") -> str | None:
+    """The key a request presents: ``Authorization: Bearer <key>``, else ``X-API-Key``, else the query's ``key``
+    (as Perspective's clients send it; the access log records the path only, never the query); None if none."""
     authorization = headers.get("authorization", "")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    return headers.get("x-api-key") or None
+    if headers.get("x-api-key"):
+        return headers["x-api-key"]
+    keys = parse_qs(query.decode("latin-1")).get("key")
+    return keys[0] if keys and keys[0] else None
 
 
 class RateLimiter:

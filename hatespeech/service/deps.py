@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from hatespeech.data.corrections import CorrectionStore
 from hatespeech.model.inference import Classifier
 from hatespeech.service.batching import MicroBatcher
 from hatespeech.service.inputs import parse_request, read_body
@@ -33,6 +34,10 @@ def get_metrics(request: Request) -> ServiceMetrics:
     return request.app.state.metrics
 
 
+def get_corrections(request: Request) -> CorrectionStore:
+    return request.app.state.corrections
+
+
 def get_policy_choice(request: Request) -> PolicyChoice:
     return request.app.state.policy_choice
 
@@ -52,6 +57,7 @@ BatcherDep = Annotated[MicroBatcher, Depends(get_batcher)]
 MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 ModelInfoDep = Annotated[ModelInfo, Depends(get_model_info)]
 PolicyChoiceDep = Annotated[PolicyChoice, Depends(get_policy_choice)]
+CorrectionsDep = Annotated[CorrectionStore, Depends(get_corrections)]
 CallerDep = Annotated[str | None, Depends(get_caller)]
 
 

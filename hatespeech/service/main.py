@@ -25,13 +25,15 @@ from fastapi.responses import JSONResponse
 
 from hatespeech import PipelineError
 from hatespeech.cli import fail
+from hatespeech.data.corrections import CorrectionStore
 from hatespeech.model.inference import Classifier, resolve_backend
 from hatespeech.service.access import KeyRing, RateLimiter
 from hatespeech.service.batching import MicroBatcher
 from hatespeech.service.inputs import RequestError
 from hatespeech.service.operations import Guard, ServiceMetrics, ServiceMiddleware
+from hatespeech.service.perspective import PerspectiveError
 from hatespeech.service.policies import PolicyChoice
-from hatespeech.service.routes import health, model, page, predict
+from hatespeech.service.routes import health, model, page, perspective, predict
 from hatespeech.service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -67,10 +69,11 @@ def build_app(settings: Settings, classifier: Classifier | None = None) -> FastA
     app = FastAPI(title="Hate speech / offensive language classifier", lifespan=lifespan)
     app.state.settings, app.state.guard, app.state.classifier = settings, guard, classifier
     app.state.batcher, app.state.metrics, app.state.model_info = batcher, metrics, info
-    app.state.policy_choice = choice
+    app.state.policy_choice, app.state.corrections = choice, CorrectionStore(settings.corrections)
     app.add_middleware(ServiceMiddleware, guard=guard, metrics=metrics)
     app.add_exception_handler(RequestError, request_error)
-    for router in (predict.router, page.router, model.router, health.router):
+    app.add_exception_handler(PerspectiveError, perspective.perspective_error)
+    for router in (predict.router, perspective.router, page.router, model.router, health.router):
         app.include_router(router)
     return app
 
@@ -88,6 +91,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     yield
     app.state.batcher.stop()
+    app.state.corrections.close()
 
 
 async def request_error(request: Request, exc: Exception) -> JSONResponse:

@@ -21,6 +21,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from hatespeech.service.access import KeyRing, RateLimiter, presented_key, retry_after
+from hatespeech.service.perspective import error_body
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -29,10 +30,12 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # Open to anyone who reaches the port: what load balancers and Prometheus call. Everything else needs a key.
-OPEN_PATHS = frozenset({"/livez", "/readyz", "/health", "/metrics"})
+OPEN_PATHS = frozenset({"/livez", "/readyz", "/health", "/metrics", "/$discovery/rest"})
+PERSPECTIVE_PREFIX = "/v1alpha1/"  # Perspective's API: its clients read errors in Google's shape
 # Route labels for the metrics: the known paths, and one label for the rest (an unbounded label set would grow
 # a time series per path a scanner tries).
 ROUTES = frozenset({"/", "/predict", "/model", "/model/card", "/docs", "/openapi.json"}) | OPEN_PATHS
+ROUTES |= {f"{PERSPECTIVE_PREFIX}comments:analyze", f"{PERSPECTIVE_PREFIX}comments:suggestscore"}
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 access_log = logging.getLogger("hatespeech.access")
@@ -103,8 +106,12 @@ class Guard:
     limiter: RateLimiter | None
 
 
-def _json_response(status: int, detail: str, headers: list[tuple[bytes, bytes]]) -> tuple[Message, Message]:
-    body = json.dumps({"detail": detail}).encode()
+def _json_response(
+    status: int, detail: str, headers: list[tuple[bytes, bytes]], path: str = ""
+) -> tuple[Message, Message]:
+    """A refusal: ``{"detail": ...}``, or Google's error shape on Perspective's paths."""
+    shape = error_body(status, detail) if path.startswith(PERSPECTIVE_PREFIX) else {"detail": detail}
+    body = json.dumps(shape).encode()
     start = {
         "type": "http.response.start",
         "status": status,
@@ -143,7 +150,7 @@ class ServiceMiddleware:
 
         self.metrics.in_progress.inc()
         try:
-            refusal = self._refusal(path, headers, address, state)
+            refusal = self._refusal(path, headers, scope.get("query_string", b""), address, state)
             if refusal is None:
                 scope["state"]["caller"] = state["caller"]  # the key's name, for routes (deps.CallerDep)
                 await self.app(scope, receive, send_with_id)
@@ -181,27 +188,27 @@ class ServiceMiddleware:
         )
 
     def _refusal(
-        self, path: str, headers: dict[str, str], address: str, state: dict[str, Any]
+        self, path: str, headers: dict[str, str], query: bytes, address: str, state: dict[str, Any]
     ) -> tuple[Message, Message] | None:
         """The answer that refuses this request before the app sees it, or None to let it through."""
         if path in OPEN_PATHS:
             return None
         caller = address
         if self.guard.keys is not None:
-            key = presented_key(headers)
+            key = presented_key(headers, query)
             if key is None:
                 self.metrics.rejected.labels("unauthorized").inc()
-                detail = "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
-                return _json_response(401, detail, [(b"www-authenticate", b"Bearer")])
+                detail = "an API key is required: send 'Authorization: Bearer <key>', 'X-API-Key: <key>' or ?key=<key>"
+                return _json_response(401, detail, [(b"www-authenticate", b"Bearer")], path)
             name = self.guard.keys.identify(key)
             if name is None:
                 self.metrics.rejected.labels("forbidden").inc()
-                return _json_response(403, "the API key is not valid", [])
+                return _json_response(403, "the API key is not valid", [], path)
             caller = state["caller"] = name
         if self.guard.limiter is not None:
             wait = self.guard.limiter.acquire(caller)
             if wait > 0:
                 self.metrics.rejected.labels("rate_limited").inc()
                 detail = f"rate limit: at most {self.guard.limiter.rate:g} requests per second per caller"
-                return _json_response(429, detail, [(b"retry-after", retry_after(wait).encode())])
+                return _json_response(429, detail, [(b"retry-after", retry_after(wait).encode())], path)
         return None

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     rate_limit: float = Field(50.0, ge=0, description="requests per second per caller (key name, else address); 0: off")
     rate_burst: int = Field(100, ge=1, description="requests a caller may send at once before the rate applies")
     policy: str | None = Field(None, description="the default moderation policy; None: the model's (policies.json)")
+    corrections: str = Field(
+        "feedback/corrections.db",
+        description="where comments:suggestscore stores corrections: a SQLite file (opened at the first one) or a "
+        "postgresql:// URL shared by several replicas",
+    )
     api_keys_file: str | None = Field(None, description="a file of key hashes (service.access); none: no keys needed")
     api_key_hashes: str | None = Field(None, description="the same lines, comma-separated, in the variable itself")
 

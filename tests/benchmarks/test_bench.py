@@ -201,5 +201,8 @@ def test_load_benchmark_reports_levels_soak_and_an_overload_answered_only_200_42
     assert overload["only_200_429_503"] and overload["none_unanswered"]
     refused = overload["statuses"].get("429", 0) + overload["statuses"].get("503", 0)
     assert refused > 0 and overload["settings"]["max_queue_texts"] == "64"
+    perspective = torch["perspective"]  # one text per request, /predict against comments:analyze
+    assert set(perspective["texts_per_s"]) == {"/predict", "/v1alpha1/comments:analyze"}
+    assert all(speed > 0 for speed in perspective["texts_per_s"].values()) and perspective["analyze_vs_predict"] > 0
     assert [target["name"] for target in report["targets"]][0] == "torch 32 clients / offline"
     assert "overload: 32 clients on 4 keys" in result.stdout and ("met" in result.stdout or "MISSED" in result.stdout)
