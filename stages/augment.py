@@ -53,7 +53,8 @@ def main() -> None:
     splits = read_splits(args.splits)
     seed = BaseConfig.of(params).seed
     feedback = FeedbackConfig.of(params)
-    corrections, feedback_stats = None, dict[str, int]()
+    corrections: pd.DataFrame | None = None
+    feedback_stats: dict[str, int] = {}
     if feedback.weight:
         held_out = [splits["validation"], splits["test"]]
         found = read_corrections(Path(args.feedback) / CORRECTIONS_FILE)

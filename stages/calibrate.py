@@ -12,9 +12,9 @@ from hatespeech.config import load_params
 from hatespeech.data.sources import vote_shares
 from hatespeech.data.splitting import read_splits
 from hatespeech.evaluation.calibration import calibration_report, reliability_records
-from hatespeech.evaluation.predictions import aligned_split, class_probabilities, read_predictions
+from hatespeech.evaluation.predictions import aligned_split, class_probabilities, select_predictions
 from hatespeech.evaluation.stats import Bootstrap
-from hatespeech.io import write_json
+from hatespeech.io import read_table, write_json
 from hatespeech.model.calibration import CalibrateConfig, fit_calibration
 
 log = logging.getLogger("hatespeech")
@@ -31,7 +31,8 @@ def main() -> None:
     params = load_params()
     config, bootstrap = CalibrateConfig.of(params), Bootstrap.from_params(params)
 
-    validation, test = (read_predictions(args.predictions, split) for split in ("validation", "test"))
+    table = read_table(args.predictions)
+    validation, test = (select_predictions(table, args.predictions, split) for split in ("validation", "test"))
     votes = vote_shares(aligned_split(test, read_splits(args.splits)["test"]))
     calibration = fit_calibration(
         class_probabilities(validation), validation["label"].to_numpy(), config, bootstrap.seed

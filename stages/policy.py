@@ -10,9 +10,9 @@ from pathlib import Path
 from hatespeech.cli import run_stage
 from hatespeech.config import load_params
 from hatespeech.evaluation.policy import policy_metrics, tradeoff_records
-from hatespeech.evaluation.predictions import class_probabilities, read_predictions
+from hatespeech.evaluation.predictions import class_probabilities, select_predictions
 from hatespeech.evaluation.stats import Bootstrap
-from hatespeech.io import write_json
+from hatespeech.io import read_table, write_json
 from hatespeech.model.calibration import CalibrateConfig, Calibration
 from hatespeech.model.policy import PolicyConfig, fit_policies
 
@@ -31,11 +31,11 @@ def main() -> None:
     config, bootstrap = PolicyConfig.of(params), Bootstrap.from_params(params)
     calibration = Calibration.load(args.calibration, missing_ok=False)
 
-    splits = {}
+    splits, table = {}, read_table(args.predictions)
     for split in ("validation", "test"):
-        table = read_predictions(args.predictions, split)
-        raw = class_probabilities(table)
-        splits[split] = (raw, calibration.apply(raw), table["label"].to_numpy())
+        rows = select_predictions(table, args.predictions, split)
+        raw = class_probabilities(rows)
+        splits[split] = (raw, calibration.apply(raw), rows["label"].to_numpy())
     policies = fit_policies(config, *splits["validation"][1:])
     metrics = policy_metrics(policies, config, CalibrateConfig.of(params), splits, bootstrap)
     write_json(args.metrics, metrics)

@@ -156,12 +156,13 @@ def policy_metrics(
         "flag_confidence": config.flag_confidence,
         "policies": {},
     }
+    thresholds = policies.as_json()["policies"]
     for name in policies.names:
         policy = policies.get(name)
         validation = policy_figures(policy, calibrated_validation, validation_labels)
         test = policy_figures(policy, calibrated_test, test_labels, bootstrap)
         report["policies"][name] = {
-            "thresholds": policies.as_json()["policies"][name],
+            "thresholds": thresholds[name],
             "validation": {**validation, "targets": targets_met(policy, validation, config.flag_confidence)},
             "validation_out_of_fold": out_of_fold_figures(*out_of_fold[name], validation_labels),
             "test": {**test, "targets": targets_met(policy, test, config.flag_confidence)},

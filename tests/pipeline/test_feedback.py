@@ -20,7 +20,7 @@ def test_exported_corrections_retrain_through_dvc_repro(tmp_path, tiny_model):
     data = write_csv(tmp_path / "labeled_data.csv", make_rows())
     project = make_project(tmp_path / "repo", str(data), str(tiny_model))
     init_repo(project)
-    dvc(project, "repro", "augment")
+    dvc(project, "repro", "tokenize_splits")  # up to date below: a changed train split makes it stale
     test_tweet = pd.read_parquet(project / "data/split/test.parquet")[TEXT].iloc[0]
     store = CorrectionStore(str(tmp_path / "corrections.db"))
     store.add(Correction("zorgon blapper frick dang", "hate_speech", {"IDENTITY_ATTACK": 0.9}, "newsroom"))
@@ -41,3 +41,4 @@ def test_exported_corrections_retrain_through_dvc_repro(tmp_path, tiny_model):
     assert len(added) == 3 and set(added["label"]) == {0}
     status = json.loads(dvc(project, "status", "--json").stdout)
     assert "tokenize_splits" in status and "train" in status  # the next repro retrains on them
+    assert {"changed deps": {"data/augmented": "modified"}} in status["tokenize_splits"]

@@ -15,8 +15,15 @@ from fastapi.responses import JSONResponse
 
 from hatespeech import PipelineError
 from hatespeech.data.corrections import Correction
-from hatespeech.service.batching import QueueFull
-from hatespeech.service.deps import BatcherDep, CallerDep, CorrectionsDep, MetricsDep, ModelInfoDep, SettingsDep
+from hatespeech.service.deps import (
+    BatcherDep,
+    CallerDep,
+    ClassifierDep,
+    CorrectionsDep,
+    MetricsDep,
+    ModelInfoDep,
+    SettingsDep,
+)
 from hatespeech.service.discovery import discovery_document
 from hatespeech.service.inputs import RequestError, read_body
 from hatespeech.service.perspective import (
@@ -29,6 +36,8 @@ from hatespeech.service.perspective import (
     suggested_label,
     suggestion_response,
 )
+from hatespeech.service.routes.predict import answer
+from hatespeech.service.schemas import PredictRequest
 
 router = APIRouter(tags=["perspective"])
 
@@ -46,21 +55,20 @@ async def _payload(request: Request, max_chars: int) -> Any:
 
 
 @router.post(f"/{VERSION}/comments:analyze")
-async def analyze(request: Request, settings: SettingsDep, batcher: BatcherDep, metrics: MetricsDep) -> dict:
+async def analyze(
+    request: Request, settings: SettingsDep, batcher: BatcherDep, classifier: ClassifierDep, metrics: MetricsDep
+) -> dict:
     """Perspective's AnalyzeComment: the requested attributes' probabilities (see docs/serving.md for the mapping)."""
     parsed = parse_analyze(await _payload(request, settings.max_chars), settings.max_chars)
     spans = sentences(parsed.text) if parsed.spans else []
     texts = [parsed.text, *(parsed.text[begin:end] for begin, end in spans)]
     request.state.texts = len(texts)
-    try:
-        future = batcher.submit(texts)
-    except QueueFull as exc:
-        metrics.rejected.labels("queue_full").inc()
-        raise PerspectiveError(503, f"the service is at capacity ({exc}): retry shortly") from None
-    try:
-        results = await asyncio.wrap_future(future)
-    except Exception as exc:  # noqa: BLE001 (this request alone failed)
-        raise PerspectiveError(500, f"analysis failed: {type(exc).__name__}: {exc}") from exc
+    try:  # /predict's own path through the micro-batcher: its queue bound, metrics and error isolation
+        results = await answer(
+            PredictRequest.model_construct(texts=texts), settings, batcher, classifier, metrics, None
+        )
+    except RequestError as exc:
+        raise PerspectiveError(exc.status, str(exc)) from None
     return analyze_response(parsed, [result["scores"] for result in results], spans)
 
 
