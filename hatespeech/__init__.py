@@ -19,6 +19,8 @@ TEXT = "text"
 LABEL = "label"
 VOTE_COLUMNS: tuple[str, ...] = ("hate_speech_count", "offensive_language_count", "neither_count")
 """The annotators' votes per class, in LABELS order (soft-label training uses them)."""
+WEIGHT = "weight"
+"""A train row's loss weight, where a fairness mitigation sets one (hatespeech/data/fairness.py); else 1."""
 
 
 class PipelineError(Exception):

@@ -12,17 +12,16 @@ import pandas as pd
 
 from hatespeech.cli import run_stage
 from hatespeech.config import load_params
+from hatespeech.data.dialect import DialectModel, dialect_groups
 from hatespeech.data.splitting import read_splits
 from hatespeech.evaluation.audit import (
     AuditConfig,
     MitigationSplit,
     dialect_audit,
-    dialect_groups,
     headline,
     mitigation_report,
     plot_records,
 )
-from hatespeech.evaluation.dialect import DialectModel
 from hatespeech.evaluation.predictions import select_predictions
 from hatespeech.evaluation.stats import Bootstrap
 from hatespeech.io import atomic_output, read_table, write_json

@@ -1,8 +1,9 @@
 """augment: the train split plus sentences from the training templates (data/functional/training.yaml) and disguised
 copies of training rows (the offensive words of toxic rows spelled as users disguise them), all normalized; the
 validation and test splits copied unchanged; with feedback.weight > 0, users' corrections
-(data/feedback/corrections.csv) too, in the train split only. Refuses training templates that generate any
-functional-suite case."""
+(data/feedback/corrections.csv) too, in the train split only; with a fairness mitigation (params.yaml `fairness`),
+its sample weights or counterfactual rows, from the train rows' TwitterAAE dialect groups. Refuses training
+templates that generate any functional-suite case."""
 
 import argparse
 import logging
@@ -16,6 +17,8 @@ from hatespeech.cli import run_stage
 from hatespeech.config import BaseConfig, load_params
 from hatespeech.data.augment import SOURCE, AugmentConfig, augment_train
 from hatespeech.data.corrections import CORRECTIONS_FILE, FeedbackConfig, correction_rows, read_corrections
+from hatespeech.data.dialect import DialectModel, dialect_groups
+from hatespeech.data.fairness import FairnessConfig, mitigate
 from hatespeech.data.functional import check_disjoint, load_templates, training_examples
 from hatespeech.data.splitting import near_duplicate_key, read_splits
 from hatespeech.data.text import Normalizer
@@ -32,6 +35,9 @@ def main() -> None:
     parser.add_argument("--groups", required=True, help="the target groups the templates share (YAML)")
     parser.add_argument(
         "--feedback", required=True, help="the folder of corrections.csv (read when feedback.weight > 0)"
+    )
+    parser.add_argument(
+        "--dialect-model", required=True, help="the TwitterAAE model directory (read when fairness.method is not none)"
     )
     parser.add_argument("--out-dir", required=True, help="train (augmented), validation and test parquet files")
     parser.add_argument("--stats", required=True, help="JSON: rows added by source and label, the lexicon's size")
@@ -67,13 +73,22 @@ def main() -> None:
         rows = corrections.assign(**{TEXT: normalizer.apply(corrections[TEXT]), SOURCE: "correction"})
         train = pd.concat([train, rows], ignore_index=True)
     log.info("train split: %s rows by source; lexicon of %d words", added["stats"]["rows"], len(added["lexicon"]))
+    fairness = FairnessConfig.of(params)
+    fairness_stats: dict[str, object] = {}
+    if fairness.active:
+        dialects = DialectModel.load(args.dialect_model)
+        groups = dialect_groups(dialects.proportions(train[TEXT].tolist()), fairness.group_threshold)
+        train, fairness_stats = mitigate(train, groups, added["lexicon"], fairness, seed)
+        log.info("fairness: %s", fairness_stats)
     with atomic_output(args.out_dir, directory=True) as tmp:
         write_table(train, tmp / "train.parquet")
         for name in ("validation", "test"):
             shutil.copy2(f"{args.splits}/{name}.parquet", tmp / f"{name}.parquet")
         write_json(tmp / "lexicon.json", added["lexicon"])
     stats = {**added["stats"], "template_examples": len(examples), "suite_cases": suite_cases}
-    write_json(args.stats, {**stats, "feedback": feedback_stats} if feedback.weight else stats)
+    if feedback.weight:
+        stats["feedback"] = feedback_stats
+    write_json(args.stats, {**stats, "fairness": fairness_stats} if fairness_stats else stats)
 
 
 if __name__ == "__main__":

@@ -11,17 +11,16 @@ import pandas as pd
 
 from hatespeech.cli import run_stage
 from hatespeech.config import load_params
+from hatespeech.data.dialect import DialectModel, dialect_groups
 from hatespeech.evaluation.audit import (
     AuditConfig,
     MitigationSplit,
     dialect_audit,
-    dialect_groups,
     fold_predictions,
     headline,
     pooled_mitigation_report,
 )
 from hatespeech.evaluation.crossval import fold_ids, read_fold_metrics, summarize
-from hatespeech.evaluation.dialect import DialectModel
 from hatespeech.evaluation.stats import Bootstrap
 from hatespeech.io import write_json
 from hatespeech.model.decision import DecisionRule, RuleConfig

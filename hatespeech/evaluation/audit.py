@@ -1,11 +1,14 @@
 """Whom does the model wrong? The dialect bias audit: how often a model flags tweets in African-American-aligned
 English (AAE) against white-aligned English, overall and at the same gold label, with bootstrap intervals.
 
-Groups come from the TwitterAAE dialect proportions (:mod:`~hatespeech.evaluation.dialect`): a tweet is
-``aae`` when its African-American proportion exceeds ``audit.group_threshold``, ``white`` when its White one
-does; other tweets (mixed, other dialects, no estimate) are in neither group. Rates use each model's served
+Groups come from the TwitterAAE dialect proportions (:mod:`~hatespeech.data.dialect`): a tweet is
+``aae`` when its African-American proportion is at least ``audit.group_threshold``, ``white`` when its White
+one is; other tweets (mixed, other dialects, no estimate) are in neither group. Rates use each model's served
 predictions (``predicted_tuned``: its decision rule). The conditional rates are the fairer view: the gold labels
-carry the annotators' own bias, but at the same gold label a fair model flags both groups alike.
+carry the annotators' own bias, but at the same gold label a fair model flags both groups alike. Sap et al.'s
+(2019) per-class false-positive and false-negative rates are among them, and the whole audit is repeated with
+the groups at ``audit.papers_threshold`` (their 0.8), so the figures sit beside the published ones on the same
+definition.
 
 Every rate has a 95% percentile-bootstrap interval (the group's rows resampled); the AAE/white ratio's interval
 resamples the two groups independently. A rate over fewer than ``audit.min_group_size`` tweets is not reported
@@ -25,7 +28,7 @@ import pandas as pd
 
 from hatespeech import LABEL2ID, LABELS, TEXT, PipelineError
 from hatespeech.config import PARAMS_YAML, Section
-from hatespeech.evaluation.dialect import DIALECTS
+from hatespeech.data.dialect import GROUPS, dialect_groups
 from hatespeech.evaluation.predictions import class_probabilities, read_predictions
 from hatespeech.evaluation.stats import INTERVAL_KEY, Bootstrap, paired_comparison
 from hatespeech.io import read_table
@@ -34,17 +37,21 @@ from hatespeech.model.decision import DecisionRule, RuleConfig
 from hatespeech.model.ensemble import check_rows
 
 HATE, OFFENSIVE, NEITHER = (LABEL2ID[name] for name in LABELS)
-GROUPS = {"aae": "african_american", "white": "white"}
-"""The two dialect-aligned groups compared (ratios are the first over the second) and their TwitterAAE topic."""
 RATIO = "aae_vs_white"
 
-# measure: (the gold label it is conditional on, or None for all tweets; which predictions count as the event)
-MEASURES: dict[str, tuple[int | None, Callable[[np.ndarray], np.ndarray]]] = {
-    "flag_hate": (None, lambda predicted: predicted == HATE),
-    "flag_offensive": (None, lambda predicted: predicted == OFFENSIVE),
-    "flag_any": (None, lambda predicted: predicted != NEITHER),
-    "false_flag_neither": (NEITHER, lambda predicted: predicted != NEITHER),  # gold neither, flagged anyway
-    "hate_flag_offensive": (OFFENSIVE, lambda predicted: predicted == HATE),  # gold offensive, called hate
+# measure: (which tweets it is over, by their gold labels; which predictions count as the event)
+MEASURES: dict[str, tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]] = {
+    "flag_hate": (lambda gold: gold >= 0, lambda predicted: predicted == HATE),
+    "flag_offensive": (lambda gold: gold >= 0, lambda predicted: predicted == OFFENSIVE),
+    "flag_any": (lambda gold: gold >= 0, lambda predicted: predicted != NEITHER),
+    "false_flag_neither": (lambda gold: gold == NEITHER, lambda predicted: predicted != NEITHER),  # flagged anyway
+    "hate_flag_offensive": (lambda gold: gold == OFFENSIVE, lambda predicted: predicted == HATE),
+    # Sap et al. (2019, Fig. 2): per class c the false-positive rate P(predicted = c | gold != c), and the
+    # false-negative rate P(predicted != c | gold = c)
+    "fpr_hate": (lambda gold: gold != HATE, lambda predicted: predicted == HATE),
+    "fpr_offensive": (lambda gold: gold != OFFENSIVE, lambda predicted: predicted == OFFENSIVE),
+    "fnr_hate": (lambda gold: gold == HATE, lambda predicted: predicted != HATE),
+    "fnr_offensive": (lambda gold: gold == OFFENSIVE, lambda predicted: predicted != OFFENSIVE),
 }
 HEADLINE = "false_flag_neither"  # the ratio the README and the model card quote
 
@@ -56,23 +63,16 @@ class AuditConfig(Section):
     SECTION = "audit"
 
     group_threshold: float = PARAMS_YAML
+    papers_threshold: float = PARAMS_YAML
     min_group_size: int = PARAMS_YAML
 
     def validate(self) -> None:
-        # At or above one half, no tweet can be in both groups.
-        if not 0.5 <= self.group_threshold < 1:
-            raise PipelineError(f"audit.group_threshold must be in [0.5, 1), got {self.group_threshold}")
+        # From one half up, a group is a majority of the tweet's words (and no tweet is in both groups).
+        for key in ("group_threshold", "papers_threshold"):
+            if not 0.5 <= getattr(self, key) < 1:
+                raise PipelineError(f"audit.{key} must be in [0.5, 1), got {getattr(self, key)}")
         if self.min_group_size < 1:
             raise PipelineError(f"audit.min_group_size must be at least 1, got {self.min_group_size}")
-
-
-def dialect_groups(proportions: np.ndarray, threshold: float) -> np.ndarray:
-    """Each tweet's group name (a key of :data:`GROUPS`) or "" from its (tweets, 4) dialect proportions."""
-    groups = np.full(len(proportions), "", dtype=object)
-    with np.errstate(invalid="ignore"):  # NaN rows (no estimate) are in no group
-        for name, dialect in GROUPS.items():
-            groups[proportions[:, DIALECTS.index(dialect)] > threshold] = name
-    return groups
 
 
 def _interval(samples: np.ndarray) -> dict[str, float | None]:
@@ -105,7 +105,7 @@ def group_rates(
         }
         samples[group] = {}
         for measure_number, (measure, (condition, event)) in enumerate(MEASURES.items()):
-            subset = rows if condition is None else rows & (labels == condition)
+            subset = rows & condition(labels)
             events = event(predicted[subset]).astype(np.float64)
             entry["support"][measure] = len(events)
             if len(events) < config.min_group_size:
@@ -138,10 +138,24 @@ def dialect_audit(
     predictions: Mapping[str, pd.DataFrame], proportions: np.ndarray, config: AuditConfig, bootstrap: Bootstrap
 ) -> dict[str, Any]:
     """The audit of several models' predictions on the same tweets (one split, or every out-of-fold row), whose
-    dialect proportions are ``proportions``: how many tweets each group holds, then each model's rates."""
-    groups = dialect_groups(proportions, config.group_threshold)
+    dialect proportions are ``proportions``: at ``group_threshold``, how many tweets each group holds, then each
+    model's rates; the same again under ``at_papers_threshold`` with the groups at ``papers_threshold``."""
+    audit = _audit_at(predictions, proportions, config.group_threshold, config, bootstrap)
+    if config.papers_threshold != config.group_threshold:
+        audit["at_papers_threshold"] = _audit_at(predictions, proportions, config.papers_threshold, config, bootstrap)
+    return audit
+
+
+def _audit_at(
+    predictions: Mapping[str, pd.DataFrame],
+    proportions: np.ndarray,
+    threshold: float,
+    config: AuditConfig,
+    bootstrap: Bootstrap,
+) -> dict[str, Any]:
+    groups = dialect_groups(proportions, threshold)
     audit: dict[str, Any] = {
-        "group_threshold": config.group_threshold,
+        "group_threshold": threshold,
         "tweets": {
             "all": len(groups),
             **{group: int((groups == group).sum()) for group in GROUPS},
@@ -208,7 +222,7 @@ def _group_false_flags(predicted: np.ndarray, labels: np.ndarray, groups: np.nda
     condition, event = MEASURES[HEADLINE]  # the same definition as the audit's rate
     rates = {}
     for group in GROUPS:
-        subset = (groups == group) & (labels == condition)
+        subset = (groups == group) & condition(labels)
         rates[group] = float(event(predicted[subset]).mean()) if subset.any() else float("nan")
     return rates
 

@@ -1,5 +1,5 @@
-"""The training loss: per-class weights, cross-entropy against hard or soft labels, label smoothing and the
-focal loss, as a Trainer ``compute_loss_func``."""
+"""The training loss: per-class weights, per-row sample weights, cross-entropy against hard or soft labels, label
+smoothing and the focal loss, as a Trainer ``compute_loss_func``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from hatespeech import LABEL, LABELS, PipelineError
+from hatespeech import LABEL, LABELS, WEIGHT, PipelineError
 from hatespeech.data.sources import vote_shares
 
 ClassWeighting = Literal["none", "balanced", "sqrt"]
@@ -45,8 +45,9 @@ def classification_loss(weights: torch.Tensor | None, focal_gamma: float = 0.0, 
         log_probs = torch.nn.functional.log_softmax(logits.float(), dim=-1)
         soft = labels.dim() == 2
         targets = labels.float() if soft else torch.nn.functional.one_hot(labels, classes).float()
-        if label_smoothing:
-            targets = targets * (1 - label_smoothing) + label_smoothing / classes
+        if label_smoothing:  # of each row's distribution; a sample weight (the row's sum) stays its factor
+            mass = targets.sum(dim=-1, keepdim=True)
+            targets = (targets / mass * (1 - label_smoothing) + label_smoothing / classes) * mass
         if weights is not None:
             targets = targets * weights.to(logits.device)
         if focal_gamma:
@@ -62,6 +63,17 @@ def classification_loss(weights: torch.Tensor | None, focal_gamma: float = 0.0, 
         return losses.sum() / denominator
 
     return compute
+
+
+def with_sample_weights(dataset: Any) -> Any:
+    """Fold a :data:`~hatespeech.WEIGHT` column into the labels: each becomes its one-hot (or vote-share) row
+    times its weight, which :func:`classification_loss` turns into that many times its loss. Unchanged without one."""
+    if WEIGHT not in dataset.column_names:
+        return dataset
+    weights = np.asarray(dataset[WEIGHT], dtype=np.float32)[:, None]
+    labels = dataset[LABEL]
+    rows = np.asarray(labels, dtype=np.float32) if np.ndim(labels[0]) else np.eye(len(LABELS), dtype=np.float32)[labels]
+    return dataset.remove_columns([LABEL, WEIGHT]).add_column(LABEL, (rows * weights).tolist())
 
 
 def with_soft_labels(dataset: Any) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hatespeech import LABEL, TEXT, VOTE_COLUMNS, PipelineError
+from hatespeech import LABEL, TEXT, VOTE_COLUMNS, WEIGHT, PipelineError
 from hatespeech.config import PARAMS_YAML, Section
 from hatespeech.data.text import Normalizer
 from hatespeech.metrics import rounded
@@ -77,8 +77,8 @@ def tokenize_splits(
     split_stats: dict[str, Any] = {}
     stats = {"checkpoint": checkpoint, "max_length": max_length, "normalizer": asdict(clean), "splits": split_stats}
     for name, frame in splits.items():
-        # The vote counts ride along for soft-label training; the Trainer drops columns the model does not take.
-        columns = [TEXT, LABEL, *(c for c in VOTE_COLUMNS if c in frame.columns)]
+        # The vote counts and sample weights ride along for training, which folds them into the label rows.
+        columns = [TEXT, LABEL, *(c for c in (*VOTE_COLUMNS, WEIGHT) if c in frame.columns)]
         dataset = datasets.Dataset.from_pandas(frame[columns], preserve_index=False)
         dataset = dataset.map(
             encode,

@@ -21,7 +21,13 @@ from hatespeech.model.checkpoints import checkpoint_callbacks
 from hatespeech.model.decision import DecisionRule, RuleConfig, fit_decision_rule, softmax
 from hatespeech.model.distributed import Launcher, world_size
 from hatespeech.model.loading import load_classifier, load_tokenizer
-from hatespeech.model.losses import ClassWeighting, class_weights, classification_loss, with_soft_labels
+from hatespeech.model.losses import (
+    ClassWeighting,
+    class_weights,
+    classification_loss,
+    with_sample_weights,
+    with_soft_labels,
+)
 from hatespeech.model.precision import TRAINING_PRECISIONS, trainer_precision_args
 from hatespeech.model.tokenization import token_lengths
 
@@ -177,6 +183,7 @@ def train_classifier(
     weights = logged_class_weights(train_set, config)
     if config.soft_labels:
         train_set = with_soft_labels(train_set)
+    train_set = with_sample_weights(train_set)  # a fairness mitigation's weights, where augment set them
     if resume_from is not None:
         log.info("resuming from %s", resume_from)
     args = training_arguments(config, checkpoint_dir, seed)
@@ -294,15 +301,15 @@ def build_trainer(parts: TrainerParts, config: TrainConfig, callbacks: Sequence[
         processing_class=parts.tokenizer,
         data_collator=DataCollatorWithPadding(parts.tokenizer),
         compute_metrics=parts.evaluation,
-        compute_loss_func=loss_function(parts.weights, config),
+        compute_loss_func=loss_function(parts.weights, config, label_rows=np.ndim(parts.train_set[0][LABEL]) > 0),
         callbacks=all_callbacks,
     )
 
 
-def loss_function(weights: torch.Tensor | None, config: TrainConfig) -> Any:
+def loss_function(weights: torch.Tensor | None, config: TrainConfig, label_rows: bool = False) -> Any:
     """Our loss where the run needs one; None leaves the Trainer's built-in cross-entropy."""
-    # Soft labels need it too: the built-in loss would read float label rows as multi-label targets.
-    if weights is not None or config.soft_labels or config.focal_gamma or config.label_smoothing:
+    # Label rows (soft labels, sample weights) need it too: the built-in loss would read them as multi-label targets.
+    if weights is not None or label_rows or config.soft_labels or config.focal_gamma or config.label_smoothing:
         return classification_loss(weights, config.focal_gamma, config.label_smoothing)
     return None
 

@@ -27,6 +27,8 @@ from hatespeech.data.text import unescape
 
 DIALECTS: tuple[str, ...] = ("african_american", "hispanic", "asian", "white")
 """The model's topics, in the count table's column order."""
+GROUPS = {"aae": "african_american", "white": "white"}
+"""The two dialect-aligned groups compared (ratios are the first over the second) and their topic."""
 
 VOCABULARY_FILE = "model_vocab.txt.gz"
 COUNTS_FILE = "model_count_table.txt.gz"
@@ -132,3 +134,18 @@ class DialectModel:
                 responsibilities[:, position] = updated
                 totals += updated
         return totals / totals.sum(axis=1, keepdims=True)
+
+
+def dialect_groups(proportions: np.ndarray, threshold: float) -> np.ndarray:
+    """Each tweet's group name (a key of :data:`GROUPS`) or "" from its (tweets, 4) dialect proportions: the group
+    whose dialect's proportion is at least ``threshold`` (the papers' definition). At exactly one half a tweet could
+    reach it for both: it is in neither, as are tweets without an estimate (NaN)."""
+    groups = np.full(len(proportions), "", dtype=object)
+    reached = {}
+    with np.errstate(invalid="ignore"):  # NaN compares False
+        for name, dialect in GROUPS.items():
+            reached[name] = proportions[:, DIALECTS.index(dialect)] >= threshold
+    both = np.logical_and(*reached.values())
+    for name, rows in reached.items():
+        groups[rows & ~both] = name
+    return groups

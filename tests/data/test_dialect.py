@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from hatespeech import PipelineError
-from hatespeech.evaluation.dialect import DIALECTS, DialectModel, tweet_tokens
+from hatespeech.data.dialect import DIALECTS, DialectModel, tweet_tokens
 from hatespeech.testing import ROOT
 
 MODEL_DIR = ROOT / "data" / "twitteraae"
