@@ -1,13 +1,15 @@
 """Card stage: the published model directory, models/model = the trained model, its calibration and moderation
 policies, and its model card (README.md, Hugging Face format) written from this run's training metadata, test
-metrics, baseline comparison, error analysis, dialect bias audit, calibration and policy metrics. A separate
-directory from the train stage's, because the card needs the test results."""
+metrics, baseline comparison, error analysis, dialect bias audit (with the training-time mitigation's out-of-fold
+figures, docs/results/fairness/comparison.json), calibration and policy metrics. A separate directory from the
+train stage's, because the card needs the test results."""
 
 import argparse
 import shutil
 from pathlib import Path
 
 from hatespeech.cli import run_stage
+from hatespeech.config import load_params
 from hatespeech.evaluation.card import model_card, read_errors, read_training
 from hatespeech.io import atomic_output, read_json
 from hatespeech.model.calibration import Calibration
@@ -28,6 +30,9 @@ def main() -> None:
     parser.add_argument("--policies", required=True, type=Path, help="the policy stage's thresholds")
     parser.add_argument("--calibration-metrics", required=True, type=Path)
     parser.add_argument("--policy-metrics", required=True, type=Path)
+    parser.add_argument(
+        "--fairness-comparison", type=Path, help="the out-of-fold comparison of dialect mitigations (cv_compare)"
+    )
     parser.add_argument("--out", required=True, type=Path, help="the published model directory")
     args = parser.parse_args()
 
@@ -43,6 +48,10 @@ def main() -> None:
         read_json(args.functional, "the model card needs the functional suite's metrics"),
         read_json(args.calibration_metrics, "the model card needs the calibration metrics"),
         read_json(args.policy_metrics, "the model card needs the policy metrics"),
+        load_params().get("fairness") or {},
+        read_json(args.fairness_comparison, "the dialect mitigations' comparison")
+        if args.fairness_comparison
+        else None,
     )
     calibration = Calibration.load(args.calibration, missing_ok=False)
     policies = Policies.load(args.policies, missing_ok=False)

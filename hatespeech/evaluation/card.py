@@ -131,15 +131,65 @@ def _dialect_lines(audit: Mapping[str, Any]) -> list[str]:
         "- **Dialect bias**: Davidson et al. (2017) themselves, and later Davidson, Bhattacharya & Weber (2019) and "
         "Sap et al. (2019), found that models trained on this data flag tweets written in African-American "
         "English (AAE) as offensive or hateful more often than other tweets. This model's own audit (the `audit` "
-        f"stage, metrics/audit.json; TwitterAAE dialect groups at proportion > {audit['group_threshold']:g}: "
+        f"stage, metrics/audit.json; TwitterAAE dialect groups at proportion ≥ {audit['group_threshold']:g}: "
         f"{tweets['aae']} AAE-aligned and {tweets['white']} white-aligned of the {tweets['all']} test tweets): "
         f"of the tweets whose gold label is `neither`, it flags {_rate(aae, neither)} of the AAE-aligned "
         f"({aae['support'][neither]} tweets) and {_rate(white, neither)} of the white-aligned "
-        f"({white['support'][neither]}), a ratio of {_rate(ratio, neither)}; it calls gold-offensive tweets "
-        f"hate speech at a ratio of {_rate(ratio, 'hate_flag_offensive')}. Dialect proportion is a property of "
-        "the words, not of the author; docs/bias-audit.md explains the measure, its caveats and the "
-        "cross-validated figure over every tweet.",
+        f"({white['support'][neither]}), a ratio of {_rate(ratio, neither)}; Sap et al.'s offensive "
+        f"false-positive rate (called offensive, gold not offensive) is {_rate(aae, 'fpr_offensive')} for "
+        f"AAE-aligned tweets and {_rate(white, 'fpr_offensive')} for white-aligned ones. Dialect proportion is a "
+        "property of the words, not of the author; docs/bias-audit.md explains the measures, their caveats and "
+        "the cross-validated figures over every tweet.",
     ]
+
+
+def _mitigation_lines(fairness: Mapping[str, Any], comparison: Mapping[str, Any] | None) -> list[str]:
+    """The limitations bullet on what training does about the dialect gap: this model's ``fairness`` setting and,
+    where the out-of-fold comparison (docs/results/fairness/comparison.json) measured it, its before and after."""
+    method = fairness.get("method", "none")
+    setting = (
+        "no dialect mitigation"
+        if method == "none"
+        else f"`fairness.method: {method}` (strength {fairness['strength']:g})"
+    )
+    line = f"- **What training does about it**: this model trains with {setting}."
+    if not comparison:
+        return [line + " It was not compared out of fold (docs/bias-audit.md)."]
+    runs, settings = comparison["runs"], comparison.get("settings", {})
+    reference = comparison["reference"]
+    mine = [name for name, run in settings.items() if _same_fairness(run.get("fairness", {}), fairness)]
+    if not mine:
+        return [line + " That setting was not among the runs compared out of fold (docs/bias-audit.md)."]
+    before, after = runs[reference], runs[mine[0]]
+
+    def figure(run: Mapping[str, Any], key: str) -> str:
+        block = run[key]
+        return f"{block['value']:.2f} ({block['low']:.2f}–{block['high']:.2f})"
+
+    if mine[0] == reference:
+        others = [name for name in runs if name != reference]
+        return [
+            line + f" Out of fold ({comparison['rows']} tweets, each predicted once; docs/bias-audit.md) it flags "
+            f"gold-`neither` AAE-aligned tweets {figure(before, 'false_flag_neither_ratio')} times as often as "
+            f"white-aligned ones; the mitigations measured ({', '.join(others) or 'none'}) did not qualify as the "
+            "default."
+        ]
+    change = after["f1_macro"]["change"]
+    return [
+        line + f" Out of fold ({comparison['rows']} tweets, each predicted once; docs/bias-audit.md), against the "
+        "same recipe without it: gold-`neither` false-flag ratio AAE/white "
+        f"{figure(before, 'false_flag_neither_ratio')} → {figure(after, 'false_flag_neither_ratio')}; offensive "
+        "false-positive rate of AAE-aligned tweets "
+        f"{figure(before, 'fpr_offensive_aae')} → {figure(after, 'fpr_offensive_aae')}; macro F1 "
+        f"{before['f1_macro']['value']:.4f} → {after['f1_macro']['value']:.4f} (paired p = {change['p_value']:.2g}); "
+        f"hate F1 {before['f1_hate_speech']['value']:.4f} → {after['f1_hate_speech']['value']:.4f}."
+    ]
+
+
+def _same_fairness(measured: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
+    if measured.get("method", "none") == current.get("method", "none") == "none":
+        return True
+    return all(measured.get(key) == current.get(key) for key in ("method", "strength", "group_threshold"))
 
 
 def _functional_lines(functional: Mapping[str, Any]) -> list[str]:
@@ -203,10 +253,13 @@ def model_card(
     functional: Mapping[str, Any],
     calibration: Mapping[str, Any],
     policy: Mapping[str, Any],
+    fairness: Mapping[str, Any] | None = None,
+    fairness_comparison: Mapping[str, Any] | None = None,
 ) -> str:
     """The card's Markdown (YAML metadata block first): the template ``card.md`` filled from this run's files;
     ``audit`` is the audit stage's metrics/audit.json, ``functional`` the functional stage's metrics/functional.json,
-    ``calibration`` and ``policy`` the calibrate and policy stages' metrics."""
+    ``calibration`` and ``policy`` the calibrate and policy stages' metrics, ``fairness`` params.yaml's section of
+    that name and ``fairness_comparison`` the out-of-fold comparison of mitigations (cv_compare), if any."""
     checkpoint = str(training.get("checkpoint", "unknown"))
     train = training.get("params", {}).get("train", {})
     hate = test["per_class"]["hate_speech"]
@@ -228,7 +281,7 @@ def model_card(
         "hate_f1": f"{hate['f1']:.2f}",
         "hate_f1_interval": _interval(test, "f1_hate_speech"),
         **_error_counts(errors),
-        "dialect": "\n".join(_dialect_lines(audit)),
+        "dialect": "\n".join([*_dialect_lines(audit), *_mitigation_lines(fairness or {}, fairness_comparison)]),
         "calibration": _calibration_line(calibration),
         "policies": "\n".join(_policy_table(policy)),
         "flag_confidence": f"{100 * policy['flag_confidence']:g}%",

@@ -73,7 +73,8 @@ def with_sample_weights(dataset: Any) -> Any:
     weights = np.asarray(dataset[WEIGHT], dtype=np.float32)[:, None]
     labels = dataset[LABEL]
     rows = np.asarray(labels, dtype=np.float32) if np.ndim(labels[0]) else np.eye(len(LABELS), dtype=np.float32)[labels]
-    return dataset.remove_columns([LABEL, WEIGHT]).add_column(LABEL, (rows * weights).tolist())
+    weighted = dataset.add_column("weighted_label", (rows * weights).tolist())
+    return weighted.remove_columns([LABEL, WEIGHT]).rename_column("weighted_label", LABEL)
 
 
 def with_soft_labels(dataset: Any) -> Any:

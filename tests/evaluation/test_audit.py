@@ -8,12 +8,11 @@ import pandas as pd
 import pytest
 
 from hatespeech import LABELS, PipelineError
+from hatespeech.data.dialect import GROUPS, dialect_groups
 from hatespeech.evaluation.audit import (
-    GROUPS,
     MEASURES,
     AuditConfig,
     dialect_audit,
-    dialect_groups,
     group_neither_offset,
     group_rates,
     offset_predictions,
@@ -27,11 +26,45 @@ BOOTSTRAP = Bootstrap(BootstrapConfig(resamples=500), seed=3)
 
 
 def test_groups_follow_the_threshold_and_no_estimate_is_no_group():
-    proportions = np.array([[0.6, 0.1, 0.1, 0.2], [0.1, 0.1, 0.1, 0.7], [0.4, 0.1, 0.1, 0.4], [np.nan] * 4])
-    assert dialect_groups(proportions, 0.5).tolist() == ["aae", "white", "", ""]
-    assert dialect_groups(proportions, 0.65).tolist() == ["", "white", "", ""]
+    proportions = np.array(
+        [[0.6, 0.1, 0.1, 0.2], [0.1, 0.1, 0.1, 0.7], [0.4, 0.1, 0.1, 0.4], [np.nan] * 4, [0.8, 0, 0, 0.2]]
+    )
+    assert dialect_groups(proportions, 0.5).tolist() == ["aae", "white", "", "", "aae"]
+    assert dialect_groups(proportions, 0.65).tolist() == ["", "white", "", "", "aae"]
+    assert dialect_groups(proportions, 0.8).tolist() == ["", "", "", "", "aae"]  # the papers' >= 0.8
+    assert dialect_groups(np.array([[0.5, 0, 0, 0.5]]), 0.5).tolist() == [""]  # reaches both: in neither
     with pytest.raises(PipelineError, match="group_threshold"):
         AuditConfig.from_params({"group_threshold": 0.4})
+    with pytest.raises(PipelineError, match="papers_threshold"):
+        AuditConfig.from_params({"papers_threshold": 1.0})
+
+
+def test_sap_et_al_rates_follow_their_definitions_on_a_hand_built_example():
+    # 10 AAE-aligned tweets: gold hate, hate, offensive x4, neither x4
+    labels = np.array([HATE, HATE, OFFENSIVE, OFFENSIVE, OFFENSIVE, OFFENSIVE, NEITHER, NEITHER, NEITHER, NEITHER])
+    predicted = np.array([OFFENSIVE, HATE, OFFENSIVE, OFFENSIVE, HATE, NEITHER, OFFENSIVE, OFFENSIVE, HATE, NEITHER])
+    groups = np.array(["aae"] * 10, dtype=object)
+    aae = group_rates(labels, predicted, groups, AuditConfig(min_group_size=1), BOOTSTRAP)["aae"]
+    # FPR(c) = P(predicted c | gold not c); FNR(c) = P(predicted not c | gold c)
+    assert aae["fpr_offensive"] == pytest.approx(3 / 6)  # gold hate 1 + gold neither 2 called offensive, of 6
+    assert aae["fpr_hate"] == pytest.approx(2 / 8)  # gold offensive 1 + gold neither 1 called hate, of 8
+    assert aae["fnr_offensive"] == pytest.approx(2 / 4) and aae["fnr_hate"] == pytest.approx(1 / 2)
+    assert aae["support"]["fpr_offensive"] == 6 and aae["support"]["fnr_hate"] == 2
+    assert aae["false_flag_neither"] == pytest.approx(3 / 4)
+
+
+def test_the_audit_is_repeated_at_the_papers_threshold():
+    labels, predicted, groups = _constructed()
+    proportions = np.where(groups[:, None] == "aae", [0.9, 0, 0, 0.1], [0.3, 0, 0, 0.7])
+    proportions[:100] = [0.6, 0, 0, 0.4]  # the AAE gold-neither tweets: AAE-aligned at 0.5 only
+    table = pd.DataFrame({"label": labels, "predicted_tuned": predicted})
+    audit = dialect_audit({"m": table}, proportions, AuditConfig(min_group_size=1), BOOTSTRAP)
+    assert audit["group_threshold"] == 0.5 and audit["tweets"]["aae"] == 200 and audit["tweets"]["white"] == 100
+    papers = audit["at_papers_threshold"]
+    assert papers["group_threshold"] == 0.8 and papers["tweets"]["aae"] == 100 and papers["tweets"]["white"] == 0
+    assert papers["m"]["aae"]["false_flag_neither"] is None  # no gold-neither tweet left in the group
+    assert papers["m"]["aae"]["fnr_offensive"] == pytest.approx(0.2)  # 20 of its 100 gold-offensive called hate
+    assert audit["m"]["aae"]["fnr_offensive"] == pytest.approx(0.2) and audit["m"]["aae"]["fpr_offensive"] == 0.3
 
 
 def _constructed() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -59,8 +92,11 @@ def test_rates_equal_their_definitions_with_intervals_around_them():
     assert ratio["false_flag_neither"] == pytest.approx(3.0) and ratio["hate_flag_offensive"] == pytest.approx(2.0)
     for block in (aae, white, ratio):
         for measure in MEASURES:
+            if measure == "fnr_hate" or (block is ratio and measure == "fpr_offensive"):
+                continue  # no gold hate tweet; no white tweet called offensive: no ratio
             interval = block["ci95"][measure]
             assert interval["low"] <= block[measure] <= interval["high"], (measure, block)
+        assert block["fnr_hate"] is None
     assert ratio["ci95"]["false_flag_neither"]["low"] > 1  # 30/100 vs 5/50 is not luck
 
 
@@ -71,7 +107,9 @@ def test_a_rate_over_too_few_tweets_is_not_reported():
     assert audit["aae_vs_white"]["false_flag_neither"] is None
     assert audit["white"]["flag_any"] == pytest.approx(0.55)  # 100 tweets: reported
     records = plot_records({"m": audit}, ["m"])
-    assert len(records) == len(MEASURES) * len(GROUPS) - 2 and all(0 <= r["rate"] <= 1 for r in records)
+    # left out: fnr_hate (no gold hate tweet) in both groups; white rates over its 50 gold-neither or 50
+    # gold-offensive tweets (< 60): false_flag_neither, hate_flag_offensive, fpr_offensive, fnr_offensive
+    assert len(records) == len(MEASURES) * len(GROUPS) - 6 and all(0 <= r["rate"] <= 1 for r in records)
 
 
 def test_a_white_rate_of_zero_gives_no_ratio_and_the_same_seed_the_same_intervals():

@@ -10,7 +10,7 @@ import torch
 from helpers import tiny_tokenized, train_tiny
 
 from hatespeech import PipelineError
-from hatespeech.model.losses import class_weights, classification_loss, with_soft_labels
+from hatespeech.model.losses import class_weights, classification_loss, with_sample_weights, with_soft_labels
 from hatespeech.model.precision import training_precision
 from hatespeech.model.training import TrainConfig
 
@@ -131,6 +131,26 @@ def test_soft_label_loss_is_cross_entropy_against_vote_shares():
     assert classification_loss(None)({"logits": logits}, one_hot, num_items_in_batch=6).item() == pytest.approx(hard)
 
 
+def test_sample_weights_scale_each_rows_loss():
+    from datasets import Dataset
+
+    rows = with_sample_weights(Dataset.from_dict({"label": [0, 2, 1], "weight": [2.0, 0.0, 1.0]}))
+    assert rows.column_names == ["label"] and rows["label"] == [[2, 0, 0], [0, 0, 0], [0, 1, 0]]
+    logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3], [0.3, -0.2, 0.9]])
+    loss = classification_loss(None)({"logits": logits}, torch.tensor(rows["label"]), num_items_in_batch=9).item()
+    each = torch.nn.functional.cross_entropy(logits, torch.tensor([0, 2, 1]), reduction="none")
+    assert loss == pytest.approx(((2 * each[0] + each[2]) / 3).item())  # the weight-0 row adds nothing
+    smoothed = classification_loss(None, label_smoothing=0.1)
+    plain = smoothed({"logits": logits[:1]}, torch.tensor([0])).item()
+    assert smoothed({"logits": logits[:1]}, torch.tensor([[2.0, 0, 0]]), num_items_in_batch=3).item() == pytest.approx(
+        2 * plain
+    )  # smoothing spreads the row's own mass; the weight stays its factor
+    soft = with_sample_weights(Dataset.from_dict({"label": [[0.5, 0.5, 0.0]], "weight": [3.0]}))
+    assert soft["label"] == [[1.5, 1.5, 0.0]]
+    unweighted = Dataset.from_dict({"label": [0, 1]})
+    assert with_sample_weights(unweighted) is unweighted
+
+
 @pytest.mark.slow  # a Trainer run (the fast tier keeps one: the tiny run above)
 def test_training_on_soft_labels(csv_file, tiny_model, tmp_path):
     from datasets import Dataset
@@ -158,3 +178,18 @@ def test_training_on_soft_labels(csv_file, tiny_model, tmp_path):
         tokenized["validation"]
     )
     assert json.loads((out / "decision_rule.json").read_text())["examples"] == len(tokenized["validation"])
+
+
+@pytest.mark.slow  # a Trainer run (the fast tier keeps one: the tiny run above)
+def test_training_with_sample_weights_from_the_augmented_split(csv_file, tiny_model, tmp_path):
+    """A weight column in the train split (a fairness mitigation's) rides through tokenize into a real run."""
+    from hatespeech.data.sources import load_source
+    from hatespeech.data.splitting import split_dataset
+    from hatespeech.model.tokenization import tokenize_splits
+
+    splits = split_dataset(load_source(str(csv_file)).frame, 0.1, 0.1, seed=0)
+    splits["train"] = splits["train"].assign(weight=np.where(np.arange(len(splits["train"])) % 2, 0.5, 1.5))
+    tokenized = tokenize_splits(splits, str(tiny_model), max_length=32)[0]
+    assert tokenized["train"]["weight"][:2] == [1.5, 0.5] and "weight" not in tokenized["validation"].column_names
+    result, out = train_tiny(tokenized, tiny_model, tmp_path)
+    assert result.best_metric > 0.5 and (out / "model.safetensors").is_file()
