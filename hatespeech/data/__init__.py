@@ -9,4 +9,6 @@
 - ``augment``: the train split plus template sentences and disguised copies of its rows
 - ``corrections``: users' corrections (the service's store: SQLite or PostgreSQL), their export, and their rows in
   the train split (the ``feedback`` params)
+- ``dialect``: the TwitterAAE dialect model (a tweet's dialect proportions) and the dialect groups they define
+- ``fairness``: training-time mitigations of the dialect gap (sample weights, counterfactual rows; augment only)
 """

@@ -8,8 +8,9 @@
 - ``stats``: bootstrap intervals and paired tests (bootstrap, McNemar)
 - ``explain``: occlusion scores of each token
 - ``crossval``: the cross-validation pipeline's folds and summary
-- ``dialect``: the TwitterAAE dialect model (a tweet's dialect proportions); ``audit``: the dialect bias audit
-  (flag rates by dialect group, their intervals and ratios, the measured mitigation)
+- ``audit``: the dialect bias audit (flag rates and Sap et al.'s error rates by dialect group, their intervals and
+  ratios, at two group thresholds; the measured decision-rule mitigation); ``mitigations``: training-time
+  mitigations compared out of fold (cross-validation runs paired row by row)
 - ``functional``: accuracy on the functional suite, and flag rates of real tweets with disguised words
 - ``card``: the model card, filled from the run's metrics into the Markdown template ``card.md`` (the card stage)
 """

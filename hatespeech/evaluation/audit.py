@@ -185,16 +185,20 @@ def fold_predictions(
 
 
 def headline(audit: Mapping[str, Any], model: str) -> str:
-    """One line: a model's gold-neither false-flag rates and their ratio, with intervals (logs, docs)."""
+    """One line: a model's gold-neither false-flag rates and their ratio, and Sap et al.'s offensive
+    false-positive rates and theirs, with intervals (logs, docs)."""
     entry, ratio = audit[model], audit[model][RATIO]
     parts = []
-    for group in GROUPS:
-        value, interval = entry[group][HEADLINE], entry[group][INTERVAL_KEY][HEADLINE]
-        parts.append(f"{group} {_format(value, interval)} of {entry[group]['support'][HEADLINE]}")
-    return (
-        f"{model}: false-flag rate on gold-neither tweets {', '.join(parts)}; "
-        f"AAE/white ratio {_format(ratio[HEADLINE], ratio[INTERVAL_KEY][HEADLINE])}"
-    )
+    for measure, name in ((HEADLINE, "false-flag rate on gold-neither tweets"), ("fpr_offensive", "offensive FPR")):
+        rates = [
+            f"{group} {_format(entry[group][measure], entry[group][INTERVAL_KEY][measure])} of "
+            f"{entry[group]['support'][measure]}"
+            for group in GROUPS
+        ]
+        parts.append(
+            f"{name} {', '.join(rates)}; AAE/white ratio {_format(ratio[measure], ratio[INTERVAL_KEY][measure])}"
+        )
+    return f"{model}: " + "; ".join(parts)
 
 
 def _format(value: float | None, interval: Mapping[str, float | None] | None) -> str:

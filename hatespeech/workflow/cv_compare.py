@@ -13,6 +13,7 @@ and prints it as a Markdown table.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from pathlib import Path
 
@@ -54,10 +55,11 @@ def read_run(directory: Path) -> tuple[pd.DataFrame, list[str], np.ndarray]:
 
 
 def run_settings(directory: Path) -> dict[str, object]:
-    """What a run trained with: its ``fairness`` section (none where its params predate it) and epochs per fold."""
-    params = load_params(directory / "params.yaml") if (directory / "params.yaml").is_file() else {}
-    fairness = params.get("fairness") or {"method": "none"}
-    return {"fairness": fairness, "epochs": (params.get("train") or {}).get("epochs")}
+    """What a run trained with, as its cv_summary recorded it in metrics.json (``fairness``, ``train_epochs``);
+    a run from before that record: its fairness taken as none."""
+    metrics = directory / "metrics.json"
+    recorded = json.loads(metrics.read_text(encoding="utf-8")).get("settings") if metrics.is_file() else None
+    return recorded or {"fairness": {"method": "none"}, "train_epochs": None}
 
 
 def main(argv: list[str] | None = None) -> None:

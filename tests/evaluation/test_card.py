@@ -14,6 +14,7 @@ from hatespeech.evaluation.calibration import calibration_report
 from hatespeech.evaluation.card import card_metadata, model_card, read_errors, read_training
 from hatespeech.evaluation.evaluate import split_report
 from hatespeech.evaluation.functional import suite_report, weakest
+from hatespeech.evaluation.mitigations import compare_runs
 from hatespeech.evaluation.policy import policy_metrics
 from hatespeech.evaluation.predictions import compare_predictions
 from hatespeech.evaluation.stats import Bootstrap, BootstrapConfig
@@ -188,6 +189,43 @@ def test_the_limitations_quote_this_models_dialect_audit(inputs):
     assert "has not been audited" not in body
     few = {**audit, "transformer": {**audit["transformer"], "aae_vs_white": {"ci95": {}}}}
     assert "a ratio of not measured (too few tweets)" in parse_card(make(inputs, audit=few))[1]
+
+
+def _fairness_comparison() -> dict:
+    """An out-of-fold comparison as cv_compare writes it: the default and one reweighing run."""
+    labels = np.array(([2] * 100 + [1] * 250 + [0] * 50) * 2)
+    groups = np.array(["aae"] * 400 + ["white"] * 400, dtype=object)
+    default = labels.copy()
+    default[:40], default[400:410] = 1, 1
+    mitigated = default.copy()
+    mitigated[10:40] = 2
+    report = compare_runs(
+        labels, groups, np.arange(800) % 5, {"default": default, "reweigh": mitigated}, "default", 200, 0
+    )
+    report["settings"] = {
+        "default": {"fairness": {"method": "none"}, "train_epochs": 1},
+        "reweigh": {"fairness": {"method": "reweigh", "strength": 1.0, "group_threshold": 0.5}, "train_epochs": 1},
+    }
+    return report
+
+
+def test_the_limitations_quote_the_mitigations_out_of_fold_before_and_after(inputs):
+    comparison = _fairness_comparison()
+    reweigh = {"method": "reweigh", "strength": 1.0, "group_threshold": 0.5}
+
+    def line(**changes) -> str:
+        body = parse_card(make(inputs, **changes))[1]
+        return next(row for row in body.splitlines() if row.startswith("- **What training does about it**"))
+
+    chosen = line(fairness=reweigh, fairness_comparison=comparison)
+    assert "`fairness.method: reweigh` (strength 1)" in chosen
+    assert "gold-`neither` false-flag ratio AAE/white 4.00 (" in chosen and "→ 1.00 (" in chosen
+    assert "macro F1" in chosen and "paired p = " in chosen
+    default = line(fairness={"method": "none"}, fairness_comparison=comparison)
+    assert "no dialect mitigation" in default and "4.00 (" in default and "(reweigh) did not qualify" in default
+    other = line(fairness={**reweigh, "strength": 0.5}, fairness_comparison=comparison)
+    assert "not among the runs compared out of fold" in other
+    assert "not compared out of fold" in line(fairness=reweigh)
 
 
 def test_the_card_states_the_calibration_and_each_policys_measured_figures(inputs):

@@ -212,6 +212,8 @@ def test_cv_pipeline_runs_every_fold_resumes_after_a_kill_and_then_runs_nothing(
     for model in ("transformer", "baseline"):
         assert audit[model]["aae"]["tweets"] == audit["tweets"]["aae"] > 0
         assert audit[model]["white"]["false_flag_neither"] is not None
+        assert audit[model]["aae"]["fpr_offensive"] is not None  # Sap et al.'s measures, and at their threshold
+        assert audit["at_papers_threshold"][model]["aae"]["tweets"] <= audit[model]["aae"]["tweets"]
 
     assert ran_stages(run(make_target("cv"), project)) == []
     # The default `dvc repro` is the main pipeline's, none of cv/'s: what it would run (a dry run stops at the

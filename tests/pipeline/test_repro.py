@@ -164,14 +164,19 @@ def test_the_dialect_audit_has_every_model_group_and_rate_with_intervals_around_
                     reported += 1
                     high = float("inf") if interval["high"] is None else interval["high"]
                     assert interval["low"] <= value <= high, (model, measure, block)
-    assert reported >= 3 * 2 * len(MEASURES)  # every group rate at least (a ratio needs a white rate above 0)
+    assert reported >= 3 * 2 * (len(MEASURES) - 2)  # group rates (a ratio needs a white rate above 0; the tiny
+    # data's groups may hold too few gold-hate tweets for the false-negative rate of hate and its companion)
     mitigation = audit["mitigation"]
     assert mitigation["applied"] is False and mitigation["validation"]["offset"] >= 0
     assert set(mitigation["test"]["f1_macro"]) >= {"before", "after", "difference", "low", "high", "p_value"}
     rates = json.loads((pipeline.project / "plots/audit/rates.json").read_text())
     assert rates and all(set(r) == {"rate", "label"} and 0 <= r["rate"] <= 1 for r in rates)
+    papers = audit["at_papers_threshold"]  # the same audit with the groups at Sap et al.'s >= 0.8
+    assert papers["group_threshold"] == 0.8 and papers["tweets"]["aae"] <= tweets["aae"]
+    assert set(papers["transformer"]["aae"]["support"]) == set(MEASURES)
     card = (pipeline.project / "models/model/README.md").read_text()
     assert "This model's own audit" in card and f"{tweets['aae']} AAE-aligned" in card
+    assert "offensive false-positive rate" in card and "**What training does about it**" in card
 
 
 def test_git_tracks_metrics_and_dvc_caches_data(pipeline):

@@ -147,3 +147,25 @@ def test_augment_adds_template_and_disguised_rows_and_refuses_templates_that_lea
     result = run_script(project, *AUGMENT)
     assert result.returncode == 2 and "also in the functional suite" in result.stderr
     assert sorted(files_under(project, "data/augmented")) == before
+
+
+def test_augment_applies_a_fairness_mitigation_from_the_train_rows_dialect_groups(tmp_path, csv_file):
+    project = make_project(tmp_path / "p", str(csv_file), "unused")
+    for command in (DOWNLOAD, SPLIT, AUGMENT):
+        assert run_script(project, *command).returncode == 0
+    plain = pd.read_parquet(project / "data/augmented/train.parquet")
+    assert "weight" not in plain and "fairness" not in json.loads((project / "metrics/augment.json").read_text())
+
+    set_params(project, "fairness", method="upweight", strength=4.0, group_threshold=0.5)
+    result = run_script(project, *AUGMENT)
+    assert result.returncode == 0, result.stderr
+    weighted = pd.read_parquet(project / "data/augmented/train.parquet")
+    stats = json.loads((project / "metrics/augment.json").read_text())["fairness"]
+    assert weighted.drop(columns="weight").equals(plain)  # the same rows, now weighted
+    assert weighted["weight"].mean() == pytest.approx(1.0) and stats["method"] == "upweight"
+    assert set(stats["train_rows_by_group"]) == {"aae", "white"}
+
+    set_params(project, "fairness", method="reweight")
+    result = run_script(project, *AUGMENT)
+    assert result.returncode == 2 and "fairness.method must be one of" in result.stderr
+    assert pd.read_parquet(project / "data/augmented/train.parquet").equals(weighted)  # untouched

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from helpers import ESCAPED, RAW, service_client
 
-from hatespeech.data.text import Normalizer
 from hatespeech.data.dialect import tweet_tokens
+from hatespeech.data.text import Normalizer
 from hatespeech.evaluation.explain import explain_classifier
 from hatespeech.model.baseline import BaselineConfig, baseline_labels, save_baseline, train_baseline
 from hatespeech.model.decision import DecisionRule
