@@ -50,6 +50,7 @@ PROJECT_FILES = (
     "data/hate_speech_offensive",
     "data/twitteraae",  # the audit's dialect model
     "data/functional",  # the functional suite, the training templates and their target groups
+    "docs/results/fairness/comparison.json",  # the card quotes the dialect mitigation's out-of-fold figures
     "data/feedback",  # users' corrections (only its README until some are exported)
 )
 

@@ -41,7 +41,7 @@ def main() -> None:
     params = load_params()
     folds, results = fold_ids(params), Path(args.results)
     # What the folds trained with, so a copy of this directory still says which run it is (cv_compare reads it).
-    settings = {"fairness": params.get("fairness"), "train_epochs": params["train"]["epochs"]}
+    settings = {"fairness": params.get("fairness") or {"method": "none"}, "train_epochs": params["train"]["epochs"]}
     summary: dict[str, object] = {"folds": len(folds), "settings": settings}
     summary.update({model: summarize(read_fold_metrics(results, model, folds)) for model in MODELS})
 
