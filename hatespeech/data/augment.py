@@ -106,6 +106,16 @@ def template_rows(templates: pd.DataFrame, count: int, rng: random.Random) -> pd
     return pd.DataFrame({TEXT: chosen[TEXT].to_numpy(), LABEL: chosen[LABEL].to_numpy(), SOURCE: "template"})
 
 
+def without_votes(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with generated rows' missing vote counts as 0 (no annotator voted on them: soft labels fall back
+    to the hard label) and integer labels."""
+    for column in (*VOTE_COLUMNS, "count"):
+        if column in frame.columns:
+            frame[column] = frame[column].fillna(0).astype(int)
+    frame[LABEL] = frame[LABEL].astype(int)
+    return frame
+
+
 def augment_train(
     train: pd.DataFrame,
     templates: pd.DataFrame,
@@ -127,13 +137,7 @@ def augment_train(
     extra = extra.assign(**{TEXT: normalizer.apply(extra[TEXT])})
     base = pd.concat([p for p in (tweets, extra) if not p.empty], ignore_index=True)
     disguised = disguised_copies(base.drop(columns=SOURCE), lexicon, config, rng)
-    frame = pd.concat([p for p in (base, disguised) if not p.empty], ignore_index=True)
-    for column in VOTE_COLUMNS:  # no annotators voted on generated rows: soft labels fall back to the hard label
-        if column in frame.columns:
-            frame[column] = frame[column].fillna(0).astype(int)
-    if "count" in frame.columns:
-        frame["count"] = frame["count"].fillna(0).astype(int)
-    frame[LABEL] = frame[LABEL].astype(int)
+    frame = without_votes(pd.concat([p for p in (base, disguised) if not p.empty], ignore_index=True))
     frame = frame.iloc[np.random.default_rng(seed).permutation(len(frame))].reset_index(drop=True)
     counts = frame.groupby([SOURCE, LABEL]).size()
     stats = {

@@ -19,7 +19,7 @@ import numpy as np
 from hatespeech import LABELS, PipelineError
 from hatespeech.data.dialect import GROUPS
 from hatespeech.evaluation.audit import MEASURES
-from hatespeech.evaluation.stats import confusion_matrices, interval, metrics_from_confusion
+from hatespeech.evaluation.stats import bootstrap_p_value, confusion_matrices, interval, metrics_from_confusion
 from hatespeech.metrics import rounded
 
 QUALITY = ("f1_macro", "f1_hate_speech")
@@ -71,12 +71,6 @@ def run_figures(
     return figures
 
 
-def _p_value(differences: np.ndarray) -> float:
-    differences = differences[np.isfinite(differences)]
-    below, above = int((differences <= 0).sum()), int((differences >= 0).sum())
-    return float(f"{min(1.0, 2 * (min(below, above) + 1) / (len(differences) + 1)):.4g}")
-
-
 def _finite(samples: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(samples), samples, np.nan)
 
@@ -117,7 +111,7 @@ def compare_runs(
                 entry[figure]["change"] = {
                     "difference": rounded(value - base_value) if np.isfinite(value - base_value) else None,
                     **interval(differences),
-                    "p_value": _p_value(differences),
+                    "p_value": bootstrap_p_value(differences),
                 }
         report["runs"][name] = entry
     return report

@@ -142,6 +142,13 @@ def _bootstrap_p_value(differences: np.ndarray) -> float:
     return min(1.0, 2 * (min(below, above) + 1) / (len(differences) + 1))
 
 
+def bootstrap_p_value(differences: np.ndarray) -> float:
+    """The two-sided bootstrap p-value of paired ``differences`` (resamples where the figure is undefined, NaN,
+    left out), to 4 significant digits."""
+    differences = np.asarray(differences, dtype=np.float64)
+    return _p_value(_bootstrap_p_value(differences[~np.isnan(differences)]))
+
+
 NAMES = ("reference", "candidate")  # how a comparison's two sides are keyed unless named
 
 
@@ -196,7 +203,7 @@ def paired_comparison(
             "difference": rounded(new - old),
             "low": low,
             "high": high,
-            "p_value": _p_value(_bootstrap_p_value(differences)),
+            "p_value": bootstrap_p_value(differences),
         }
     comparison["mcnemar"] = mcnemar(labels, reference, candidate, names)
     return comparison
