@@ -151,6 +151,7 @@ def test_augment_adds_template_and_disguised_rows_and_refuses_templates_that_lea
 
 def test_augment_applies_a_fairness_mitigation_from_the_train_rows_dialect_groups(tmp_path, csv_file):
     project = make_project(tmp_path / "p", str(csv_file), "unused")
+    set_params(project, "fairness", method="none")
     for command in (DOWNLOAD, SPLIT, AUGMENT):
         assert run_script(project, *command).returncode == 0
     plain = pd.read_parquet(project / "data/augmented/train.parquet")
