@@ -73,19 +73,19 @@ def main(argv: list[str] | None = None) -> None:
     runs = dict(args.run)
     if len(runs) < 2:
         raise PipelineError("give at least two runs (--run NAME=DIR): the reference and one to compare")
-    predictions, labels, texts, folds = {}, None, None, None
+    reference, *_ = runs
+    table, texts, folds = read_run(runs[reference])
+    labels = table["label"].to_numpy()
+    predictions = {reference: table["predicted_tuned"].to_numpy()}
     for name, directory in runs.items():
-        table, run_texts, run_folds = read_run(directory)
-        if labels is None:
-            labels, texts, folds = table["label"].to_numpy(), run_texts, run_folds
-        elif run_texts != texts or not np.array_equal(table["label"].to_numpy(), labels):
-            raise PipelineError(f"run {name!r} ({directory}) has other folds than the reference: not comparable")
-        predictions[name] = table["predicted_tuned"].to_numpy()
-        log.info("%s: %d out-of-fold rows from %s", name, len(table), directory)
+        if name != reference:
+            table, run_texts, _ = read_run(directory)
+            if run_texts != texts or not np.array_equal(table["label"].to_numpy(), labels):
+                raise PipelineError(f"run {name!r} ({directory}) has other folds than the reference: not comparable")
+            predictions[name] = table["predicted_tuned"].to_numpy()
+        log.info("%s: %d out-of-fold rows from %s", name, len(predictions[name]), directory)
     groups = dialect_groups(DialectModel.load(args.dialect_model).proportions(texts), config.group_threshold)
-    report = compare_runs(
-        labels, groups, folds, predictions, next(iter(runs)), bootstrap.config.resamples, bootstrap.seed
-    )
+    report = compare_runs(labels, groups, folds, predictions, reference, bootstrap.config.resamples, bootstrap.seed)
     report["group_threshold"] = config.group_threshold
     report["settings"] = {name: run_settings(directory) for name, directory in runs.items()}
     write_json(args.out, report)
