@@ -15,7 +15,7 @@ import pandas as pd
 from hatespeech import TEXT
 from hatespeech.cli import run_stage
 from hatespeech.config import BaseConfig, load_params
-from hatespeech.data.augment import SOURCE, AugmentConfig, augment_train
+from hatespeech.data.augment import SOURCE, AugmentConfig, augment_train, row_counts
 from hatespeech.data.corrections import CORRECTIONS_FILE, FeedbackConfig, correction_rows, read_corrections
 from hatespeech.data.dialect import DialectModel, dialect_groups
 from hatespeech.data.fairness import FairnessConfig, mitigate
@@ -85,7 +85,7 @@ def main() -> None:
         for name in ("validation", "test"):
             shutil.copy2(f"{args.splits}/{name}.parquet", tmp / f"{name}.parquet")
         write_json(tmp / "lexicon.json", added["lexicon"])
-    stats = {**added["stats"], "template_examples": len(examples), "suite_cases": suite_cases}
+    stats = {**added["stats"], **row_counts(train), "template_examples": len(examples), "suite_cases": suite_cases}
     if feedback.weight:
         stats["feedback"] = feedback_stats
     write_json(args.stats, {**stats, "fairness": fairness_stats} if fairness_stats else stats)

@@ -139,13 +139,15 @@ def augment_train(
     disguised = disguised_copies(base.drop(columns=SOURCE), lexicon, config, rng)
     frame = without_votes(pd.concat([p for p in (base, disguised) if not p.empty], ignore_index=True))
     frame = frame.iloc[np.random.default_rng(seed).permutation(len(frame))].reset_index(drop=True)
-    counts = frame.groupby([SOURCE, LABEL]).size()
-    stats = {
-        "rows": {
-            source: int(counts[source].sum()) for source in ("tweet", "disguised", "template") if source in counts
-        },
-        "by_label": {f"{source}/{label}": int(n) for (source, label), n in counts.items()},
-        "lexicon_learnt": len(learnt),
-        "lexicon": len(lexicon),
-    }
+    stats = {**row_counts(frame), "lexicon_learnt": len(learnt), "lexicon": len(lexicon)}
     return frame, {"stats": stats, "lexicon": lexicon}
+
+
+def row_counts(train: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """The train split's rows by source (tweet, template, disguised, and correction or counterfactual where the
+    stage added them) and by source and label, for metrics/augment.json."""
+    counts = train.groupby([SOURCE, LABEL]).size()
+    return {
+        "rows": {str(source): int(counts[source].sum()) for source in counts.index.get_level_values(0).unique()},
+        "by_label": {f"{source}/{label}": int(n) for (source, label), n in counts.items()},
+    }

@@ -131,7 +131,8 @@ def test_augment_adds_template_and_disguised_rows_and_refuses_templates_that_lea
     split = pd.read_parquet(project / "data/split/train.parquet")
     stats = json.loads((project / "metrics/augment.json").read_text())
     assert stats["rows"]["tweet"] == len(split) and len(train) == sum(stats["rows"].values())
-    assert set(train["source"]) == {"tweet", "template", "disguised"} and stats["suite_cases"] >= 2000
+    assert set(train["source"]) == {"tweet", "template", "disguised", "counterfactual"}  # fairness: the default's
+    assert stats["rows"]["counterfactual"] == stats["fairness"]["counterfactual_rows"] and stats["suite_cases"] >= 2000
     for name in ("validation", "test"):  # copied, never augmented
         assert (project / f"data/augmented/{name}.parquet").read_bytes() == (
             project / f"data/split/{name}.parquet"
