@@ -13,6 +13,10 @@ import pytest
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["DVC_NO_ANALYTICS"] = "1"
+# Several xdist workers share a few cores, each starting training, servers and stage processes: one OpenMP thread
+# per process keeps their spinning threads from stealing each other's time slices (hatespeech/threads.py), which
+# made the suite several times slower. Tests of the thread choice set or remove it themselves.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 sys.path.insert(0, str(Path(__file__).parent))
 from helpers import dvc, git, init_repo, make_project, set_params  # noqa: E402
