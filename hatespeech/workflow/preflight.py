@@ -12,24 +12,33 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from hatespeech import PipelineError
+import numpy as np
+import pandas as pd
+
+from hatespeech import LABEL, TEXT, PipelineError
 from hatespeech.cli import run_stage
-from hatespeech.config import load_params
+from hatespeech.config import BaseConfig, load_params
+from hatespeech.data.augment import AugmentConfig
+from hatespeech.data.dialect import SHIPPED_MODEL, DialectModel, dialect_groups
+from hatespeech.data.fairness import COUNTERFACTUAL, OFFENSIVE, FairnessConfig
 from hatespeech.data.sources import SHIPPED_DATA, DownloadConfig, check_hub_reachable, is_file_source, load_csv
 from hatespeech.data.splitting import SplitConfig
-from hatespeech.model.loading import DEFAULT_CHECKPOINT, ModelConfig, ModelError, check_checkpoint
+from hatespeech.data.text import Normalizer
+from hatespeech.model.loading import ModelConfig, ModelError, check_checkpoint
+from hatespeech.model.precision import training_precision
 from hatespeech.model.training import TrainConfig
 from hatespeech.threads import choose_threads
 from hatespeech.workflow.overrides import apply_profile, read_profile
 
-# The estimate's inputs: training samples/s by model.checkpoint on the reference machine (2 cores) and the
-# minutes of every other stage, as measured (where and how: docs/performance.md, "What the estimate uses").
-CPU_REFERENCE_CORES = 2
-CPU_SAMPLES_PER_SECOND = {DEFAULT_CHECKPOINT: 37.4, "bert-base-uncased": 4.6}
-OTHER_STAGES_MINUTES = 3
+# The other stages' minutes beside training, by training precision, as clean-clone `make run`s on 2-core CPUs measured
+# them (docs/performance.md, "What the estimate uses"): with bf16 hardware (Zen 4) 143 s, without (Zen 3, fp32) 199 s.
+OTHER_STAGES_MINUTES = {"bf16": 2.4, "fp32": 3.3}
 HUB_DATASET_ROWS = 24_783  # tdavidson/hate_speech_offensive, all rows
+MEASURED_STEPS = 16  # training steps the estimate runs (the first 2 warm up): a few seconds on a 2-core CPU
+SAMPLE_ROWS = 2000  # tweets whose token counts stand for the training data's
 
 
 @dataclass(frozen=True)
@@ -37,15 +46,12 @@ class Plan:
     data: str
     model: str
     device: str
-    estimate: str
+    frame: pd.DataFrame | None  # the rows the run will read, where they are local (not from the Hub)
+    checkpoint: str
+    on_gpu: bool
 
     def lines(self) -> list[str]:
-        return [
-            f"data:   {self.data}",
-            f"model:  {self.model}",
-            f"device: {self.device}",
-            f"time:   {self.estimate}",
-        ]
+        return [f"data:   {self.data}", f"model:  {self.model}", f"device: {self.device}"]
 
 
 def _hub_model_available(model_id: str) -> bool:
@@ -76,27 +82,87 @@ def describe_device(params: dict[str, Any]) -> tuple[str, bool]:
     return f"CPU, {choice.threads} training thread(s) ({choice.reason}); no GPU", False
 
 
-def estimate_duration(checkpoint: str, rows: int, params: dict[str, Any], on_gpu: bool) -> str:
-    split = SplitConfig.of(params)
-    samples = rows * (1 - split.validation_size - split.test_size) * TrainConfig.of(params).epochs
-    rate = CPU_SAMPLES_PER_SECOND.get(checkpoint)
+def expected_train_rows(frame: pd.DataFrame, params: dict[str, Any]) -> int:
+    """The rows the train stage will see: the train split's tweets and what augment adds to them (template
+    sentences, disguised copies at most, counterfactual rows from the TwitterAAE groups as the mitigation picks)."""
+    split, augment, fairness = SplitConfig.of(params), AugmentConfig.of(params), FairnessConfig.of(params)
+    train_share = 1 - split.validation_size - split.test_size
+    tweets = round(len(frame) * train_share)
+    templates = round(augment.template_share * tweets)
+    disguised = round(augment.disguise_share * (tweets + templates))  # rows without a word to disguise are skipped
+    counterfactual = 0
+    if fairness.active and fairness.method == COUNTERFACTUAL:
+        proportions = DialectModel.load(SHIPPED_MODEL).proportions(frame[TEXT].tolist())
+        groups = dialect_groups(proportions, fairness.group_threshold)
+        eligible = (groups == "aae") & (frame[LABEL].to_numpy() == OFFENSIVE)
+        counterfactual = round(fairness.strength * eligible.mean() * tweets)
+    return tweets + templates + disguised + counterfactual
+
+
+def estimate_training(frame: pd.DataFrame, checkpoint: str, params: dict[str, Any]) -> tuple[float, str]:
+    """Seconds the train stage should take here: :data:`MEASURED_STEPS` real steps timed on this machine
+    (:mod:`hatespeech.model.step_time`), scaled to the run's steps and tokens, plus its evaluations."""
+    import math
+    import tempfile
+
+    from transformers.utils import logging as transformers_logging
+
+    from hatespeech.model.loading import load_tokenizer
+    from hatespeech.model.step_time import labelled, measure_step_cost
+    from hatespeech.model.tokenization import TokenizeConfig
+    from hatespeech.threads import set_torch_threads
+
+    config, split = TrainConfig.of(params), SplitConfig.of(params)
+    set_torch_threads(config.threads)
+    max_length = TokenizeConfig.of(params).max_length
+    sample = frame.sample(min(SAMPLE_ROWS, len(frame)), random_state=0)
+    texts = Normalizer.of(params).apply(sample[TEXT])
+    tokenizer = load_tokenizer(checkpoint)
+    lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
+    mean_tokens = float(np.mean(lengths))
+    timed = MEASURED_STEPS * config.batch_size
+    data = labelled(texts[:timed], sample[LABEL].tolist()[:timed], tokenizer, max_length)
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()  # the new head's load report is the train stage's to show
+    try:
+        with tempfile.TemporaryDirectory(prefix="hatespeech-preflight-") as workdir:
+            cost = measure_step_cost(data, checkpoint, config, Path(workdir), BaseConfig.of(params).seed)
+    finally:
+        transformers_logging.set_verbosity(verbosity)
+    rows = expected_train_rows(frame, params)
+    steps = math.ceil(config.epochs * math.ceil(rows / config.batch_size))
+    validation = len(frame) * split.validation_size * math.ceil(config.epochs)  # one evaluation per (part) epoch
+    seconds = (
+        cost.train_seconds(steps, steps * config.batch_size * mean_tokens)
+        + cost.forward_seconds(validation * mean_tokens)
+        + 2 * cost.load_seconds  # the model, loaded; the trained model, saved
+    )
+    return seconds, f"{steps:,} steps of {config.batch_size} over {rows:,} rows, {mean_tokens:.0f} tokens a tweet"
+
+
+def estimate_duration(frame: pd.DataFrame | None, checkpoint: str, params: dict[str, Any], on_gpu: bool) -> str:
     if on_gpu:
-        return f"{samples:,.0f} training samples; no GPU figure measured here (expect minutes)"
-    if rate is None:
-        return f"{samples:,.0f} training samples; no CPU figure measured for this model"
-    minutes = samples / rate / 60
+        return "no GPU figure measured here (expect minutes)"
+    if frame is None:
+        return "not measured: the data comes from the Hub (see docs/performance.md for measured runs)"
+    seconds, basis = estimate_training(frame, checkpoint, params)
+    other = OTHER_STAGES_MINUTES[training_precision(TrainConfig.of(params).mixed_precision)]
     return (
-        f"about {minutes:.0f} min of training ({samples:,.0f} samples at {rate} samples/s, measured on "
-        f"a {CPU_REFERENCE_CORES}-core CPU), plus about {OTHER_STAGES_MINUTES} min for the other stages"
+        f"about {seconds / 60:.1f} min of training ({basis}; from {MEASURED_STEPS} steps run here), plus about "
+        f"{other:g} min for the other stages (as measured on a 2-core CPU training in that precision)"
     )
 
 
 def make_plan(params: dict[str, Any]) -> Plan:
     """Check the run's data source and model, and describe the run; a PipelineError when either is unavailable."""
-    source = DownloadConfig.of(params).source
+    download = DownloadConfig.of(params)
+    source, frame = download.source, None
     if is_file_source(source):
-        rows = len(load_csv(source).frame)  # seconds; a malformed file fails here, before any stage runs
+        frame = load_csv(source).frame  # seconds; a malformed file fails here, before any stage runs
+        rows = len(frame)
         data = f"{source} ({rows:,} rows{', shipped with the repository' if source == SHIPPED_DATA else ''})"
+        if download.max_rows and download.max_rows < rows:
+            frame = frame.sample(download.max_rows, random_state=0)
     else:
         check_hub_reachable()
         rows = HUB_DATASET_ROWS
@@ -106,7 +172,7 @@ def make_plan(params: dict[str, Any]) -> Plan:
     if model != checkpoint:
         model = f"{checkpoint} -> {model}"
     device, on_gpu = describe_device(params)
-    return Plan(data, model, device, estimate_duration(checkpoint, rows, params, on_gpu))
+    return Plan(data, model, device, frame, checkpoint, on_gpu)
 
 
 def main() -> None:
@@ -120,6 +186,7 @@ def main() -> None:
     plan = make_plan(params)
     print("make run:", "dvc exp run with " + args.profile if args.profile else "dvc repro with params.yaml")
     print("\n".join(f"  {line}" for line in plan.lines()), flush=True)
+    print(f"  time:   {estimate_duration(plan.frame, plan.checkpoint, params, plan.on_gpu)}", flush=True)
 
 
 if __name__ == "__main__":

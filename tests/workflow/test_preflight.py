@@ -1,0 +1,58 @@
+"""make run's preflight: the training time measured on this machine, from a few real steps, and the rows it
+scales them to."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from helpers import ROOT, make_project, run, set_params
+
+from hatespeech import LABEL, TEXT
+from hatespeech.config import load_params
+from hatespeech.data.sources import load_csv
+from hatespeech.model.step_time import fit_step_cost, labelled, measure_step_cost
+from hatespeech.model.training import TrainConfig
+from hatespeech.testing import TINY_TRAIN, make_rows, write_csv
+from hatespeech.workflow.preflight import expected_train_rows
+
+
+def test_the_fit_recovers_a_fixed_and_a_per_token_cost_and_falls_back_when_lengths_are_alike():
+    tokens = [200, 400, 800, 1600, 3200]
+    per_step, per_token = fit_step_cost(tokens, [0.05 + 1e-4 * t for t in tokens])
+    assert per_step == pytest.approx(0.05) and per_token == pytest.approx(1e-4)
+    alike = fit_step_cost([1000, 1010, 1005], [0.3, 0.2, 0.25])  # no spread of lengths to separate the two
+    assert alike == (0.0, pytest.approx(0.75 / 3015))
+
+
+def test_expected_rows_add_what_augment_adds_and_counterfactuals_only_from_the_dialect_groups(tmp_path):
+    frame = load_csv(str(write_csv(tmp_path / "data.csv", make_rows(1000)))).frame
+    params = load_params(ROOT / "params.yaml")
+    params["fairness"] = {**params["fairness"], "method": "none"}
+    plain = expected_train_rows(frame, params)
+    tweets = round(len(frame) * 0.8)  # make_rows adds retweets beyond its n
+    assert plain == tweets + round(0.05 * tweets) + round(0.3 * (tweets + round(0.05 * tweets)))
+    params["fairness"] = {**params["fairness"], "method": "counterfactual", "strength": 1.0}
+    assert plain <= expected_train_rows(frame, params) <= plain + tweets
+
+
+def test_a_few_real_steps_give_a_positive_cost(tmp_path, tiny_model):
+    from hatespeech.model.loading import load_tokenizer
+
+    frame = load_csv(str(write_csv(tmp_path / "data.csv", make_rows(80)))).frame
+    config = TrainConfig.from_params({**TINY_TRAIN, "checkpoint_steps": 0})
+    data = labelled(frame[TEXT].tolist()[:64], frame[LABEL].tolist()[:64], load_tokenizer(str(tiny_model)), 64)
+    cost = measure_step_cost(data, str(tiny_model), config, tmp_path / "work", seed=0)
+    assert cost.per_token > 0 and cost.per_step >= 0 and cost.load_seconds > 0
+    assert cost.train_seconds(100, 100 * 8 * 20) > cost.train_seconds(10, 10 * 8 * 20)
+    assert not (tmp_path / "work").exists() or not any((tmp_path / "work").iterdir())  # no checkpoint written
+
+
+@pytest.mark.slow  # a process that loads torch
+def test_preflight_prints_a_time_measured_here(tmp_path, tiny_model):
+    project = make_project(tmp_path / "p", str(write_csv(tmp_path / "data.csv", make_rows(300))), str(tiny_model))
+    set_params(project, "fairness", method="counterfactual", strength=1.0)
+    result = run([sys.executable, "-m", "hatespeech.workflow.preflight"], cwd=project)
+    time_line = next(line for line in result.stdout.splitlines() if line.strip().startswith("time:"))
+    assert "min of training" in time_line and "from 16 steps run here" in time_line, result.stdout
+    assert "min for the other stages (as measured on a 2-core CPU training in that precision)" in time_line
