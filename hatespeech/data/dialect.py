@@ -30,7 +30,6 @@ DIALECTS: tuple[str, ...] = ("african_american", "hispanic", "asian", "white")
 GROUPS = {"aae": "african_american", "white": "white"}
 """The two dialect-aligned groups compared (ratios are the first over the second) and their topic."""
 
-SHIPPED_MODEL = "data/twitteraae"  # the copy in the repository, as dvc.yaml passes it to augment and audit
 VOCABULARY_FILE = "model_vocab.txt.gz"
 COUNTS_FILE = "model_count_table.txt.gz"
 

@@ -4,8 +4,7 @@
 - ``tokenization``: the splits as the model's token ids (no padding)
 - ``training``: the train params and the Trainer run; ``losses``: class weights, soft labels, focal loss;
   ``precision``: fp32 / bf16 / fp16 for training and serving; ``acceleration``: attention kernel, optimizer,
-  torch.compile, token-budget batches; ``checkpoints``: resuming a killed run; ``step_time``: a step's cost
-  measured on this machine (make run's time estimate)
+  torch.compile, token-budget batches; ``checkpoints``: resuming a killed run
 - ``decision``: softmax and the decision rule fitted on validation; ``calibration``: the calibration map of the
   scores (temperature or vector scaling) fitted on validation; ``policy``: moderation policies, scores to actions
 - ``inference``: the Classifier and its backends (PyTorch, ONNX), batching by length

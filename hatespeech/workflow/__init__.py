@@ -1,6 +1,7 @@
 """Workflow: running and comparing the pipeline through DVC.
 
-- ``preflight``: checks and a time estimate before ``make run``
+- ``preflight``: checks and a time estimate before ``make run``; ``step_time``: a training step's cost, measured
+  on this machine for the estimate
 - ``overrides``: params.yaml overrides from a profile file, as ``dvc exp run -S`` arguments
 - ``sweep``: a sweep file queued as DVC experiments; ``experiments``: the experiments table (``make experiments``)
 - ``compare``: ``hatespeech-compare``, two revisions' metrics and paired tests; ``cv_compare``: cross-validation

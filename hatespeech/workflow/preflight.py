@@ -22,7 +22,7 @@ from hatespeech import LABEL, TEXT, PipelineError
 from hatespeech.cli import run_stage
 from hatespeech.config import BaseConfig, load_params
 from hatespeech.data.augment import AugmentConfig
-from hatespeech.data.dialect import SHIPPED_MODEL, DialectModel, dialect_groups
+from hatespeech.data.dialect import DialectModel, dialect_groups
 from hatespeech.data.fairness import COUNTERFACTUAL, OFFENSIVE, FairnessConfig
 from hatespeech.data.sources import SHIPPED_DATA, DownloadConfig, check_hub_reachable, is_file_source, load_csv
 from hatespeech.data.splitting import SplitConfig
@@ -37,6 +37,7 @@ from hatespeech.workflow.overrides import apply_profile, read_profile
 # them (docs/performance.md, "What the estimate uses"): with bf16 hardware (Zen 4) 143 s, without (Zen 3, fp32) 199 s.
 OTHER_STAGES_MINUTES = {"bf16": 2.4, "fp32": 3.3}
 HUB_DATASET_ROWS = 24_783  # tdavidson/hate_speech_offensive, all rows
+DIALECT_MODEL = "data/twitteraae"  # as dvc.yaml passes it to augment (--dialect-model)
 MEASURED_STEPS = 16  # training steps the estimate runs (the first 2 warm up): a few seconds on a 2-core CPU
 SAMPLE_ROWS = 2000  # tweets whose token counts stand for the training data's
 
@@ -92,7 +93,7 @@ def expected_train_rows(frame: pd.DataFrame, params: dict[str, Any]) -> int:
     disguised = round(augment.disguise_share * (tweets + templates))  # rows without a word to disguise are skipped
     counterfactual = 0
     if fairness.active and fairness.method == COUNTERFACTUAL:
-        proportions = DialectModel.load(SHIPPED_MODEL).proportions(frame[TEXT].tolist())
+        proportions = DialectModel.load(DIALECT_MODEL).proportions(frame[TEXT].tolist())
         groups = dialect_groups(proportions, fairness.group_threshold)
         eligible = (groups == "aae") & (frame[LABEL].to_numpy() == OFFENSIVE)
         counterfactual = round(fairness.strength * eligible.mean() * tweets)
@@ -101,16 +102,16 @@ def expected_train_rows(frame: pd.DataFrame, params: dict[str, Any]) -> int:
 
 def estimate_training(frame: pd.DataFrame, checkpoint: str, params: dict[str, Any]) -> tuple[float, str]:
     """Seconds the train stage should take here: :data:`MEASURED_STEPS` real steps timed on this machine
-    (:mod:`hatespeech.model.step_time`), scaled to the run's steps and tokens, plus its evaluations."""
+    (:mod:`hatespeech.workflow.step_time`), scaled to the run's steps and tokens, plus its evaluations."""
     import math
     import tempfile
 
     from transformers.utils import logging as transformers_logging
 
     from hatespeech.model.loading import load_tokenizer
-    from hatespeech.model.step_time import labelled, measure_step_cost
     from hatespeech.model.tokenization import TokenizeConfig
     from hatespeech.threads import set_torch_threads
+    from hatespeech.workflow.step_time import labelled, measure_step_cost
 
     config, split = TrainConfig.of(params), SplitConfig.of(params)
     set_torch_threads(config.threads)
@@ -121,7 +122,8 @@ def estimate_training(frame: pd.DataFrame, checkpoint: str, params: dict[str, An
     lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
     mean_tokens = float(np.mean(lengths))
     timed = MEASURED_STEPS * config.batch_size
-    data = labelled(texts[:timed], sample[LABEL].tolist()[:timed], tokenizer, max_length)
+    repeats = -(-timed // len(texts))  # a small data set is cycled: the steps' cost is what is measured
+    data = labelled((texts * repeats)[:timed], (sample[LABEL].tolist() * repeats)[:timed], tokenizer, max_length)
     verbosity = transformers_logging.get_verbosity()
     transformers_logging.set_verbosity_error()  # the new head's load report is the train stage's to show
     try:

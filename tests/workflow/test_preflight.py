@@ -11,10 +11,10 @@ from helpers import ROOT, make_project, run, set_params
 from hatespeech import LABEL, TEXT
 from hatespeech.config import load_params
 from hatespeech.data.sources import load_csv
-from hatespeech.model.step_time import fit_step_cost, labelled, measure_step_cost
 from hatespeech.model.training import TrainConfig
 from hatespeech.testing import TINY_TRAIN, make_rows, write_csv
 from hatespeech.workflow.preflight import expected_train_rows
+from hatespeech.workflow.step_time import fit_step_cost, labelled, measure_step_cost
 
 
 def test_the_fit_recovers_a_fixed_and_a_per_token_cost_and_falls_back_when_lengths_are_alike():
