@@ -12,6 +12,7 @@ import re
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,13 +86,10 @@ def time_data_stages(project: Path, repeats: int) -> dict[str, Any]:
     }
 
 
-def complete_pipeline(project: Path) -> Path:
-    """Finish a project whose data stages :func:`time_data_stages` ran: record them, then `dvc repro` the rest.
-
-    `dvc commit` stores the outputs already there as those stages' results, so only train and evaluate run.
-    """
+def record_data_stages(project: Path) -> Path:
+    """Record the outputs :func:`time_data_stages` left in ``project`` as its data stages' results (`dvc commit`),
+    so a no-op `dvc repro` of those stages can be timed without running the rest of the pipeline."""
     dvc(project, "commit", "--force", *DATA_STAGES)
-    dvc(project, "repro")
     return project
 
 
@@ -109,14 +107,16 @@ def build_tiny_pipeline(workdir: Path) -> Path:
     return project
 
 
-def time_noop_pipeline(project: Path, repeats: int) -> dict[str, Any]:
-    """Median wall time of `dvc repro` and `dvc status dvc.yaml` on an up-to-date pipeline (neither may run a stage).
+def time_noop_pipeline(project: Path, repeats: int, stages: Sequence[str] = ()) -> dict[str, Any]:
+    """Median wall time of `dvc repro` and `dvc status` on an up-to-date pipeline (neither may run a stage).
 
-    Both cover the main pipeline, dvc.yaml, as `dvc repro` does; cross-validation (cv/pipeline.yaml) is not part of it.
+    Both cover the main pipeline, dvc.yaml, as `dvc repro` does, or only ``stages`` (and what they depend on) where
+    given; cross-validation (cv/pipeline.yaml) is not part of it.
     """
     if not (project / "dvc.yaml").is_file():
         raise BenchError(f"{project} has no dvc.yaml: --project must be the root of a built pipeline")
-    status = dvc(project, "status", "dvc.yaml", "--json", check=False)
+    targets = list(stages) or ["dvc.yaml"]
+    status = dvc(project, "status", *targets, "--json", check=False)
     if status.returncode != 0:
         raise BenchError(f"`dvc status` failed in {project}:\n{status.stderr.strip()}")
     changes = json.loads(status.stdout or "{}")
@@ -130,12 +130,13 @@ def time_noop_pipeline(project: Path, repeats: int) -> dict[str, Any]:
     for _ in range(repeats):
         for command in ("repro", "status"):
             started = time.perf_counter()
-            result = dvc(project, command, *(["dvc.yaml"] if command == "status" else []))
+            result = dvc(project, command, *(targets if command == "status" else stages))
             timings[command].append(time.perf_counter() - started)
             if command == "repro" and ran_stages(result):
                 raise BenchError(f"`dvc repro` in {project} ran {ran_stages(result)}: it was not a no-op")
     return {
         "project": str(project),
+        "stages": list(stages) or "all",
         "repeats": repeats,
         "noop_repro_s": _median(timings["repro"]),
         "status_s": _median(timings["status"]),
