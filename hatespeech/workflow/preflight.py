@@ -125,12 +125,14 @@ def estimate_training(frame: pd.DataFrame, checkpoint: str, params: dict[str, An
     repeats = -(-timed // len(texts))  # a small data set is cycled: the steps' cost is what is measured
     data = labelled((texts * repeats)[:timed], (sample[LABEL].tolist() * repeats)[:timed], tokenizer, max_length)
     verbosity = transformers_logging.get_verbosity()
-    transformers_logging.set_verbosity_error()  # the new head's load report is the train stage's to show
+    transformers_logging.set_verbosity_error()  # the new head's load report and bars are the train stage's to show
+    transformers_logging.disable_progress_bar()
     try:
         with tempfile.TemporaryDirectory(prefix="hatespeech-preflight-") as workdir:
             cost = measure_step_cost(data, checkpoint, config, Path(workdir), BaseConfig.of(params).seed)
     finally:
         transformers_logging.set_verbosity(verbosity)
+        transformers_logging.enable_progress_bar()
     rows = expected_train_rows(frame, params)
     steps = math.ceil(config.epochs * math.ceil(rows / config.batch_size))
     validation = len(frame) * split.validation_size * math.ceil(config.epochs)  # one evaluation per (part) epoch
