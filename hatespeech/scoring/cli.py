@@ -31,7 +31,7 @@ from hatespeech import PipelineError
 from hatespeech.cli import fail
 from hatespeech.model.inference import DEFAULT_BATCH_SIZE
 from hatespeech.scoring.job import ScoreSettings, plan, score_files, start_ray
-from hatespeech.scoring.readers import FORMATS, input_files, s3_options
+from hatespeech.scoring.readers import FORMATS, check_columns, input_files, s3_options
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         needs_s3 = any(path.startswith("s3://") for path in [*args.inputs, args.out])
         options = s3_options(args.dvc_remote) if needs_s3 or args.dvc_remote else {}
         sources = input_files(args.inputs, options)
+        check_columns(sources, options, args.format, args.column, args.id_column)
         local_cores = None if args.address else len(usable_cpus())
         resources = start_ray(args.address, local_cores or 0, args.quiet)
         actors, threads, reserve = plan(

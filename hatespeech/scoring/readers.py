@@ -5,6 +5,7 @@ bad row is reported and the job goes on."""
 from __future__ import annotations
 
 import csv
+import gzip
 import hashlib
 import io
 import json
@@ -116,6 +117,37 @@ def input_files(inputs: Sequence[str], options: dict[str, Any]) -> list[str]:
             )
         found += files
     return sorted(dict.fromkeys(found))
+
+
+def check_columns(
+    sources: Sequence[str], options: dict[str, Any], fmt: str | None, column: str, id_column: str | None
+) -> None:
+    """Before the job starts Ray: every input's format is known, and every CSV header and parquet schema holds
+    ``column`` (and ``id_column``), so a stray file or a wrong ``--column`` stops in seconds with one line. A file
+    whose header cannot be read here is left to :func:`read_shard`, which reports it as precisely."""
+    for source in sources:
+        kind = fmt or file_kind(source)
+        if kind is None:
+            raise PipelineError(f"{source}: unknown format; pass --format ({', '.join(FORMATS)})")
+        names = _columns(source, kind, options) if kind in ("csv", "parquet") else None
+        missing = [name for name in filter(None, (column, id_column)) if names and name not in names]
+        if names and missing:
+            raise PipelineError(f"{source}: no column '{missing[0]}' (columns: {', '.join(names)}); see --column")
+
+
+def _columns(source: str, kind: str, options: dict[str, Any]) -> list[str] | None:
+    """A CSV file's header or a parquet file's column names, read without the rest of the file; None if unreadable."""
+    fs, path = filesystem(source, options)
+    try:
+        with fs.open(path, "rb") as handle:
+            if kind == "parquet":
+                import pyarrow.parquet as pq
+
+                return [str(name) for name in pq.read_schema(handle).names]
+            first = (gzip.open(handle) if source.lower().endswith(GZIP) else handle).readline()
+        return next(csv.reader([first.decode("utf-8")]), None) or None
+    except (OSError, EOFError, ValueError, csv.Error):  # ValueError: pyarrow's ArrowInvalid, UnicodeDecodeError
+        return None
 
 
 def shard_name(source: str) -> str:

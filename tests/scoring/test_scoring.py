@@ -20,7 +20,7 @@ from helpers import ESCAPED, PINNED_THREADS, RAW, free_port, init_repo, make_pro
 
 from hatespeech import LABELS, PipelineError
 from hatespeech.scoring.job import plan, read_scores
-from hatespeech.scoring.readers import file_kind, input_files, read_shard, shard_name
+from hatespeech.scoring.readers import check_columns, file_kind, input_files, read_shard, shard_name
 from hatespeech.testing import make_rows
 
 SCORE = [sys.executable, "-m", "hatespeech.scoring.cli"]
@@ -60,6 +60,26 @@ def test_an_input_that_cannot_be_read_at_all_is_one_clear_error(tmp_path):
     (tmp_path / "notes.md").write_text("x")
     with pytest.raises(PipelineError, match="no input files"):
         input_files([str(tmp_path)], {})
+
+
+def test_headers_are_checked_before_the_job_starts_and_an_unreadable_one_is_left_to_the_reader(tmp_path):
+    import gzip
+
+    (tmp_path / "ok.csv.gz").write_bytes(gzip.compress(b"id,tweet\n1,a\n"))
+    pd.DataFrame({"id": [1], "tweet": ["a"]}).to_parquet(tmp_path / "ok.parquet")
+    (tmp_path / "rows.jsonl").write_text('{"text": "a"}\n')  # JSON lines: a field per row, reported per row
+    good = [str(tmp_path / name) for name in ("ok.csv.gz", "ok.parquet")]
+    check_columns(good, {}, None, "tweet", "id")
+    check_columns([str(tmp_path / "rows.jsonl")], {}, None, "tweet", None)
+    with pytest.raises(PipelineError, match=r"ok.parquet: no column 'text' \(columns: id, tweet\); see --column"):
+        check_columns(good[1:], {}, None, "text", None)
+    with pytest.raises(PipelineError, match=r"ok.csv.gz: no column 'key'"):
+        check_columns(good, {}, None, "tweet", "key")
+    (tmp_path / "notes.md").write_text("x")
+    with pytest.raises(PipelineError, match="unknown format; pass --format"):
+        check_columns([str(tmp_path / "notes.md")], {}, None, "text", None)
+    (tmp_path / "bad.csv").write_bytes(b"\xff\xfe,\n")  # not UTF-8: read_shard names it in the job
+    check_columns([str(tmp_path / "bad.csv")], {}, None, "text", None)
 
 
 def test_folders_and_globs_list_each_file_once_and_shard_names_are_stable(tmp_path):
