@@ -132,7 +132,7 @@ def _dialect_lines(audit: Mapping[str, Any]) -> list[str]:
         "Sap et al. (2019), found that models trained on this data flag tweets written in African-American "
         "English (AAE) as offensive or hateful more often than other tweets. This model's own audit (the `audit` "
         f"stage, metrics/audit.json; TwitterAAE dialect groups at proportion ≥ {audit['group_threshold']:g}: "
-        f"{tweets['aae']} AAE-aligned and {tweets['white']} white-aligned of the {tweets['all']} test tweets): "
+        f"{tweets['aae']:,} AAE-aligned and {tweets['white']:,} white-aligned of the {tweets['all']:,} test tweets): "
         f"of the tweets whose gold label is `neither`, it flags {_rate(aae, neither)} of the AAE-aligned "
         f"({aae['support'][neither]} tweets) and {_rate(white, neither)} of the white-aligned "
         f"({white['support'][neither]}), a ratio of {_rate(ratio, neither)}; Sap et al.'s offensive "
@@ -169,14 +169,14 @@ def _mitigation_lines(fairness: Mapping[str, Any], comparison: Mapping[str, Any]
     if mine[0] == reference:
         others = [name for name in runs if name != reference]
         return [
-            line + f" Out of fold ({comparison['rows']} tweets, each predicted once; docs/bias-audit.md) it flags "
+            line + f" Out of fold ({comparison['rows']:,} tweets, each predicted once; docs/bias-audit.md) it flags "
             f"gold-`neither` AAE-aligned tweets {figure(before, 'false_flag_neither_ratio')} times as often as "
             f"white-aligned ones; the mitigations measured ({', '.join(others) or 'none'}) did not qualify as the "
             "default."
         ]
     change = after["f1_macro"]["change"]
     return [
-        line + f" Out of fold ({comparison['rows']} tweets, each predicted once; docs/bias-audit.md), against the "
+        line + f" Out of fold ({comparison['rows']:,} tweets, each predicted once; docs/bias-audit.md), against the "
         "same recipe without it: gold-`neither` false-flag ratio AAE/white "
         f"{figure(before, 'false_flag_neither_ratio')} → {figure(after, 'false_flag_neither_ratio')}; offensive "
         "false-positive rate of AAE-aligned tweets "
