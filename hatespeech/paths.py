@@ -17,5 +17,6 @@ CALIBRATION_FILE = "calibration.json"  # the calibration map fitted on validatio
 POLICY_FILE = "policies.json"  # the moderation policies' thresholds (hatespeech.model.policy)
 METADATA_FILE = "training_metadata.json"
 NORMALIZER_FILE = "normalizer.json"  # the text clean-up the model was trained with (hatespeech.data.text.Normalizer)
+SPELLING_FILE = "spelling.json"  # the word lists its spelling corrections use (hatespeech.data.spelling.Spelling)
 ONNX_FILES = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}
 CARD_FILE = "README.md"  # a model directory's card: where the Hugging Face Hub and `huggingface_hub.ModelCard` look

@@ -15,14 +15,16 @@ import pandas as pd
 from hatespeech import TEXT
 from hatespeech.cli import run_stage
 from hatespeech.config import BaseConfig, load_params
-from hatespeech.data.augment import SOURCE, AugmentConfig, augment_train, row_counts
+from hatespeech.data.augment import SOURCE, AugmentConfig, augment_train, learn_lexicon, row_counts
 from hatespeech.data.corrections import CORRECTIONS_FILE, FeedbackConfig, correction_rows, read_corrections
 from hatespeech.data.dialect import DialectModel, dialect_groups
 from hatespeech.data.fairness import FairnessConfig, mitigate
-from hatespeech.data.functional import check_disjoint, load_templates, training_examples
+from hatespeech.data.functional import TemplateFile, check_disjoint, load_templates, training_examples
+from hatespeech.data.spelling import Spelling, build_spelling
 from hatespeech.data.splitting import near_duplicate_key, read_splits
 from hatespeech.data.text import Normalizer
 from hatespeech.io import atomic_output, write_json, write_table
+from hatespeech.model.loading import ModelConfig, load_tokenizer
 
 log = logging.getLogger("hatespeech")
 
@@ -40,6 +42,7 @@ def main() -> None:
         "--dialect-model", required=True, help="the TwitterAAE model directory (read when fairness.method is not none)"
     )
     parser.add_argument("--out-dir", required=True, help="train (augmented), validation and test parquet files")
+    parser.add_argument("--spelling", required=True, help="JSON: the word lists of the normalizer's spelling step")
     parser.add_argument("--stats", required=True, help="JSON: rows added by source and label, the lexicon's size")
     args = parser.parse_args()
     params = load_params()
@@ -68,6 +71,9 @@ def main() -> None:
             found, splits["train"], held_out, feedback.weight, near_duplicate_key
         )
         log.info("feedback: %s", feedback_stats)
+    spelling = learnt_spelling(splits["train"], templates, slurs, normalizer, config, ModelConfig.of(params).checkpoint)
+    if normalizer.spelling:
+        normalizer = normalizer.with_spelling(spelling)
     train, added = augment_train(splits["train"], examples, normalizer, config, seed, extra_words=slurs)
     if corrections is not None and not corrections.empty:
         rows = corrections.assign(**{TEXT: normalizer.apply(corrections[TEXT]), SOURCE: "correction"})
@@ -85,10 +91,31 @@ def main() -> None:
         for name in ("validation", "test"):
             shutil.copy2(f"{args.splits}/{name}.parquet", tmp / f"{name}.parquet")
         write_json(tmp / "lexicon.json", added["lexicon"])
+    with atomic_output(args.spelling) as tmp:
+        spelling.save(tmp)
     stats = {**added["stats"], **row_counts(train), "template_examples": len(examples), "suite_cases": suite_cases}
     if feedback.weight:
         stats["feedback"] = feedback_stats
     write_json(args.stats, {**stats, "fairness": fairness_stats} if fairness_stats else stats)
+
+
+def learnt_spelling(
+    train: pd.DataFrame,
+    templates: TemplateFile,
+    slurs: list[str],
+    normalizer: Normalizer,
+    config: AugmentConfig,
+    checkpoint: str,
+) -> Spelling:
+    """The spelling step's word lists: the offensive words learnt from the (normalized) train split, the slurs, the
+    templates' insults and group names as targets; the checkpoint tokenizer's words and the split's as known."""
+    tweets = train.assign(**{TEXT: normalizer.apply(train[TEXT])})
+    _, lexicon = learn_lexicon(tweets, config, slurs)
+    vocabulary = load_tokenizer(checkpoint).get_vocab()
+    spelling = build_spelling(lexicon, templates.fillers, templates.groups, tweets[TEXT], vocabulary)
+    sizes = len(spelling.targets), len(spelling.offensive), len(spelling.known)
+    log.info("spelling: %d target words (%d offensive), %d known words", *sizes)
+    return spelling
 
 
 if __name__ == "__main__":

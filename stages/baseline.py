@@ -22,6 +22,7 @@ log = logging.getLogger("hatespeech")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--splits", required=True, help="split parquet files from the split stage")
+    parser.add_argument("--spelling", required=True, help="the augment stage's spelling word lists (JSON)")
     parser.add_argument("--model-dir", required=True, help="where the fitted baseline (skops) and its rule go")
     EvaluationOutputs.add_arguments(parser)
     args = parser.parse_args()
@@ -31,7 +32,7 @@ def main() -> None:
     bootstrap = Bootstrap.from_params(params)
 
     splits = read_splits(args.splits)
-    normalizer = Normalizer.of(params)
+    normalizer = Normalizer.of(params).with_words(args.spelling)
     model = train_baseline(splits["train"], config, seed=seed, normalizer=normalizer)
     labels = {name: splits[name][LABEL].to_numpy() for name in ("test", "validation")}
     probabilities = {name: predict_proba(model, splits[name][TEXT], normalizer) for name in ("test", "validation")}

@@ -70,6 +70,17 @@ def offensive_lexicon(texts: pd.Series, labels: np.ndarray, min_count: int, min_
     return sorted(chosen, key=lambda w: (-toxic[w], w))
 
 
+def learn_lexicon(
+    tweets: pd.DataFrame, config: AugmentConfig, extra_words: Sequence[str] = ()
+) -> tuple[list[str], list[str]]:
+    """The :func:`offensive_lexicon` of normalized train ``tweets``, and it followed by ``extra_words`` (the
+    target groups' slurs) lower-cased, without repeats."""
+    learnt = offensive_lexicon(
+        tweets[TEXT], tweets[LABEL].to_numpy(), config.lexicon_min_count, config.lexicon_min_ratio
+    )
+    return learnt, list(dict.fromkeys([*learnt, *(w.lower() for w in extra_words)]))
+
+
 def disguised_copies(
     frame: pd.DataFrame, lexicon: list[str], config: AugmentConfig, rng: random.Random
 ) -> pd.DataFrame:
@@ -129,10 +140,7 @@ def augment_train(
     in toxic rows: the one learnt from the train split plus ``extra_words`` (the target groups' slurs)."""
     rng = random.Random(f"augment|{seed}")
     tweets = train.assign(**{TEXT: normalizer.apply(train[TEXT]), SOURCE: "tweet"})
-    learnt = offensive_lexicon(
-        tweets[TEXT], tweets[LABEL].to_numpy(), config.lexicon_min_count, config.lexicon_min_ratio
-    )
-    lexicon = list(dict.fromkeys([*learnt, *(w.lower() for w in extra_words)]))
+    learnt, lexicon = learn_lexicon(tweets, config, extra_words)
     extra = template_rows(templates, round(config.template_share * len(train)), rng)
     extra = extra.assign(**{TEXT: normalizer.apply(extra[TEXT])})
     base = pd.concat([p for p in (tweets, extra) if not p.empty], ignore_index=True)

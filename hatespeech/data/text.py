@@ -10,16 +10,17 @@ import html
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from hatespeech import PipelineError
 from hatespeech.config import PARAMS_YAML, Section
-from hatespeech.paths import NORMALIZER_FILE
+from hatespeech.data.spelling import Spelling
+from hatespeech.paths import NORMALIZER_FILE, SPELLING_FILE
 
 _URL = re.compile(r"(?:https?://|www\.)\S+")
-_MENTION = re.compile(r"@\w+")
+_MENTION = re.compile(r"(?<![\w@$!*])@\w+")  # not an @ inside a word: "tr@nny" is leetspeak, not a mention
 _SPACES = re.compile(r"\s+")
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z]+\d*);")
 # Single letters split by one separator kind ("b i t c h", "b.i.t.c.h", "b-i-t-c-h"): joined by deobfuscate.
@@ -48,12 +49,29 @@ class Normalizer(Section):
     mention: str | None = PARAMS_YAML
     emoji: EmojiMode = PARAMS_YAML
     deobfuscate: bool = PARAMS_YAML
+    spelling: bool = PARAMS_YAML
     squeeze: bool = PARAMS_YAML
+    # The word lists spelling corrections need (learnt by the augment stage, attached by with_words): data the
+    # settings point to, not a setting; without them no word is corrected.
+    words: ClassVar[Spelling | None] = None
 
     @classmethod
     def legacy(cls) -> Normalizer:
         """The identity: what models trained before normalization existed were fed (raw text)."""
-        return cls(html=False, url=None, mention=None, emoji="keep", deobfuscate=False, squeeze=False)
+        return cls(html=False, url=None, mention=None, emoji="keep", deobfuscate=False, spelling=False, squeeze=False)
+
+    def with_words(self, path: str | Path | None) -> Normalizer:
+        """These settings with the spelling word lists at ``path`` (the augment stage's), when ``spelling`` is on
+        (``spelling`` without lists, as in a model trained on a pipeline without them, corrects nothing)."""
+        if not self.spelling or path is None:
+            return self
+        return self.with_spelling(Spelling.load(path))
+
+    def with_spelling(self, words: Spelling) -> Normalizer:
+        """These settings with the given spelling word lists."""
+        copy = replace(self)
+        object.__setattr__(copy, "words", words)
+        return copy
 
     def __call__(self, text: str) -> str:
         if self.html:
@@ -66,15 +84,21 @@ class Normalizer(Section):
             text = emoji_names(text)
         if self.deobfuscate:
             text = deobfuscate(text)
+        if self.words is not None:
+            text = self.words(text)
         return squeeze_spaces(text) if self.squeeze else text
 
     def apply(self, texts: Iterable[str]) -> list[str]:
         return [self(text) for text in texts]
 
     def save(self, directory: str | Path) -> None:
-        """Write the settings into a model directory (plain JSON, read by :meth:`load`)."""
-        text = json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+        """Write the settings into a model directory (plain JSON, read by :meth:`load`), and the spelling word
+        lists beside them where there are any."""
+        settings = asdict(self)
+        text = json.dumps(settings, indent=2, sort_keys=True) + "\n"
         (Path(directory) / NORMALIZER_FILE).write_text(text, encoding="utf-8")
+        if self.words is not None:
+            self.words.save(Path(directory) / SPELLING_FILE)
 
     @classmethod
     def load(cls, directory: str | Path) -> Normalizer:
@@ -86,7 +110,9 @@ class Normalizer(Section):
             settings = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise PipelineError(f"{path} is not a readable JSON file of normalizer settings: {exc}") from exc
-        return cls.from_params(settings)
+        settings.setdefault("spelling", False)  # saved before spelling corrections existed
+        lists = Path(directory) / SPELLING_FILE
+        return cls.from_params(settings).with_words(lists if lists.is_file() else None)
 
 
 def unescape(text: str, rounds: int = 3) -> str:
