@@ -15,6 +15,8 @@ _VOWELS = "aeiou"
 _LEET = {"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"}
 _LEET_ALT = {"a": "@", "i": "!", "s": "$"}
 _WORD = re.compile(r"[A-Za-z]+")
+_HANDLE_END = re.compile(r"(?:@\w+|https?://\S+) +$")  # the text before a word ends in an @mention or URL
+_HANDLE_START = re.compile(r" +(?:@\w|https?://)")  # the text after it starts with one
 
 
 def _inner(word: str) -> range:
@@ -111,8 +113,11 @@ def disguise_span(text: str, start: int, end: int, kind: str, rng: random.Random
     """``text`` with the word at ``[start, end)`` disguised; ``join`` runs it into its neighbours instead."""
     word = disguise_word(text[start:end], kind, rng)
     before, after = text[:start], text[end:]
-    if kind == "join":
-        before, after = before.rstrip(" "), after.lstrip(" ")
+    if kind == "join":  # not into an @mention or a URL: the word would be part of the handle or the link
+        if not _HANDLE_END.search(before):
+            before = before.rstrip(" ")
+        if not _HANDLE_START.match(after):
+            after = after.lstrip(" ")
     return before + word + after
 
 

@@ -11,8 +11,8 @@ real word (not in ``known``):
 - a doubled letter read once where that gives a target or a real word (``biitch``, ``shiit``, ``moneyy``);
 - one inner letter left out, or two neighbours swapped, of a target of four letters or more (``fagot``, ``btich``);
   never the first letter, which disguises keep so that readers still recognise the word;
-- an offensive word run into its neighbours split off (``atranny``, ``theheebscame``), when the rest are real
-  words.
+- offensive words run into their neighbours split off (``atranny``, ``theheebscame``, ``thatshitbitchyou``),
+  when the rest are real words.
 
 *Targets* are the offensive words the augment stage learns from the train split, the groups' slurs, the training
 templates' insults and profanity, and the words naming the protected groups; the *offensive* subset is what may be
@@ -41,6 +41,7 @@ GROUP_NAME_KEYS = ("plural", "member")  # the groups.yaml entries whose words na
 MIN_KNOWN_COUNT = 2  # a word of the train split this often is a real word (tweets hold one-off misspellings)
 MIN_EDIT_LENGTH = 4  # targets shorter than this are only corrected from asterisks, leetspeak and stretching
 MIN_JOINED = 3  # an offensive word split off its neighbours has this many letters; each neighbour two (or "a", "i")
+MAX_JOINED = 40  # longer runs of letters are not cut into words
 # Endings that are known tokens but, split off an offensive word, would break its inflection ("dick ing").
 _ENDINGS = frozenset("ed er es ly in ie ey ing ers ish ness less ism ist ity able ies ied est ery".split())
 
@@ -110,17 +111,32 @@ class Spelling:
         return None
 
     def _joined(self, low: str) -> str | None:
-        """An offensive word run into known words before and/or after it, split off them."""
-        for start in range(len(low)):
-            for end in range(len(low), start + MIN_JOINED - 1, -1):
-                before, word, after = low[:start], low[start:end], low[end:]
-                if word in self.offensive and (before in ("", "a", "i") or self._neighbour(before)):
-                    if not after or self._neighbour(after):
-                        return " ".join(part for part in (before, word, after) if part)
-        return None
+        """``low`` cut into known words and at least one offensive word (``atranny``, ``thatshitbitchyou``), in the
+        fewest pieces; None where it cannot be."""
+        if len(low) > MAX_JOINED:
+            return None
+        # best[i]: the fewest pieces low[:i] cuts into, and whether one is offensive (-1 pieces: it cannot be cut)
+        best: list[tuple[int, bool, list[str]]] = [(0, False, [])] + [(-1, False, [])] * len(low)
+        for end in range(1, len(low) + 1):
+            for start in range(end):
+                count, offensive, pieces = best[start]
+                piece = low[start:end]
+                kind = self._piece(piece, first=start == 0)
+                if count < 0 or kind is None:
+                    continue
+                candidate = (count + 1, offensive or kind, [*pieces, piece])
+                if best[end][0] < 0 or (candidate[1], -candidate[0]) > (best[end][1], -best[end][0]):
+                    best[end] = candidate
+        count, offensive, pieces = best[len(low)]
+        return " ".join(pieces) if count > 1 and offensive else None
 
-    def _neighbour(self, part: str) -> bool:
-        return len(part) >= 2 and part in self.known and part not in _ENDINGS
+    def _piece(self, piece: str, first: bool) -> bool | None:
+        """True: an offensive word; False: a known word a run-together word may hold; None: neither."""
+        if len(piece) >= MIN_JOINED and piece in self.offensive:
+            return True
+        if (first and piece in ("a", "i")) or (len(piece) >= 2 and piece in self.known and piece not in _ENDINGS):
+            return False
+        return None
 
     def save(self, path: str | Path) -> None:
         """The lists as plain JSON (read by :meth:`load`)."""

@@ -114,5 +114,10 @@ def test_each_disguise_changes_a_word_the_way_its_name_says(kind):
     assert changed == 1 and text != "you stupid bitches lol"
     if kind == "join":
         assert text == "you stupidbitcheslol"
+        # never run into an @mention or a link: the word would become part of the handle or the address
+        assert disguise_text("@bob bitches lol", ["bitches"], kind, random.Random(1))[0] == "@bob bitcheslol"
+        assert disguise_text("ok bitches http://t.co/x", ["bitches"], kind, random.Random(1))[0] == (
+            "okbitches http://t.co/x"
+        )
     with pytest.raises(ValueError, match="unknown disguise"):
         disguise_word("x", "morse", rng)

@@ -11,7 +11,7 @@ from hatespeech.data.text import Normalizer
 from hatespeech.paths import NORMALIZER_FILE, SPELLING_FILE
 
 OFFENSIVE = ["faggot", "faggots", "tranny", "heebs", "bitch", "dick"]
-KNOWN = ["niger", "the", "came", "of", "now", "dye", "con", "money", "mooks", "ing", "ed", "cont", "all"]
+KNOWN = ["niger", "the", "that", "came", "of", "now", "dye", "con", "money", "mooks", "ing", "ed", "cont", "all"]
 SPELLING = Spelling.build([*OFFENSIVE, "muslims", "gooks", "cunt"], OFFENSIVE, KNOWN)
 CLEAN = Normalizer().with_spelling(SPELLING)
 
@@ -89,3 +89,8 @@ def test_lists_built_from_lexicon_templates_groups_tweets_and_vocabulary():
     assert {"muslims", "muslim", "people"} <= set(spelling.targets) and "toaster" not in spelling.targets
     assert spelling.offensive == {"bitch", "raghead", "jerk", "damn"}
     assert {"niger", "hello"} <= spelling.known and "once" not in spelling.known and "##ing" not in spelling.known
+
+
+def test_several_offensive_words_run_together_are_all_split_off():
+    assert CLEAN("thatfaggotbitchnow") == "that faggot bitch now"
+    assert CLEAN("scunthorpe") == "scunthorpe"  # not all of it cuts into words
