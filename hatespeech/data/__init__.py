@@ -4,6 +4,8 @@
 - ``splitting``: near-duplicate-aware stratified train/validation/test splits and k folds
 - ``text``: the one normalization every model reads through (saved with it), the tweet masking and the digest
   that pairs rows across runs
+- ``spelling``: the normalizer's spelling step: disguised offensive words and group names put back, from word lists
+  the augment stage learns
 - ``disguise``: the spelling variations users write to evade filters (asterisks, leetspeak, spaced letters...)
 - ``functional``: the functional suite and training templates, generated from data/functional/*.yaml
 - ``augment``: the train split plus template sentences and disguised copies of its rows

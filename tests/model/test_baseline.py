@@ -21,7 +21,7 @@ from hatespeech.model.baseline import (
 )
 from hatespeech.testing import make_rows
 
-DOWNLOAD, SPLIT, BASELINE = (stage_command(name) for name in ("download", "split", "baseline"))
+DOWNLOAD, SPLIT, AUGMENT, BASELINE = (stage_command(name) for name in ("download", "split", "augment", "baseline"))
 
 
 def test_normalize_tweet():
@@ -36,9 +36,9 @@ def test_bad_baseline_params():
 
 
 @pytest.mark.slow  # download, split and baseline stages
-def test_baseline_stage_fits_its_rule_on_validation_only(tmp_path, csv_file):
-    project = make_project(tmp_path / "p", str(csv_file), "unused")
-    for command in (DOWNLOAD, SPLIT):
+def test_baseline_stage_fits_its_rule_on_validation_only(tmp_path, csv_file, tiny_model):
+    project = make_project(tmp_path / "p", str(csv_file), str(tiny_model))
+    for command in (DOWNLOAD, SPLIT, AUGMENT):  # augment: the normalizer's spelling word lists
         assert run_script(project, *command).returncode == 0
     result = run_script(project, *BASELINE)
     assert result.returncode == 0, result.stderr

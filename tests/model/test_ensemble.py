@@ -12,7 +12,9 @@ from helpers import make_project, run_script, set_params, stage_command
 from hatespeech import PipelineError
 from hatespeech.model.ensemble import EnsembleConfig, check_rows, choose_weight, combine
 
-DOWNLOAD, SPLIT, BASELINE, ENSEMBLE = (stage_command(name) for name in ("download", "split", "baseline", "ensemble"))
+DOWNLOAD, SPLIT, AUGMENT, BASELINE, ENSEMBLE = (
+    stage_command(name) for name in ("download", "split", "augment", "baseline", "ensemble")
+)
 
 
 def one_hot_ish(labels: list[int], confidence: float) -> np.ndarray:
@@ -66,9 +68,9 @@ def test_rows_must_be_the_splits_tweets_in_order():
 
 
 @pytest.mark.slow  # download, split, two baseline fits and the ensemble stage
-def test_ensemble_stage_chooses_on_validation_and_writes_what_the_models_write(tmp_path, csv_file):
-    project = make_project(tmp_path / "p", str(csv_file), "unused")
-    for command in (DOWNLOAD, SPLIT, BASELINE):
+def test_ensemble_stage_chooses_on_validation_and_writes_what_the_models_write(tmp_path, csv_file, tiny_model):
+    project = make_project(tmp_path / "p", str(csv_file), str(tiny_model))
+    for command in (DOWNLOAD, SPLIT, AUGMENT, BASELINE):
         assert run_script(project, *command).returncode == 0
     # A second, different model in the transformer's place: a weaker baseline (words only, strong regularization).
     set_params(project, "baseline", C=0.05, char_ngram_min=1, char_ngram_max=1)
@@ -77,7 +79,12 @@ def test_ensemble_stage_chooses_on_validation_and_writes_what_the_models_write(t
         "--validation-metrics", "metrics/second_validation.json", "--plots-dir", "plots/second",
         "--report-dir", "reports/second", "--predictions", "predictions/transformer.parquet",
     ]  # fmt: skip
-    assert run_script(project, "stages/baseline.py", "--splits", "data/split", *second).returncode == 0
+    assert (
+        run_script(
+            project, "stages/baseline.py", "--splits", "data/split", "--spelling", "data/spelling.json", *second
+        ).returncode
+        == 0
+    )
 
     result = run_script(project, *ENSEMBLE)
     assert result.returncode == 0, result.stderr

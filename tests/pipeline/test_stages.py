@@ -111,19 +111,22 @@ def test_download_then_split_write_their_outputs(tmp_path, csv_file):
 
 
 @pytest.mark.slow  # stage processes that import the model stack
-def test_tokenize_with_unknown_model_path(tmp_path, csv_file):
-    project = make_project(tmp_path / "p", str(csv_file), str(tmp_path / "no-such-model"))
+def test_tokenize_with_unknown_model_path(tmp_path, csv_file, tiny_model):
+    project = make_project(tmp_path / "p", str(csv_file), str(tiny_model))
     assert run_script(project, *DOWNLOAD).returncode == 0
     assert run_script(project, *SPLIT).returncode == 0
     assert run_script(project, *AUGMENT).returncode == 0
+    set_params(project, "model", checkpoint=str(tmp_path / "no-such-model"))
     result = run_script(project, *TOKENIZE)
     assert result.returncode == 2
     assert f"model directory not found: {tmp_path / 'no-such-model'}" in result.stderr
     assert files_under(project, "data/tokenized") == [] and not (project / "metrics/token_lengths.json").exists()
 
 
-def test_augment_adds_template_and_disguised_rows_and_refuses_templates_that_leak_into_the_suite(tmp_path, csv_file):
-    project = make_project(tmp_path / "p", str(csv_file), "unused")
+def test_augment_adds_template_and_disguised_rows_and_refuses_templates_that_leak_into_the_suite(
+    tmp_path, csv_file, tiny_model
+):
+    project = make_project(tmp_path / "p", str(csv_file), str(tiny_model))  # its tokenizer's words: known words
     for command in (DOWNLOAD, SPLIT, AUGMENT):
         result = run_script(project, *command)
         assert result.returncode == 0, result.stderr
@@ -150,8 +153,8 @@ def test_augment_adds_template_and_disguised_rows_and_refuses_templates_that_lea
     assert sorted(files_under(project, "data/augmented")) == before
 
 
-def test_augment_applies_a_fairness_mitigation_from_the_train_rows_dialect_groups(tmp_path, csv_file):
-    project = make_project(tmp_path / "p", str(csv_file), "unused")
+def test_augment_applies_a_fairness_mitigation_from_the_train_rows_dialect_groups(tmp_path, csv_file, tiny_model):
+    project = make_project(tmp_path / "p", str(csv_file), str(tiny_model))
     set_params(project, "fairness", method="none")
     for command in (DOWNLOAD, SPLIT, AUGMENT):
         assert run_script(project, *command).returncode == 0

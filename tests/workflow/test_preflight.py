@@ -31,7 +31,8 @@ def test_expected_rows_add_what_augment_adds_and_counterfactuals_only_from_the_d
     params["fairness"] = {**params["fairness"], "method": "none"}
     plain = expected_train_rows(frame, params)
     tweets = round(len(frame) * 0.8)  # make_rows adds retweets beyond its n
-    assert plain == tweets + round(0.05 * tweets) + round(0.3 * (tweets + round(0.05 * tweets)))
+    templates = round(params["augment"]["template_share"] * tweets)
+    assert plain == tweets + templates + round(params["augment"]["disguise_share"] * (tweets + templates))
     params["fairness"] = {**params["fairness"], "method": "counterfactual", "strength": 1.0}
     assert plain < expected_train_rows(frame, params) <= plain + tweets  # the synthetic tweets have AAE-aligned ones
 
