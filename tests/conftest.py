@@ -26,7 +26,9 @@ from hatespeech.testing import build_tiny_bert, make_rows, write_csv  # noqa: E4
 # Fixtures that cost tens of seconds to a minute and a half, shared by several tests: the pipeline repo (session),
 # the ONNX export, the recovery project, the S3 team and the scored archive (module). Under pytest-xdist (`make
 # test` runs several workers) the tests on each go to one worker, which builds it once, instead of once per worker.
-SHARED_FIXTURES = ("pipeline", "exported", "tokenized_project", "s3_team", "archive")
+SHARED_FIXTURES = ("pipeline", "exported", "tokenized_project", "s3_team", "archive", "ray_head")
+# A fixture whose tests run in another's group: the scoring jobs that join the Ray head run beside the archive's.
+SAME_GROUP = {"ray_head": "archive"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
@@ -34,7 +36,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         for name in SHARED_FIXTURES:
             if name in getattr(item, "fixturenames", ()):
-                item.add_marker(pytest.mark.xdist_group(name))
+                item.add_marker(pytest.mark.xdist_group(SAME_GROUP.get(name, name)))
                 break
 
 

@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,6 +25,8 @@ from hatespeech.scoring.readers import check_columns, file_kind, input_files, re
 from hatespeech.testing import make_rows
 
 SCORE = [sys.executable, "-m", "hatespeech.scoring.cli"]
+STATUS = [str(Path(sys.executable).parent / "ray"), "status"]
+NO_TOKEN = {"RAY_AUTH_MODE": "disabled"}  # a head on this machine for this module's jobs only
 SHARDS_TO_KILL = ("part0.csv.gz", "part1.jsonl")
 PROBABILITIES = [f"p_{name}" for name in LABELS]
 
@@ -103,6 +106,34 @@ def test_the_local_actor_pool_always_leaves_ray_data_a_cpu():
 # --- Scoring on a real local Ray ---------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def ray_head(tmp_path_factory):
+    """One Ray head on 127.0.0.1 (`ray start --head`, as on a cluster) for the jobs after the first: they join it
+    with `--address` instead of each starting a local Ray. The archive's own job starts its local Ray, the
+    default path; `tests/conftest.py` runs this module's Ray jobs on one worker (the archive group)."""
+    port = free_port()
+    temp = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))  # short: Ray's socket paths have a length limit
+    command = [str(Path(sys.executable).parent / "ray"), "start", "--head", "--block", f"--port={port}"]
+    command += ["--node-ip-address=127.0.0.1", "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats"]
+    log = tmp_path_factory.mktemp("ray-head") / "ray.log"
+    with open(log, "wb") as out:
+        head = subprocess.Popen(
+            [*command, f"--temp-dir={temp}"], env={**tool_env(), **PINNED_THREADS, **NO_TOKEN}, stdout=out, stderr=out,
+            start_new_session=True,
+        )  # fmt: skip
+    address = f"127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while run([*STATUS, "--address", address], cwd=temp, check=False, env=NO_TOKEN).returncode != 0:
+            assert head.poll() is None, f"ray start exited ({head.returncode}): {log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, f"the Ray head did not come up in 120 s: {log.read_text()[-3000:]}"
+        yield address
+    finally:
+        os.killpg(head.pid, signal.SIGKILL)  # its processes share the group; nothing of it is kept
+        head.wait(timeout=60)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
 def _write_inputs(folder: Path, texts: list[str]) -> None:
     """The same texts in four formats (the CSV gzip-compressed), with ids, in four shards."""
     folder.mkdir(parents=True)
@@ -175,22 +206,22 @@ def test_scores_equal_hatespeech_predicts_for_every_input_format(archive):
 
 
 @pytest.mark.slow
-def test_a_rerun_scores_nothing_and_a_glob_scores_only_its_files(archive):
-    rerun = run(archive.command, cwd=archive.root, env=PINNED_THREADS)
+def test_a_rerun_scores_nothing_and_a_glob_scores_only_its_files(archive, ray_head):
+    rerun = run([*archive.command, "--address", ray_head], cwd=archive.root, env=PINNED_THREADS)
     assert "0 texts scored, 0 errors, 0 shard(s) (4 already done)" in rerun.stderr, rerun.stderr
     glob_command = [*SCORE, str(archive.root / "in" / "*.csv.gz"), "--out", str(archive.root / "glob")]
-    glob = run([*glob_command, *archive.command[6:]], cwd=archive.root, env=PINNED_THREADS)
+    glob = run([*glob_command, *archive.command[6:], "--address", ray_head], cwd=archive.root, env=PINNED_THREADS)
     assert "100 texts scored" in glob.stderr and len(list((archive.root / "glob").glob("*.parquet"))) == 1
 
 
 @pytest.mark.slow
-def test_bad_rows_go_to_the_errors_file_and_an_unreadable_input_stops_with_one_line(trained_model, tmp_path):
+def test_bad_rows_go_to_the_errors_file_and_an_unreadable_input_stops_with_one_line(trained_model, tmp_path, ray_head):
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "mixed.jsonl").write_bytes(b'{"text": "zorgon dang"}\n{oops\n{"text": ""}\n{"text": "sunny day"}\n')
 
     def score(out: str, check: bool = True):
-        command = [*SCORE, str(folder), "--out", str(tmp_path / out), "--quiet"]
+        command = [*SCORE, str(folder), "--out", str(tmp_path / out), "--quiet", "--address", ray_head]
         return run([*command, "--backend", "torch", "--model", str(trained_model.model_dir)], cwd=tmp_path, check=check)
 
     result = score("out")
@@ -208,13 +239,16 @@ def test_bad_rows_go_to_the_errors_file_and_an_unreadable_input_stops_with_one_l
 
 
 @pytest.mark.slow
-def test_a_killed_job_resumes_with_the_missing_shards_and_ends_equal_to_an_uninterrupted_one(archive, tmp_path):
+def test_a_killed_job_resumes_with_the_missing_shards_and_ends_equal_to_an_uninterrupted_one(
+    archive, tmp_path, ray_head
+):
     out, inputs = tmp_path / "out", tmp_path / "in"
     inputs.mkdir()
     for name in SHARDS_TO_KILL:  # two of the archive's shards: the kill lands after the first, before the second
         shutil.copy2(archive.root / "in" / name, inputs / name)
     # One round per shard, so that the kill lands between shards written.
     command = [*SCORE, str(inputs), "--out", str(out), *archive.command[6:], "--round-rows", "1"]
+    command += ["--address", ray_head]
     job = subprocess.Popen(
         command,
         cwd=tmp_path,
@@ -256,7 +290,7 @@ def _by_file_name(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 @pytest.mark.e2e
-def test_s3_input_and_output_through_the_dvc_remotes_settings(archive, tmp_path, tiny_model):
+def test_s3_input_and_output_through_the_dvc_remotes_settings(archive, tmp_path, tiny_model, ray_head):
     from hatespeech.workflow.s3_server import S3Server, s3_client
 
     with S3Server(tmp_path / "s3", free_port()) as server:
@@ -279,6 +313,8 @@ def test_s3_input_and_output_through_the_dvc_remotes_settings(archive, tmp_path,
             "--id-column",
             "id",
             "--quiet",
+            "--address",
+            ray_head,
         ]
         result = run(command, cwd=project, env=PINNED_THREADS)
         assert "400 texts scored, 0 errors, 4 shard(s)" in result.stderr, result.stderr
