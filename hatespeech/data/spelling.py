@@ -116,7 +116,8 @@ class Spelling:
         if len(low) > MAX_JOINED:
             return None
         # best[i]: the fewest pieces low[:i] cuts into, and whether one is offensive (-1 pieces: it cannot be cut)
-        best: list[tuple[int, bool, list[str]]] = [(0, False, [])] + [(-1, False, [])] * len(low)
+        best: list[tuple[int, bool, list[str]]] = [(-1, False, []) for _ in range(len(low) + 1)]
+        best[0] = (0, False, [])
         for end in range(1, len(low) + 1):
             for start in range(end):
                 count, offensive, pieces = best[start]
