@@ -2,8 +2,9 @@
 copies of training rows (the offensive words of toxic rows spelled as users disguise them), all normalized; the
 validation and test splits copied unchanged; with feedback.weight > 0, users' corrections
 (data/feedback/corrections.csv) too, in the train split only; with a fairness mitigation (params.yaml `fairness`),
-its sample weights or counterfactual rows, from the train rows' TwitterAAE dialect groups. Refuses training
-templates that generate any functional-suite case."""
+its sample weights or counterfactual rows, from the train rows' TwitterAAE dialect groups. Also writes the word
+lists of the normalizer's spelling step (learnt from the train split, the templates, the groups and the
+checkpoint's tokenizer). Refuses training templates that generate any functional-suite case."""
 
 import argparse
 import logging
