@@ -32,12 +32,14 @@ from hatespeech.paths import (
     ONNX_FILES,
     POLICY_FILE,
     RULE_FILE,
+    SPELLING_FILE,
 )
 
 log = logging.getLogger(__name__)
 
 # Copied next to the ONNX files so the directory is self-contained: tokenizer, label map, decision rule,
-# calibration and moderation policies (the ONNX backends score and decide as the PyTorch one does).
+# calibration, moderation policies and the text normalizer with its word lists (the ONNX backends clean, score and
+# decide as the PyTorch one does).
 SIDE_FILES = (
     "config.json",
     RULE_FILE,
@@ -45,8 +47,9 @@ SIDE_FILES = (
     POLICY_FILE,
     METADATA_FILE,
     NORMALIZER_FILE,
+    SPELLING_FILE,
     CARD_FILE,
-)  # the model card too, when the model has one
+)  # the model card and the spelling word lists too, when the model has them
 # Parity targets on the test split: argmax agreement with PyTorch, and the largest macro-F1 difference.
 MIN_AGREEMENT = {"onnx": 0.999, "onnx-int8": 0.99}
 MAX_F1_DIFFERENCE = 0.01

@@ -202,3 +202,13 @@ def test_serving_benchmark_report_structure(exported):
     assert cost["policy"] == "watchful" and cost["added_us_per_text"] >= 0
     assert cost["met"] == (cost["share_of_default_path"] < cost["target"])
     json.dumps(report)  # the --out file
+
+
+def test_every_file_the_normalizer_saves_travels_with_the_onnx_model(tmp_path):
+    """What a model directory needs to clean texts as in training (settings and spelling word lists) is among the
+    side files export copies: an ONNX directory without the lists would score disguised words uncorrected."""
+    from hatespeech.data.spelling import Spelling
+    from hatespeech.model.export import SIDE_FILES
+
+    Normalizer().with_spelling(Spelling.build(["faggot"], ["faggot"], ["the"])).save(tmp_path)
+    assert {path.name for path in tmp_path.iterdir()} <= set(SIDE_FILES)
