@@ -130,11 +130,16 @@ def check_columns(
         if kind is None:
             raise PipelineError(f"{source}: unknown format; pass --format ({', '.join(FORMATS)})")
         names = _columns(source, kind, options) if kind in ("csv", "parquet") else None
-        if not names:  # JSON lines and text: a field per row, reported per row; an unreadable header: read_shard's
-            continue
-        for name in filter(None, (column, id_column)):
-            if name not in names:
-                raise PipelineError(f"{source}: no column '{name}' (columns: {', '.join(names)}); see --column")
+        if names:  # JSON lines and text: a field per row, reported per row; an unreadable header: read_shard's
+            require_columns(source, names, column, id_column)
+
+
+def require_columns(source: str, names: Sequence[str], column: str, id_column: str | None) -> None:
+    """A :class:`PipelineError` naming ``source`` and its columns unless ``names`` holds ``column`` (and
+    ``id_column``): the one message for a missing column, before the job and while reading a shard."""
+    for name in filter(None, (column, id_column)):
+        if name not in names:
+            raise PipelineError(f"{source}: no column '{name}' (columns: {', '.join(names)}); see --column")
 
 
 def _columns(source: str, kind: str, options: dict[str, Any]) -> list[str] | None:
@@ -204,9 +209,7 @@ def read_shard(raw: bytes, source: str, kind: str, column: str, id_column: str |
             table = pd.read_parquet(io.BytesIO(raw))
         except (OSError, ValueError) as exc:
             raise PipelineError(f"{source} is not a readable parquet file: {exc}") from exc
-        for name in filter(None, (column, id_column)):
-            if name not in table.columns:
-                raise PipelineError(f"{source}: no column '{name}' (columns: {', '.join(map(str, table.columns))})")
+        require_columns(source, [str(name) for name in table.columns], column, id_column)
         ids = table[id_column].tolist() if id_column else [None] * len(table)
         for row, (identifier, text) in enumerate(zip(ids, table[column].tolist())):
             shard.add(row, identifier, text)
@@ -245,9 +248,7 @@ def _read_csv(raw: bytes, shard: Shard, column: str, id_column: str | None) -> S
         raise PipelineError(f"{shard.source}: the header line is not readable UTF-8 CSV ({exc})") from None
     if not header:
         return shard
-    for name in filter(None, (column, id_column)):
-        if name not in header:
-            raise PipelineError(f"{shard.source}: no column '{name}' (columns: {', '.join(header)}); see --column")
+    require_columns(shard.source, header, column, id_column)
     text_at, id_at = header.index(column), header.index(id_column) if id_column else None
     # Decoded line by line, so that one line that is not UTF-8 is one bad row.
     body = raw[header_end:].decode("utf-8", errors="surrogateescape")
