@@ -21,7 +21,7 @@ from hatespeech.data.corrections import CORRECTIONS_FILE, FeedbackConfig, correc
 from hatespeech.data.dialect import DialectModel, dialect_groups
 from hatespeech.data.fairness import FairnessConfig, mitigate
 from hatespeech.data.functional import TemplateFile, check_disjoint, load_templates, training_examples
-from hatespeech.data.spelling import Spelling, build_spelling
+from hatespeech.data.spelling import Spelling, build_spelling, profanity_list
 from hatespeech.data.splitting import near_duplicate_key, read_splits
 from hatespeech.data.text import Normalizer
 from hatespeech.io import atomic_output, write_json, write_table
@@ -113,7 +113,8 @@ def learnt_spelling(
     tweets = train.assign(**{TEXT: normalizer.apply(train[TEXT])})
     _, lexicon = learn_lexicon(tweets, config, slurs)
     vocabulary = load_tokenizer(checkpoint).get_vocab()
-    spelling = build_spelling(lexicon, templates.fillers, templates.groups, tweets[TEXT], vocabulary)
+    more = profanity_list() if config.profanity_list else []
+    spelling = build_spelling(lexicon, templates.fillers, templates.groups, tweets[TEXT], vocabulary, more)
     sizes = len(spelling.targets), len(spelling.offensive), len(spelling.known)
     log.info("spelling: %d target words (%d offensive), %d known words", *sizes)
     return spelling

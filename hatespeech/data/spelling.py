@@ -15,8 +15,9 @@ real word (not in ``known``):
   when the rest are real words.
 
 *Targets* are the offensive words the augment stage learns from the train split, the groups' slurs, the training
-templates' insults and profanity, and the words naming the protected groups; the *offensive* subset is what may be
-split off a run-together word. *Known* words are the checkpoint tokenizer's whole words and the words of the train
+templates' insults and profanity, the words naming the protected groups and, last, the ``better-profanity``
+package's English word list (``augment.profanity_list``: insults found in neither tweets nor templates, such as
+``tw*t``); the *offensive* subset (all but that list) is what may be split off a run-together word. *Known* words are the checkpoint tokenizer's whole words and the words of the train
 split: a real word is never rewritten (``niger``, ``dye``, ``con`` stay). The lists are saved next to the model's
 normalizer settings (:data:`SPELLING_FILE`), so a model corrects with the lists it was trained with.
 """
@@ -41,6 +42,7 @@ GROUP_NAME_KEYS = ("plural", "member")  # the groups.yaml entries whose words na
 MIN_KNOWN_COUNT = 2  # a word of the train split this often is a real word (tweets hold one-off misspellings)
 MIN_EDIT_LENGTH = 4  # targets shorter than this are only corrected from asterisks, leetspeak and stretching
 MIN_JOINED = 3  # an offensive word split off its neighbours has this many letters; each neighbour two (or "a", "i")
+PROFANITY_FILE = "better_profanity/profanity_wordlist.txt"  # inside the better-profanity distribution
 MAX_JOINED = 40  # longer runs of letters are not cut into words
 # Endings that are known tokens but, split off an offensive word, would break its inflection ("dick ing").
 _ENDINGS = frozenset("ed er es ly in ie ey ing ers ish ness less ism ist ity able ies ied est ery".split())
@@ -163,15 +165,33 @@ def _edits(word: str) -> set[str]:
     return deletions | swaps
 
 
+def profanity_list() -> list[str]:
+    """The English profanity word list of the ``better-profanity`` package (its data file, read without importing
+    the package), in file order; entries with anything but letters (``f4nny``, ``blue waffle``) are left out."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        path = Path(str(distribution("better-profanity").locate_file(PROFANITY_FILE)))
+        words = path.read_text(encoding="utf-8").split("\n")
+    except (PackageNotFoundError, OSError) as exc:
+        raise PipelineError(
+            f"augment.profanity_list needs the better-profanity package's word list ({exc}): "
+            "pip install -r requirements.txt, or set augment.profanity_list: false"
+        ) from None
+    return [word.strip().lower() for word in words if word.strip().isalpha()]
+
+
 def build_spelling(
     lexicon: Sequence[str],
     fillers: Mapping[str, Sequence[str]],
     groups: Mapping[str, Mapping[str, Sequence[str] | None]],
     tweets: Iterable[str],
     vocabulary: Iterable[str],
+    more_targets: Sequence[str] = (),
 ) -> Spelling:
     """The lists the augment stage saves: targets from ``lexicon`` (learnt offensive words and the groups' slurs),
-    the training templates' ``OFFENSIVE_FILLERS`` and the words naming each group; known words from the tokenizer's
+    the training templates' ``OFFENSIVE_FILLERS``, the words naming each group and last ``more_targets`` (a
+    profanity list: targets only, never split off a run-together word); known words from the tokenizer's
     ``vocabulary`` and the words seen :data:`MIN_KNOWN_COUNT` times in the train split's ``tweets``."""
     offensive = [*lexicon, *(word for name in OFFENSIVE_FILLERS for word in fillers.get(name, ()))]
     names = [
@@ -184,4 +204,4 @@ def build_spelling(
     ]
     counts = Counter(word for text in tweets for word in _WORD.findall(text.lower()))
     known = {w.lower() for w in vocabulary if w.isalpha()} | {w for w, n in counts.items() if n >= MIN_KNOWN_COUNT}
-    return Spelling.build([*offensive, *names], offensive, known)
+    return Spelling.build([*offensive, *names, *more_targets], offensive, known)

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from hatespeech import PipelineError
-from hatespeech.data.spelling import Spelling, build_spelling
+from hatespeech.data.spelling import Spelling, build_spelling, profanity_list
 from hatespeech.data.text import Normalizer
 from hatespeech.paths import NORMALIZER_FILE, SPELLING_FILE
 
@@ -89,6 +89,15 @@ def test_lists_built_from_lexicon_templates_groups_tweets_and_vocabulary():
     assert {"muslims", "muslim", "people"} <= set(spelling.targets) and "toaster" not in spelling.targets
     assert spelling.offensive == {"bitch", "raghead", "jerk", "damn"}
     assert {"niger", "hello"} <= spelling.known and "once" not in spelling.known and "##ing" not in spelling.known
+
+
+def test_a_profanity_list_adds_targets_after_the_learnt_words_but_no_run_together_splits():
+    words = profanity_list()
+    assert len(words) > 500 and {"twat", "wanker", "prick"} <= set(words) and all(w.isalpha() for w in words)
+    spelling = build_spelling(["bitch"], {}, {}, ["you are a"], ["you", "are", "a", "twit"], ["twat", "bitch"])
+    assert spelling.targets == ("bitch", "twat") and spelling.offensive == {"bitch"}
+    assert spelling("you are a tw*t") == "you are a twat" and spelling("you are a twit") == "you are a twit"
+    assert spelling("atwat") == "atwat"  # only the learnt offensive words are split off their neighbours
 
 
 def test_several_offensive_words_run_together_are_all_split_off():
