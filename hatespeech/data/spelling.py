@@ -17,8 +17,9 @@ real word (not in ``known``):
 *Targets* are the offensive words the augment stage learns from the train split, the groups' slurs, the training
 templates' insults and profanity, the words naming the protected groups and, last, the ``better-profanity``
 package's English word list (``augment.profanity_list``: insults found in neither tweets nor templates, such as
-``tw*t``); the *offensive* subset (all but that list) is what may be split off a run-together word. *Known* words are the checkpoint tokenizer's whole words and the words of the train
-split: a real word is never rewritten (``niger``, ``dye``, ``con`` stay). The lists are saved next to the model's
+``tw*t``); the *offensive* subset (all but that list) is what may be split off a run-together word. *Known* words
+are the checkpoint tokenizer's whole words and the words of the train split: a real word is never rewritten
+(``niger``, ``dye``, ``con`` stay). The lists are saved next to the model's
 normalizer settings (:data:`SPELLING_FILE`), so a model corrects with the lists it was trained with.
 """
 
