@@ -115,13 +115,12 @@ def _onnx_models(
 ) -> tuple[str | Path, Path]:
     """The exported model's directory (``onnx_dir``, or ``model_dir`` exported into ``scratch`` where it is
     missing) and, in ``scratch``, its int8 model quantized with per-batch dynamic scales."""
-    from hatespeech.model.export import export_onnx, quantize_dynamic_int8
-    from hatespeech.model.loading import load_tokenizer
+    from hatespeech.model.export import export_onnx
+    from hatespeech.model.int8 import quantize_dynamic_int8
 
     if onnx_dir is None or not Path(onnx_dir).is_dir():
         onnx_dir = scratch / "onnx"
-        encoded = load_tokenizer(str(model_dir))(texts[:256], truncation=True)
-        export_onnx(model_dir, onnx_dir, [dict(zip(encoded, values)) for values in zip(*encoded.values())])
+        export_onnx(model_dir, onnx_dir)
     # The int8 model as it was exported before its activation scales were calibrated (per batch instead).
     dynamic_dir = scratch / "int8-dynamic"
     shutil.copytree(onnx_dir, dynamic_dir, ignore=shutil.ignore_patterns("*.onnx"))

@@ -61,9 +61,9 @@ def test_export_writes_both_models_and_meets_parity(exported):
     assert not list(exported.project.rglob("*.tmp"))
     parity = json.loads((exported.project / "metrics/onnx_parity.json").read_text())
     assert parity["examples"] > 0
-    assert parity["onnx"]["argmax_agreement"] >= 0.999 and parity["onnx-int8"]["argmax_agreement"] >= 0.99
+    assert parity["onnx"]["argmax_agreement"] >= 0.999 and parity["onnx-int8"]["argmax_agreement"] >= 0.995
     for backend in ("onnx", "onnx-int8"):
-        assert abs(parity[backend]["f1_macro_difference"]) <= 0.01 and parity[backend]["passed"] is True
+        assert abs(parity[backend]["f1_macro_difference"]) <= 0.002 and parity[backend]["passed"] is True
     assert parity["onnx-int8"]["size_mb"] < parity["onnx"]["size_mb"]
     for backend in ("torch", "onnx", "onnx-int8"):  # alone vs beside the longest test texts
         assert parity[backend]["batch_difference"] <= parity["max_batch_difference"] == 1e-4, backend
@@ -109,7 +109,7 @@ LONG = [" ".join(["zorgon blapper sunny garden dang frick"] * 12), " ".join(["wh
 @pytest.mark.parametrize("backend", ["torch", "onnx", "onnx-int8"])
 def test_a_texts_scores_do_not_depend_on_its_batch(exported, backend):
     """Scored alone, and in a batch with long texts (more padding, other activations): the same probabilities,
-    to 1e-5 (float rounding). int8 activation scales are calibrated at export, not computed per batch."""
+    to 1e-5 (float rounding). int8 activations are quantized per token, not with one scale per batch."""
     directory = exported.project / "models/model" if backend == "torch" else exported.onnx
     classifier = Classifier(directory, backend, threads=1)
     alone = [classifier.predict([text])[0] for text in TEXTS]
