@@ -6,11 +6,12 @@
 Rows: transformers ``pipeline("text-classification")`` called one text at a time; the same pipeline
 with batches; this project's :class:`~hatespeech.model.inference.Classifier` (length-sorted batches) on
 PyTorch fp32 (the default), PyTorch bf16 (only on CPUs that multiply bf16 in hardware) and ONNX Runtime
-fp32 and int8 (the export stage's, with calibrated activation scales, and the same model quantized with
-per-batch dynamic scales, as it was exported before). Each path is warmed up, then timed on every text once
-per round, paths in turn (three rounds by default; the report gives medians); each row also gives its
-argmax agreement with PyTorch fp32, so a speed-up is shown with what it costs. Last, what applying the model's
-default moderation policy adds per text, as a share of the default path's time per text (:func:`policy_cost`).
+fp32 and int8 (the export stage's, activations quantized per token row, and the same model quantized with
+per-batch dynamic scales; ``bench.int8`` sets the int8 schemes side by side in more detail). Each path is warmed
+up, then timed on every text once per round, paths in turn (three rounds by default; the report gives medians);
+each row also gives its argmax agreement with PyTorch fp32, so a speed-up is shown with what it costs. Last, what
+applying the model's default moderation policy adds per text, as a share of the default path's time per text
+(:func:`policy_cost`).
 
 The report also holds a compute ceiling (:func:`bench.ceiling.inference_ceiling`): the fastest this machine
 runs the model's per-token matrix products for a batch (fp32 and bf16), in texts per second at the sample's
@@ -121,7 +122,7 @@ def _onnx_models(
     if onnx_dir is None or not Path(onnx_dir).is_dir():
         onnx_dir = scratch / "onnx"
         export_onnx(model_dir, onnx_dir)
-    # The int8 model as it was exported before its activation scales were calibrated (per batch instead).
+    # ONNX Runtime's dynamic int8 (one activation scale per batch), the scheme the export's int8 refines.
     dynamic_dir = scratch / "int8-dynamic"
     shutil.copytree(onnx_dir, dynamic_dir, ignore=shutil.ignore_patterns("*.onnx"))
     quantize_dynamic_int8(Path(onnx_dir) / "model.onnx", dynamic_dir / "model.int8.onnx")
@@ -131,7 +132,7 @@ def _onnx_models(
 def _classifiers(
     model_dir: str | Path, onnx_dir: str | Path, dynamic_dir: Path, precisions: list[str], threads: int | None
 ) -> dict[str, Classifier]:
-    """The length-sorted paths by row name: PyTorch at each precision, ONNX Runtime fp32 and int8 (calibrated and
+    """The length-sorted paths by row name: PyTorch at each precision, ONNX Runtime fp32 and int8 (per-row and
     dynamic scales), then the training levers on PyTorch fp32."""
     classifiers = {
         torch_row(precision): Classifier(model_dir, "torch", threads=threads, precision=precision)
@@ -251,8 +252,8 @@ def _ratios(speed: dict[str, float], batch_size: int) -> dict[str, float]:
     return {
         "sorted_batches_vs_pipeline_batch": round(speed[REFERENCE] / speed[f"pipeline_batch_{batch_size}"], 2),
         "onnx_fp32_vs_torch_batches": round(speed["sorted_batches_onnx"] / speed[REFERENCE], 2),
-        # The exported int8 (calibrated scales: batch-invariant) against per-batch dynamic scales.
-        "onnx_int8_calibrated_vs_dynamic": round(
+        # The exported int8 (activations per token row: batch-invariant) against per-batch dynamic scales.
+        "onnx_int8_per_row_vs_dynamic": round(
             speed["sorted_batches_onnx_int8"] / speed["sorted_batches_onnx_int8_dynamic"], 2
         ),
     }

@@ -212,3 +212,31 @@ def test_every_file_the_normalizer_saves_travels_with_the_onnx_model(tmp_path):
 
     Normalizer().with_spelling(Spelling.build(["faggot"], ["faggot"], ["the"])).save(tmp_path)
     assert {path.name for path in tmp_path.iterdir()} <= set(SIDE_FILES)
+
+
+def test_int8_benchmark_sets_the_schemes_side_by_side(exported, tmp_path):
+    from bench.int8 import main
+
+    out = tmp_path / "int8.json"
+    assert (
+        main(
+            [
+                "--onnx",
+                str(exported.onnx),
+                "--data",
+                str(exported.project / "data/tokenized"),
+                "--rounds",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    rows = {row["name"]: row for row in json.loads(out.read_text())["rows"]}
+    assert list(rows) == ["fp32", "per_row", "dynamic", "static"]
+    assert rows["dynamic"]["vs_dynamic"] == 1.0 and all(row["texts_per_s"] > 0 for row in rows.values())
+    assert rows["fp32"]["argmax_agreement"] == 1.0 and rows["per_row"]["argmax_agreement"] >= 0.99
+    for name in ("fp32", "per_row", "static"):  # batch-invariant; dynamic's scales follow the batch
+        assert rows[name]["batch_difference"] <= 1e-4, name
+    assert rows["per_row"]["size_mb"] < rows["fp32"]["size_mb"]
