@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from hatespeech import PipelineError
+
 _ROWS = "per_row_"  # prefix of every name this rewrite adds
 _CONSTANTS: dict[str, np.ndarray] = {
     "axes": np.array([-1], dtype=np.int64),  # reduce over a row's features; also the flattened and the last axis
@@ -136,7 +138,7 @@ def per_row_activations(graph: Any) -> None:
             continue
         products = readers.get(node.output[0], [])
         if not products or any(product.op_type != "MatMulInteger" for product in products):
-            raise ValueError(f"a quantized activation read by something other than MatMulInteger: {node.name}")
+            raise PipelineError(f"a quantized activation read by something other than MatMulInteger: {node.name}")
         features = weights[products[0].input[1]].shape[0]
         constants[f"{node.output[0]}_{_ROWS}shape_2d"] = np.array([-1, features], dtype=np.int64)
         nodes += _row_quantizer(node)
@@ -224,6 +226,6 @@ def _in_order(nodes: list[Any], graph: Any, constants: set[str]) -> list[Any]:
                 waiting.append(node)
         if len(waiting) == len(pending):
             stuck = waiting[0].name or waiting[0].op_type
-            raise ValueError(f"the int8 graph has a cycle or a missing input at {stuck}")
+            raise PipelineError(f"the int8 graph has a cycle or a missing input at {stuck}")
         pending = waiting
     return ordered
