@@ -10,5 +10,6 @@
 - ``inference``: the Classifier and its backends (PyTorch, ONNX), batching by length
 - ``baseline``: TF-IDF + logistic regression; ``ensemble``: the two models' probabilities averaged
 - ``distributed``: torchrun / accelerate launch; ``tracking``: DVCLive training curves
-- ``export``: the published model as ONNX (fp32, int8), with a parity check against PyTorch (the export stage)
+- ``export``: the published model as ONNX (fp32, int8), with a parity check against PyTorch (the export stage);
+  ``int8``: int8 quantization (activations per token row; the dynamic and static schemes it is measured against)
 """
