@@ -107,14 +107,19 @@ def load_tokenizer(checkpoint: str) -> Any:
     return tokenizer
 
 
-def load_classifier(checkpoint: str, *, new_head: bool = False, attention: str | None = None) -> Any:
+def load_classifier(
+    checkpoint: str, *, new_head: bool = False, attention: str | None = None, dropout: float | None = None
+) -> Any:
     """A sequence classifier from safetensors weights; ``new_head`` adds a fresh 3-class head for fine-tuning;
-    ``attention`` picks the attention kernel (``sdpa``, ``eager``; None: the library's default)."""
+    ``attention`` picks the attention kernel (``sdpa``, ``eager``; None: the library's default); ``dropout`` sets
+    a BERT-family config's hidden and attention dropout (None: the checkpoint's)."""
     from transformers import AutoModelForSequenceClassification
 
     kwargs: dict[str, Any] = {"use_safetensors": True}
     if attention is not None:
         kwargs["attn_implementation"] = attention
+    if dropout is not None:
+        kwargs.update(hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
     if new_head:
         kwargs.update(num_labels=len(ID2LABEL), id2label=ID2LABEL, label2id=LABEL2ID)
     return _load(AutoModelForSequenceClassification, checkpoint, "model", **kwargs)

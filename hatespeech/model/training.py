@@ -66,6 +66,7 @@ class TrainConfig(Section):
     optimizer: Optimizer = PARAMS_YAML
     compile: bool = PARAMS_YAML
     batch_tokens: int | None = PARAMS_YAML
+    dropout: float | None = PARAMS_YAML
 
     def per_device_batch_size(self, processes: int) -> int:
         """``batch_size`` is the global batch (all processes, all accumulation steps), as in a one-process run."""
@@ -97,6 +98,8 @@ class TrainConfig(Section):
             raise PipelineError(f"train.focal_gamma must be 0 (cross-entropy) or more, got {self.focal_gamma}")
         if not 0 <= self.label_smoothing < 1:
             raise PipelineError(f"train.label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if self.dropout is not None and not 0 <= self.dropout < 1:
+            raise PipelineError(f"train.dropout must be in [0, 1) (or null: the checkpoint's), got {self.dropout}")
         if self.batch_tokens is not None:
             if self.batch_tokens < 1:
                 raise PipelineError(f"train.batch_tokens must be at least 1 (or null), got {self.batch_tokens}")
@@ -214,7 +217,7 @@ def load_for_training(checkpoint: str, config: TrainConfig, max_length: int | No
     tokenizer = load_tokenizer(checkpoint)
     if max_length is not None:
         tokenizer.model_max_length = max_length
-    model = load_classifier(checkpoint, new_head=True, attention=config.attention)
+    model = load_classifier(checkpoint, new_head=True, attention=config.attention, dropout=config.dropout)
     if config.compile:
         compile_in_place(model)
     return tokenizer, model

@@ -84,6 +84,7 @@ def test_quick_benchmark_writes_a_complete_report(csv_file: Path, tiny_model: Pa
         "attention eager",
         "compile true",
         f"batch_tokens {rows[4]['settings']['batch_tokens']}",
+        "dropout 0.0",
     ]
     # A token budget of a default batch of mean-length tweets.
     assert rows[4]["settings"]["batch_tokens"] == pytest.approx(speed["batch_size"] * speed["mean_tokens"], abs=1)

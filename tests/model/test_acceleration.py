@@ -27,6 +27,7 @@ from hatespeech.model.training import TrainConfig
         ({"compile": "sometimes"}, "must be true or false"),
         ({"batch_tokens": 0}, "train.batch_tokens must be at least 1"),
         ({"batch_tokens": 512, "nproc": 2}, "train.batch_tokens works on one process"),
+        ({"dropout": 1.0}, "train.dropout must be in"),
     ],
 )
 def test_bad_lever_is_a_clear_error(params, message):
@@ -53,6 +54,13 @@ def test_token_budget_batches_cover_every_example_once_within_the_budget():
     assert list(sampler) == epochs[0]  # seeded: the same epoch gives the same batches
     sizes = [len(batch) for batch in epochs[0]]
     assert max(sizes) > 4 * min(sizes)  # short tweets share a batch with many more than long ones
+
+
+def test_dropout_lever_sets_the_checkpoints_dropout_or_leaves_it(tiny_model):
+    default = load_classifier(str(tiny_model), new_head=True).config
+    none = load_classifier(str(tiny_model), new_head=True, dropout=0.0).config
+    assert default.hidden_dropout_prob > 0 and default.attention_probs_dropout_prob > 0
+    assert none.hidden_dropout_prob == 0 and none.attention_probs_dropout_prob == 0
 
 
 @pytest.fixture
