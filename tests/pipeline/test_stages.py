@@ -153,6 +153,7 @@ def test_augment_adds_template_and_disguised_rows_and_refuses_templates_that_lea
     assert sorted(files_under(project, "data/augmented")) == before
 
 
+@pytest.mark.slow  # five stage processes, augment three times: 13 s, a fifth of the fast tier
 def test_augment_applies_a_fairness_mitigation_from_the_train_rows_dialect_groups(tmp_path, csv_file, tiny_model):
     project = make_project(tmp_path / "p", str(csv_file), str(tiny_model))
     set_params(project, "fairness", method="none")
