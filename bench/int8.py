@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from bench.report import cpu_model, table, write_report
-from hatespeech import LABEL, LABEL2ID, LABELS
+from hatespeech import LABEL, LABELS
 from hatespeech.cli import run_cli
-from hatespeech.metrics import rounded
+from hatespeech.metrics import classification_metrics, rounded
 from hatespeech.model.decision import DecisionRule, softmax
 from hatespeech.model.export import batch_difference
 from hatespeech.model.inference import OnnxBackend, batched_logits
@@ -37,11 +37,11 @@ CALIBRATION_TEXTS = 512  # validation texts that fix the static model's scales (
 SCHEMES = ("fp32", "per_row", "dynamic", "static")
 
 
-def build_models(onnx_dir: Path, validation: Any, pad_id: int, scratch: Path) -> dict[str, Path]:
-    """The four models from ``onnx_dir``'s fp32 file: fp32 itself, then each int8 scheme written to ``scratch``."""
+def build_models(onnx_dir: Path, validation: Any, columns: list[str], pad_id: int, scratch: Path) -> dict[str, Path]:
+    """The four models from ``onnx_dir``'s fp32 file: fp32 itself, then each int8 scheme written to ``scratch``
+    (the static one calibrated on the first validation encodings, model inputs ``columns``)."""
     fp32 = onnx_dir / ONNX_FILES["onnx"]
     paths = {name: scratch / f"{name}.onnx" for name in SCHEMES[1:]}
-    columns = [c for c in ("input_ids", "attention_mask", "token_type_ids") if c in validation.column_names]
     calibration = validation.select(range(min(CALIBRATION_TEXTS, len(validation)))).select_columns(columns)
     quantize_int8(fp32, paths["per_row"])
     quantize_dynamic_int8(fp32, paths["dynamic"])
@@ -66,14 +66,12 @@ def timed_logits(
 
 def scheme_row(name: str, logits: np.ndarray, reference: np.ndarray, labels: np.ndarray, rule: DecisionRule) -> dict:
     """Agreement with fp32, and F1 with the decision rule (logit columns and ``labels`` in :data:`LABELS` order)."""
-    from sklearn.metrics import f1_score
-
-    predicted = rule.predict(softmax(logits), LABELS)
+    metrics = classification_metrics(labels, rule.predict(softmax(logits), LABELS))
     return {
         "name": name,
         "argmax_agreement": rounded(float((logits.argmax(1) == reference.argmax(1)).mean())),
-        "f1_macro": rounded(f1_score(labels, predicted, average="macro")),
-        "f1_hate": rounded(f1_score(labels, predicted, labels=[LABEL2ID["hate_speech"]], average="macro")),
+        "f1_macro": metrics["f1_macro"],
+        "f1_hate": metrics["per_class"]["hate_speech"]["f1"],
     }
 
 
@@ -86,7 +84,7 @@ def run_int8_benchmark(onnx_dir: str | Path, data: str | Path, batch_size: int, 
     encodings = test.select_columns(columns).to_list()
     labels, rule = np.asarray(test[LABEL]), DecisionRule.load(onnx_dir)
     with tempfile.TemporaryDirectory(prefix="int8-") as scratch:
-        paths = build_models(onnx_dir, splits["validation"], tokenizer.pad_token_id, Path(scratch))
+        paths = build_models(onnx_dir, splits["validation"], columns, tokenizer.pad_token_id, Path(scratch))
         backends = {name: OnnxBackend(path, threads=threads) for name, path in paths.items()}
         sizes = {name: round(path.stat().st_size / 2**20, 2) for name, path in paths.items()}
         logits, seconds = timed_logits(backends, encodings, tokenizer.pad_token_id, batch_size, rounds)

@@ -111,9 +111,7 @@ def _predict(classifier: Any, batch: Sequence[str], batch_size: int) -> list[dic
     return classifier.predict(batch, batch_size)
 
 
-def _onnx_models(
-    model_dir: str | Path, onnx_dir: str | Path | None, texts: Sequence[str], scratch: Path
-) -> tuple[str | Path, Path]:
+def _onnx_models(model_dir: str | Path, onnx_dir: str | Path | None, scratch: Path) -> tuple[str | Path, Path]:
     """The exported model's directory (``onnx_dir``, or ``model_dir`` exported into ``scratch`` where it is
     missing) and, in ``scratch``, its int8 model quantized with per-batch dynamic scales."""
     from hatespeech.model.export import export_onnx
@@ -302,7 +300,7 @@ def run_serving_benchmark(
         torch.set_num_threads(threads)
     precisions = ["fp32", "bf16"] if cpu_has_native_bf16() else ["fp32"]
     with tempfile.TemporaryDirectory(prefix="onnx-export-") as scratch:
-        onnx_dir, dynamic_dir = _onnx_models(model_dir, onnx_dir, texts, Path(scratch))
+        onnx_dir, dynamic_dir = _onnx_models(model_dir, onnx_dir, Path(scratch))
         classify = pipeline("text-classification", model=str(model_dir), top_k=None, device="cpu")
         classifiers = _classifiers(model_dir, onnx_dir, dynamic_dir, precisions, threads)
         reference = classifiers[REFERENCE]
