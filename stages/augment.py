@@ -113,8 +113,9 @@ def learnt_spelling(
     tweets = train.assign(**{TEXT: normalizer.apply(train[TEXT])})
     _, lexicon = learn_lexicon(tweets, config, slurs)
     vocabulary = load_tokenizer(checkpoint).get_vocab()
-    more = profanity_list() if config.profanity_list else []
-    spelling = build_spelling(lexicon, templates.fillers, templates.groups, tweets[TEXT], vocabulary, more)
+    words = profanity_list() if config.profanity_list != "none" else []
+    more, masked = (words, []) if config.profanity_list == "all" else ([], words)
+    spelling = build_spelling(lexicon, templates.fillers, templates.groups, tweets[TEXT], vocabulary, more, masked)
     sizes = len(spelling.targets), len(spelling.offensive), len(spelling.known)
     log.info("spelling: %d target words (%d offensive), %d known words", *sizes)
     return spelling

@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -40,7 +40,7 @@ class AugmentConfig(Section):
     lexicon_min_count: int = PARAMS_YAML
     lexicon_min_ratio: float = PARAMS_YAML
     template_share: float = PARAMS_YAML
-    profanity_list: bool = PARAMS_YAML
+    profanity_list: Literal["none", "masked", "all"] = PARAMS_YAML
 
     def validate(self) -> None:
         if not (0 <= self.disguise_share <= 1 and 0 <= self.template_share <= 1):

@@ -16,8 +16,11 @@ real word (not in ``known``):
 
 *Targets* are the offensive words the augment stage learns from the train split, the groups' slurs, the training
 templates' insults and profanity, the words naming the protected groups and, last, the ``better-profanity``
-package's English word list (``augment.profanity_list``: insults found in neither tweets nor templates, such as
-``tw*t``); the *offensive* subset (all but that list) is what may be split off a run-together word. *Known* words
+package's English word list (``augment.profanity_list: all``: insults found in neither tweets nor templates, such
+as ``tw*t``). With ``profanity_list: masked`` that list serves only words with asterisks inside (*masked
+targets*): an asterisk is a writer's own sign that a word was censored, while one letter off a long list of
+profanity is often an ordinary word misspelt. The *offensive* subset (all but that list) is what may be split off
+a run-together word. *Known* words
 are the checkpoint tokenizer's whole words and the words of the train split: a real word is never rewritten
 (``niger``, ``dye``, ``con`` stay). The lists are saved next to the model's
 normalizer settings (:data:`SPELLING_FILE`), so a model corrects with the lists it was trained with.
@@ -56,6 +59,7 @@ class Spelling:
     targets: tuple[str, ...]
     offensive: frozenset[str]
     known: frozenset[str]
+    masked: tuple[str, ...] = ()  # more targets, read from asterisks only (after ``targets``)
     _target_set: frozenset[str] = field(init=False, repr=False, compare=False)
     _near: dict[str, str] = field(init=False, repr=False, compare=False)
 
@@ -70,10 +74,14 @@ class Spelling:
         object.__setattr__(self, "_near", near)
 
     @classmethod
-    def build(cls, targets: Iterable[str], offensive: Iterable[str], known: Iterable[str]) -> Spelling:
-        """Lists lower-cased, alphabetic words only, targets in the given order without repeats."""
+    def build(
+        cls, targets: Iterable[str], offensive: Iterable[str], known: Iterable[str], masked: Iterable[str] = ()
+    ) -> Spelling:
+        """Lists lower-cased, alphabetic words only, targets (then masked targets) in the given order without
+        repeats."""
         words = list(dict.fromkeys(w.lower() for w in targets if w.isalpha()))
-        return cls(tuple(words), frozenset(w.lower() for w in offensive if w.isalpha()), frozenset(known))
+        more = [w for w in dict.fromkeys(w.lower() for w in masked if w.isalpha()) if w not in set(words)]
+        return cls(tuple(words), frozenset(w.lower() for w in offensive if w.isalpha()), frozenset(known), tuple(more))
 
     def __call__(self, text: str) -> str:
         return _TOKEN.sub(lambda m: self.word(m.group(0)), text)
@@ -100,7 +108,7 @@ class Spelling:
         escaped = re.escape(low)
         for pattern in (escaped.replace(r"\*", "[a-z]"), re.sub(r"(?:\\\*)+", "[a-z]{1,3}", escaped)):
             compiled = re.compile(pattern)
-            match = next((t for t in self.targets if compiled.fullmatch(t)), None)
+            match = next((t for t in (*self.targets, *self.masked) if compiled.fullmatch(t)), None)
             if match:
                 return match
         return None
@@ -144,14 +152,20 @@ class Spelling:
 
     def save(self, path: str | Path) -> None:
         """The lists as plain JSON (read by :meth:`load`)."""
-        document = {"targets": list(self.targets), "offensive": sorted(self.offensive), "known": sorted(self.known)}
+        document = {
+            "targets": list(self.targets),
+            "offensive": sorted(self.offensive),
+            "known": sorted(self.known),
+            "masked": list(self.masked),
+        }
         Path(path).write_text(json.dumps(document, indent=0) + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, path: str | Path) -> Spelling:
         try:
             document = json.loads(Path(path).read_text(encoding="utf-8"))
-            return cls.build(document["targets"], document["offensive"], document["known"])
+            masked = document.get("masked", [])  # absent from lists saved before masked targets existed
+            return cls.build(document["targets"], document["offensive"], document["known"], masked)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise PipelineError(
                 f"{path} is not a readable spelling word list (targets, offensive, known): {exc}"
@@ -177,7 +191,7 @@ def profanity_list() -> list[str]:
     except (PackageNotFoundError, OSError) as exc:
         raise PipelineError(
             f"augment.profanity_list needs the better-profanity package's word list ({exc}): "
-            "pip install -r requirements.txt, or set augment.profanity_list: false"
+            "pip install -r requirements.txt, or set augment.profanity_list: none"
         ) from None
     return [word.strip().lower() for word in words if word.strip().isalpha()]
 
@@ -189,11 +203,13 @@ def build_spelling(
     tweets: Iterable[str],
     vocabulary: Iterable[str],
     more_targets: Sequence[str] = (),
+    masked_targets: Sequence[str] = (),
 ) -> Spelling:
     """The lists the augment stage saves: targets from ``lexicon`` (learnt offensive words and the groups' slurs),
     the training templates' ``OFFENSIVE_FILLERS``, the words naming each group and last ``more_targets`` (a
-    profanity list: targets only, never split off a run-together word); known words from the tokenizer's
-    ``vocabulary`` and the words seen :data:`MIN_KNOWN_COUNT` times in the train split's ``tweets``."""
+    profanity list: targets only, never split off a run-together word) or ``masked_targets`` (the same list, read
+    from asterisks only); known words from the tokenizer's ``vocabulary`` and the words seen
+    :data:`MIN_KNOWN_COUNT` times in the train split's ``tweets``."""
     offensive = [*lexicon, *(word for name in OFFENSIVE_FILLERS for word in fillers.get(name, ()))]
     names = [
         word
@@ -205,4 +221,4 @@ def build_spelling(
     ]
     counts = Counter(word for text in tweets for word in _WORD.findall(text.lower()))
     known = {w.lower() for w in vocabulary if w.isalpha()} | {w for w, n in counts.items() if n >= MIN_KNOWN_COUNT}
-    return Spelling.build([*offensive, *names, *more_targets], offensive, known)
+    return Spelling.build([*offensive, *names, *more_targets], offensive, known, masked_targets)

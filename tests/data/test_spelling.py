@@ -100,6 +100,18 @@ def test_a_profanity_list_adds_targets_after_the_learnt_words_but_no_run_togethe
     assert spelling("atwat") == "atwat"  # only the learnt offensive words are split off their neighbours
 
 
+def test_masked_targets_are_read_from_asterisks_only_and_survive_a_save(tmp_path):
+    spelling = build_spelling(["bitch"], {}, {}, ["you are a"], ["you", "are", "a"], (), ["twat", "bitch", "wanker"])
+    assert spelling.targets == ("bitch",) and spelling.masked == ("twat", "wanker")
+    assert spelling("you are a tw*t, a w**ker") == "you are a twat, a wanker"
+    assert spelling("you are a twta, a wankr") == "you are a twta, a wankr"  # no swaps or deletions for them
+    spelling.save(tmp_path / "spelling.json")
+    assert Spelling.load(tmp_path / "spelling.json") == spelling
+    older = json.loads((tmp_path / "spelling.json").read_text())
+    del older["masked"]  # lists saved before masked targets existed still load, without them
+    (tmp_path / "old.json").write_text(json.dumps(older))
+    assert Spelling.load(tmp_path / "old.json")("a tw*t") == "a tw*t"
+
 def test_several_offensive_words_run_together_are_all_split_off():
     assert CLEAN("thatfaggotbitchnow") == "that faggot bitch now"
     assert CLEAN("scunthorpe") == "scunthorpe"  # not all of it cuts into words
