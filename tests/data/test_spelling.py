@@ -112,6 +112,7 @@ def test_masked_targets_are_read_from_asterisks_only_and_survive_a_save(tmp_path
     (tmp_path / "old.json").write_text(json.dumps(older))
     assert Spelling.load(tmp_path / "old.json")("a tw*t") == "a tw*t"
 
+
 def test_several_offensive_words_run_together_are_all_split_off():
     assert CLEAN("thatfaggotbitchnow") == "that faggot bitch now"
     assert CLEAN("scunthorpe") == "scunthorpe"  # not all of it cuts into words

@@ -1,7 +1,9 @@
+# Pair two CV runs' functional-suite scores over the folds: python functional-folds-summary.py BEFORE AFTER
+# (reads /tmp/funcfolds/<name>-fold<k>.json, as functional-folds.sh writes them; used for behaviour-spelling and behaviour-v6)
 import json, numpy as np
 from scipy import stats
 keys=['overall','hateful','non_hateful','macro']
-a_name, b_name = 'counterfactual-1.0', 'spelling-t15'
+import sys; a_name, b_name = sys.argv[1], sys.argv[2]
 rows={r:[json.load(open(f'/tmp/funcfolds/{r}-fold{k}.json'))['transformer'] for k in range(5)] for r in (a_name,b_name)}
 funcs=sorted(rows[a_name][0]['functionalities'])
 out={}
@@ -16,4 +18,4 @@ line('disguised_min', lambda r: min(v['flag_rate'] for v in r['disguised_tweets'
 line('neither_false_flag_max', lambda r: max(v['neither_false_flag_rate'] for v in r['disguised_tweets']['kinds'].values()))
 b=rows[b_name]
 print('below 0.60 per fold model (after):', [sum(v['accuracy']<0.6 for v in r['functionalities'].values()) for r in b], 'before:', [sum(v['accuracy']<0.6 for v in r['functionalities'].values()) for r in rows[a_name]])
-json.dump(out, open('/tmp/funcfolds/summary15.json','w'), indent=1)
+json.dump(out, open('/tmp/funcfolds/summary-'+b_name+'.json','w'), indent=1)
