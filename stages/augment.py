@@ -116,8 +116,8 @@ def learnt_spelling(
     words = profanity_list() if config.profanity_list != "none" else []
     more, masked = (words, []) if config.profanity_list == "all" else ([], words)
     spelling = build_spelling(lexicon, templates.fillers, templates.groups, tweets[TEXT], vocabulary, more, masked)
-    sizes = len(spelling.targets), len(spelling.offensive), len(spelling.known)
-    log.info("spelling: %d target words (%d offensive), %d known words", *sizes)
+    sizes = len(spelling.targets), len(spelling.offensive), len(spelling.masked), len(spelling.known)
+    log.info("spelling: %d target words (%d offensive), %d more for masked words, %d known words", *sizes)
     return spelling
 
 

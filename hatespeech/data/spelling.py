@@ -62,9 +62,11 @@ class Spelling:
     masked: tuple[str, ...] = ()  # more targets, read from asterisks only (after ``targets``)
     _target_set: frozenset[str] = field(init=False, repr=False, compare=False)
     _near: dict[str, str] = field(init=False, repr=False, compare=False)
+    _wildcard_targets: tuple[str, ...] = field(init=False, repr=False, compare=False)  # what asterisks may spell
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_target_set", frozenset(self.targets))
+        object.__setattr__(self, "_wildcard_targets", (*self.targets, *self.masked))
         near: dict[str, str] = {}
         for target in self.targets:
             if len(target) >= MIN_EDIT_LENGTH:
@@ -79,8 +81,8 @@ class Spelling:
     ) -> Spelling:
         """Lists lower-cased, alphabetic words only, targets (then masked targets) in the given order without
         repeats."""
-        words = list(dict.fromkeys(w.lower() for w in targets if w.isalpha()))
-        more = [w for w in dict.fromkeys(w.lower() for w in masked if w.isalpha()) if w not in set(words)]
+        words = dict.fromkeys(w.lower() for w in targets if w.isalpha())  # ordered, and a set for the line below
+        more = [w for w in dict.fromkeys(w.lower() for w in masked if w.isalpha()) if w not in words]
         return cls(tuple(words), frozenset(w.lower() for w in offensive if w.isalpha()), frozenset(known), tuple(more))
 
     def __call__(self, text: str) -> str:
@@ -108,7 +110,7 @@ class Spelling:
         escaped = re.escape(low)
         for pattern in (escaped.replace(r"\*", "[a-z]"), re.sub(r"(?:\\\*)+", "[a-z]{1,3}", escaped)):
             compiled = re.compile(pattern)
-            match = next((t for t in (*self.targets, *self.masked) if compiled.fullmatch(t)), None)
+            match = next((t for t in self._wildcard_targets if compiled.fullmatch(t)), None)
             if match:
                 return match
         return None

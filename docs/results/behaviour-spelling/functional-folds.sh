@@ -1,9 +1,11 @@
 #!/bin/bash
+# usage: functional-folds.sh NAME CVDIR (the functional suite scored by a make cv run's five fold models; made the
+# behaviour-spelling and behaviour-v6 fold files, e.g. NAME=spelling-t15 CVDIR=/tmp/cv15/cv)
 cd /work/main && source .venv/bin/activate && export PYTHONPATH=/work/main
-out=${OUT:-/tmp/funcfolds}; dir=${CV_NEW:-/tmp/cv15/cv}; name=spelling-t15
+out=/tmp/funcfolds; name=$1; dir=$2
 for k in 0 1 2 3 4; do
   python stages/functional.py --suite data/functional/suite.yaml --groups data/functional/groups.yaml \
     --model-dir $dir/models/fold$k/transformer --baseline-dir $dir/models/fold$k/baseline --splits $dir/folds/fold$k \
-    --lexicon $dir/augmented/fold$k/lexicon.json --out $out/$name-fold$k.json --cases $out/$name-fold$k.parquet >> $out/log15.txt 2>&1 || echo "FAIL $name $k" >> $out/log15.txt
+    --lexicon $dir/augmented/fold$k/lexicon.json --out $out/$name-fold$k.json --cases $out/$name-fold$k.parquet >> $out/log-$name.txt 2>&1 || echo "FAIL $name $k" >> $out/log-$name.txt
 done
-echo done >> $out/log15.txt
+echo done >> $out/log-$name.txt
