@@ -28,6 +28,8 @@ def test_entities_escaped_twice_are_unescaped_and_plain_text_is_left_alone():
 def test_emoji_kept_or_named_by_the_setting():
     assert Normalizer(emoji="keep")("nice 👍🏿") == "nice 👍🏿"
     assert Normalizer(emoji="names")("nice 👍🏿") == "nice thumbs up dark skin tone"
+    assert Normalizer(emoji="names")("keycap 1\ufe0f\u20e3 and (c) ©") == "keycap keycap 1 and (c) copyright"
+    assert Normalizer(emoji="names")("plain ascii :) <3 #1") == "plain ascii :) <3 #1"  # no emoji is ASCII only
 
 
 def test_deobfuscation_undoes_disguises_that_keep_the_letters_and_spares_ordinary_text():
