@@ -38,7 +38,7 @@ from hatespeech.workflow.overrides import apply_profile, read_profile
 OTHER_STAGES_MINUTES = {"bf16": 2.4, "fp32": 3.3}
 HUB_DATASET_ROWS = 24_783  # tdavidson/hate_speech_offensive, all rows
 DIALECT_MODEL = "data/twitteraae"  # as dvc.yaml passes it to augment (--dialect-model)
-MEASURED_STEPS = 16  # training steps the estimate runs (the first 2 warm up): a few seconds on a 2-core CPU
+MEASURED_STEPS = 16  # training steps the estimate times, after running the same batches once to warm up
 SAMPLE_ROWS = 2000  # tweets whose token counts stand for the training data's
 
 

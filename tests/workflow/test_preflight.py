@@ -37,13 +37,14 @@ def test_expected_rows_add_what_augment_adds_and_counterfactuals_only_from_the_d
     assert plain < expected_train_rows(frame, params) <= plain + tweets  # the synthetic tweets have AAE-aligned ones
 
 
-def test_a_few_real_steps_give_a_positive_cost(tmp_path, tiny_model):
+@pytest.mark.parametrize("passes", [1, 2])  # 2 (the preflight's): the batches once to warm up, then timed again
+def test_a_few_real_steps_give_a_positive_cost(tmp_path, tiny_model, passes):
     from hatespeech.model.loading import load_tokenizer
 
     frame = load_csv(str(write_csv(tmp_path / "data.csv", make_rows(80)))).frame
     config = TrainConfig.from_params({**TINY_TRAIN, "checkpoint_steps": 0})
     data = labelled(frame[TEXT].tolist()[:64], frame[LABEL].tolist()[:64], load_tokenizer(str(tiny_model)), 64)
-    cost = measure_step_cost(data, str(tiny_model), config, tmp_path / "work", seed=0)
+    cost = measure_step_cost(data, str(tiny_model), config, tmp_path / "work", seed=0, passes=passes)
     assert cost.per_token > 0 and cost.per_step >= 0 and cost.load_seconds > 0
     assert cost.train_seconds(100, 100 * 8 * 20) > cost.train_seconds(10, 10 * 8 * 20)
     assert not (tmp_path / "work").exists() or not any((tmp_path / "work").iterdir())  # no checkpoint written
