@@ -94,8 +94,9 @@ def measure_step_cost(
     tokenizer, model = load_for_training(checkpoint, config, None)
     load_seconds = time.perf_counter() - started
     steps = len(dataset) // config.batch_size
-    if steps < 3 or passes < 1:
-        raise ValueError(f"{len(dataset)} rows make {steps} steps of {config.batch_size}: need 3, and a pass")
+    warmup = steps * (passes - 1) if passes > 1 else 2  # one pass only: its first two steps warm up
+    if passes < 1 or steps * passes - warmup < 3:
+        raise ValueError(f"{len(dataset)} rows make {steps} steps of {config.batch_size}: too few to time 3")
     rows = dataset.select(range(steps * config.batch_size))  # whole batches: each pass repeats the same ones
     args = dataclasses.replace(
         training_arguments(config, workdir, seed),
@@ -115,9 +116,8 @@ def measure_step_cost(
     trainer = build_trainer(parts, quiet, [clock], seed)
     trainer.remove_callback(PrinterCallback)  # the run's summary line is not the estimate's to print
     trainer.train()
-    first = steps * (passes - 1) if passes > 1 else 2  # one pass only: its first two steps still warm up
-    seconds = np.diff(clock.ends)[first - 1 :].tolist()  # step i's time: from step i - 1's end to its own
-    per_step, per_token = fit_step_cost(clock.tokens[first:], seconds)
+    seconds = np.diff(clock.ends)[warmup - 1 :].tolist()  # step i's time: from step i - 1's end to its own
+    per_step, per_token = fit_step_cost(clock.tokens[warmup:], seconds)
     return StepCost(per_step, per_token, load_seconds)
 
 
