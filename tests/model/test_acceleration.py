@@ -83,6 +83,7 @@ def test_token_budget_run_with_the_other_levers_switched(tiny_splits, tiny_model
     assert refitted.after == pytest.approx(result.decision_rule.after, abs=1e-6)
 
 
+@pytest.mark.slow  # TorchDynamo and Inductor imported and tracing: about 11 s, a fifth of the fast tier
 def test_a_compile_that_fails_is_a_warning_and_an_eager_run(trained_model, monkeypatch, caplog):
     """compile_in_place (what `train.compile: true` and `Classifier(compile=True)` call) with a compiler that
     fails: TorchDynamo logs the error and the model runs eagerly, with eager's scores."""
