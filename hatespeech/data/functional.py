@@ -4,7 +4,10 @@ filler lists (``data/functional/``), each with the label it should get and what 
 A file holds ``seed``, ``fillers`` (name -> list of words) and ``functionalities``: each has a ``name``,
 ``description``, ``expected`` label (``hate``, ``offensive``, ``neither``, or ``not_hate`` where offensive and
 neither are both right) and either ``templates`` (``{placeholder}`` strings) or a ``source`` functionality and a
-``disguise`` kind (:mod:`hatespeech.data.disguise`), whose cases are the source's with one word disguised.
+``disguise`` kind (:mod:`hatespeech.data.disguise`), whose cases are the source's with one word disguised; a
+disguise that leaves an ordinary English word (``coons`` -> ``cons``, ``dyke`` -> ``dye``: as frequent as
+:data:`COMMON_WORD_ZIPF` in ``wordfreq``'s English list) is no disguise a reader would see through, and the case is
+left out.
 Group placeholders (:data:`GROUP_KEYS`) expand over every target group of ``groups.yaml`` that has values for all
 of them (``{group}`` its plural names, ``{member}`` one member with an article, ``{slur}``/``{slurs}`` its slurs);
 filler placeholders over their lists. Each template yields at most :data:`GROUP_CASES` cases per group
@@ -23,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 import yaml
+from wordfreq import zipf_frequency
 
 from hatespeech import LABEL, LABEL2ID, TEXT, PipelineError
 from hatespeech.data.disguise import DISGUISES, disguise_span
@@ -42,6 +46,8 @@ FILLER_CASES = 12
 FUNCTIONALITY = "functionality"  # the column naming each case's (or training example's) functionality
 CASE_COLUMNS = ("case_id", FUNCTIONALITY, "text", "expected", "target_group", "disguise", "template")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_PUNCTUATION = ".,;:!?'\"()"
+COMMON_WORD_ZIPF = 3.0  # wordfreq's Zipf scale: once per million words, a word most readers know
 
 
 @dataclass(frozen=True)
@@ -177,12 +183,25 @@ def generate_cases(spec: TemplateFile) -> pd.DataFrame:
                     continue
                 start, end = case["span"]
                 text = disguise_span(case["text"], start, end, str(f.disguise), rng)
-                if text != case["text"]:  # a kind that cannot change this word (leet without a look-alike) skips it
+                # a kind that cannot change this word (leet without a look-alike) skips it, as does one that
+                # makes another common word of it
+                if text != case["text"] and not makes_common_word(case["text"], text):
                     cases.append({**case, "text": text, "disguise": f.disguise})
         expected = f.expected or by_name[f.source or f.name].expected
         for i, case in enumerate(cases):
             rows.append({**case, "case_id": f"{f.name}-{i:04d}", FUNCTIONALITY: f.name, "expected": expected})
     return pd.DataFrame(rows, columns=list(CASE_COLUMNS))
+
+
+def makes_common_word(text: str, disguised: str) -> bool:
+    """Whether ``disguised`` holds an ordinary English word of three letters or more that ``text`` does not (a
+    word: letters only between spaces, punctuation at its ends aside): a disguise that yields one is no disguise."""
+    new = _words(disguised) - _words(text)
+    return any(len(word) >= 3 and zipf_frequency(word, "en") >= COMMON_WORD_ZIPF for word in new)
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in (t.strip(_PUNCTUATION) for t in text.lower().split()) if w.isalpha()}
 
 
 def is_correct(expected: pd.Series | Sequence[str], predicted: Sequence[str]) -> list[bool]:

@@ -16,6 +16,7 @@ from hatespeech.data.functional import (
     generate_cases,
     is_correct,
     load_templates,
+    makes_common_word,
     training_examples,
 )
 from hatespeech.data.text import Normalizer
@@ -56,6 +57,18 @@ def test_disguised_cases_are_their_source_with_one_word_changed(suite):
     for _, case in swapped.head(20).iterrows():
         plain = set(source.loc[[case["template"]], "text"])
         assert case["text"] not in plain and case["text"].replace(" ", "") in {p.replace(" ", "") for p in plain}
+
+
+def test_a_disguise_never_leaves_an_ordinary_word_in_place_of_the_slur(suite):
+    # Leaving a letter out of "coon", "dyke", "spic" or "nigger" can give "con", "dye", "sic", "Niger": words a
+    # reader takes at face value, so the suite leaves those cases out (and the spelling step never rewrites them).
+    assert makes_common_word("shut up you coon", "shut up you con")
+    assert makes_common_word("what a dyke.", "what a dye.")
+    assert not makes_common_word("shut up you faggot", "shut up you fagot")  # rare: still read as the slur
+    assert not makes_common_word("you retard", "you ret4rd") and not makes_common_word("a coon", "a c o o n")
+    deleted = generate_cases(suite).query("disguise == 'delete'")
+    words = {w.strip(".,!?") for text in deleted["text"] for w in text.lower().split()}
+    assert len(deleted) >= 200 and not words & {"con", "cons", "dye", "dyes", "sic", "niger", "nigers"}
 
 
 def test_training_templates_are_disjoint_from_the_suite(suite, training):
