@@ -3,6 +3,7 @@ actors) and `hatespeech-predict` with the same backend, on the same texts.
 
     python -m bench.scoring --model models/onnx                  # 200,000 tweets: the shipped data repeated
     python -m bench.scoring --model DIR --backend torch --rows 2000 --quick   # a short check (the tests' tiny model)
+    python -m bench.scoring --model models/onnx --address 127.0.0.1:6379     # on a running Ray, start-up not counted
 
 The texts are the shipped data's tweets, repeated to ``--rows``, as JSON lines (tweets may hold line breaks): one
 file for `hatespeech-predict`, the same rows in four files (shards) for `hatespeech-score`. Each command runs as a
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--backend", default="onnx-int8", help="the backend both commands use (default: %(default)s)")
     parser.add_argument("--rows", type=int, default=200_000, help="texts to score (default: %(default)s)")
     parser.add_argument("--quick", action="store_true", help="only 1 actor (a short check)")
+    parser.add_argument("--address", help="a running Ray to join (default: each run starts a local Ray)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "scoring.json", help="the JSON report")
     args = parser.parse_args(argv)
     if not args.model.is_dir():
@@ -78,18 +80,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         seconds, result = timed([*predict, "--file", str(single), "--quiet", "--threads", str(cores)], workdir)
         labels = [json.loads(line)["label"] for line in result.stdout.splitlines()]
         rows: list[dict[str, Any]] = [{"run": f"hatespeech-predict, {cores} threads", "seconds": seconds}]
+        ray = f"Ray at {args.address}" if args.address else "local Ray"
         for actors in (1,) if args.quick else (1, 2):
             out = workdir / f"out-{actors}"
             score = [sys.executable, "-m", "hatespeech.scoring.cli", str(shards), "--out", str(out)]
             score += ["--backend", args.backend, "--model", model, "--actors", str(actors), "--quiet"]
-            score += ["--threads", str(max(1, cores // actors))]
+            score += ["--threads", str(max(1, cores // actors))] + (["--address", args.address] if args.address else [])
             seconds, _ = timed(score, workdir)
             scored = pd.concat(
                 [pd.read_parquet(next(out.glob(f"part{shard}.jsonl-*.parquet"))) for shard in range(SHARDS)]
             )
             rows.append(
                 {
-                    "run": f"hatespeech-score, local Ray, {actors} actor(s) x {max(1, cores // actors)} thread(s)",
+                    "run": f"hatespeech-score, {ray}, {actors} actor(s) x {max(1, cores // actors)} thread(s)",
                     "seconds": seconds,
                     "labels_equal_predict": scored["label"].tolist() == labels,
                 }

@@ -16,8 +16,8 @@ uninterrupted run. A row that cannot be scored (malformed CSV or JSON, no text, 
 ``OUT/<shard>.errors.jsonl`` with its source, row and reason, and the job goes on; an input that cannot be read at
 all stops the job with one line. ``OUT/_summary.json`` keeps the last run's counts and speed.
 
-Without ``--address`` a local Ray starts on this machine's usable cores; the actor pool then reserves less than
-all of them (a Ray Data pipeline whose actors hold every CPU can hang: ray-project/ray#44687).
+Without ``--address`` a local Ray starts on this machine's usable cores. Either way the actor pool reserves less
+than all the CPUs (a Ray Data pipeline whose actors hold every CPU can hang: ray-project/ray#44687).
 """
 
 from __future__ import annotations

@@ -250,15 +250,18 @@ def start_ray(address: str | None, cores: int, quiet: bool = False) -> dict[str,
 def plan(
     actors: int | None, threads: int | None, gpus_per_actor: float, local_cores: int | None, cluster_cpus: float
 ) -> tuple[int, int, float]:
-    """(actors, threads per actor, CPUs each reserves). On a local Ray of ``local_cores`` CPUs the pool reserves
-    at most all but one of them, so Ray Data's own tasks always have a CPU (ray-project/ray#44687)."""
+    """(actors, threads per actor, CPUs each reserves). The pool reserves at most all but one of the CPUs (a local
+    Ray's ``local_cores``, else the cluster's), so Ray Data's own read and write tasks always have one: a pool that
+    takes them all waits forever (ray-project/ray#44687)."""
     if gpus_per_actor > 0:
         count = actors or 1
         return count, threads or 1, 1.0
     if local_cores is not None:
         count = actors or 1
         per_actor = threads or max(1, local_cores // count)
-        reserve = min(float(per_actor), max(local_cores - 1, 0.5) / count)
-        return count, per_actor, reserve
-    per_actor = threads or 1
-    return actors or max(1, int(cluster_cpus // per_actor) - 1), per_actor, float(per_actor)
+        cpus = float(local_cores)
+    else:
+        per_actor = threads or 1
+        count = actors or max(1, int(cluster_cpus // per_actor) - 1)
+        cpus = cluster_cpus
+    return count, per_actor, min(float(per_actor), max(cpus - 1, 0.5) / count)

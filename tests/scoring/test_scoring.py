@@ -96,10 +96,11 @@ def test_folders_and_globs_list_each_file_once_and_shard_names_are_stable(tmp_pa
     assert shard_name(found[0]).startswith("a.csv-")
 
 
-def test_the_local_actor_pool_always_leaves_ray_data_a_cpu():
+def test_the_actor_pool_always_leaves_ray_data_a_cpu():
     assert plan(None, None, 0.0, 2, 2.0) == (1, 2, 1.0)  # one actor, both cores' threads, one CPU reserved
     assert plan(2, None, 0.0, 2, 2.0) == (2, 1, 0.5)
     assert plan(None, 2, 0.0, None, 16.0) == (7, 2, 2.0)  # a cluster: its CPUs in actors of 2, one spare
+    assert plan(1, 2, 0.0, None, 2.0) == (1, 2, 1.0)  # asked for all of a small cluster: one CPU left to Ray Data
     assert plan(None, None, 1.0, None, 16.0) == (1, 1, 1.0)  # GPU actors
 
 
@@ -331,14 +332,15 @@ def test_s3_input_and_output_through_the_dvc_remotes_settings(archive, tmp_path,
 
 
 @pytest.mark.slow
-def test_the_scoring_benchmark_compares_ray_with_one_process(trained_model, tmp_path):
+def test_the_scoring_benchmark_compares_ray_with_one_process(trained_model, tmp_path, ray_head):
     from bench.scoring import main
 
     report = main(
         ["--model", str(trained_model.model_dir), "--backend", "torch", "--rows", "400", "--quick"]
-        + ["--out", str(tmp_path / "scoring.json")]
-    )
+        + ["--out", str(tmp_path / "scoring.json"), "--address", ray_head]  # the shared Ray: a local one's start-up
+    )  # is the archive job's to check
     predict, ray_run = report["runs"]
+    assert ray_run["run"].startswith(f"hatespeech-score, Ray at {ray_head}")
     assert report["texts"] == 400 and predict["run"].startswith("hatespeech-predict")
     assert ray_run["labels_equal_predict"] is True and ray_run["texts_per_s"] > 0
     assert ray_run["vs_predict"] == pytest.approx(ray_run["texts_per_s"] / predict["texts_per_s"], rel=1e-2)
