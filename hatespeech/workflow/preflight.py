@@ -39,6 +39,7 @@ OTHER_STAGES_MINUTES = {"bf16": 2.4, "fp32": 3.3}
 HUB_DATASET_ROWS = 24_783  # tdavidson/hate_speech_offensive, all rows
 DIALECT_MODEL = "data/twitteraae"  # as dvc.yaml passes it to augment (--dialect-model)
 MEASURED_STEPS = 16  # training steps the estimate times, after running the same batches once to warm up
+MIN_MEASURED_STEPS = 4  # a short run times a quarter of its steps, at least these: the estimate costs less than it
 SAMPLE_ROWS = 2000  # tweets whose token counts stand for the training data's
 
 
@@ -100,8 +101,14 @@ def expected_train_rows(frame: pd.DataFrame, params: dict[str, Any]) -> int:
     return tweets + templates + disguised + counterfactual
 
 
+def measured_steps(steps: int) -> int:
+    """Steps to time for a run of ``steps``: :data:`MEASURED_STEPS`, or a quarter of a short run's (at least
+    :data:`MIN_MEASURED_STEPS`), so that the estimate never trains for longer than the run it estimates."""
+    return min(MEASURED_STEPS, max(MIN_MEASURED_STEPS, steps // 4))
+
+
 def estimate_training(frame: pd.DataFrame, checkpoint: str, params: dict[str, Any]) -> tuple[float, str]:
-    """Seconds the train stage should take here: :data:`MEASURED_STEPS` real steps timed on this machine
+    """Seconds the train stage should take here: :func:`measured_steps` real steps timed on this machine
     (:mod:`hatespeech.workflow.step_time`), scaled to the run's steps and tokens, plus its evaluations."""
     import math
     import tempfile
@@ -121,7 +128,10 @@ def estimate_training(frame: pd.DataFrame, checkpoint: str, params: dict[str, An
     tokenizer = load_tokenizer(checkpoint)
     lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
     mean_tokens = float(np.mean(lengths))
-    timed = MEASURED_STEPS * config.batch_size
+    rows = expected_train_rows(frame, params)
+    steps = math.ceil(config.epochs * math.ceil(rows / config.batch_size))
+    measured = measured_steps(steps)
+    timed = measured * config.batch_size
     repeats = -(-timed // len(texts))  # a small data set is cycled: the steps' cost is what is measured
     data = labelled((texts * repeats)[:timed], (sample[LABEL].tolist() * repeats)[:timed], tokenizer, max_length)
     verbosity = transformers_logging.get_verbosity()
@@ -133,15 +143,14 @@ def estimate_training(frame: pd.DataFrame, checkpoint: str, params: dict[str, An
     finally:
         transformers_logging.set_verbosity(verbosity)
         transformers_logging.enable_progress_bar()
-    rows = expected_train_rows(frame, params)
-    steps = math.ceil(config.epochs * math.ceil(rows / config.batch_size))
     validation = len(frame) * split.validation_size * math.ceil(config.epochs)  # one evaluation per (part) epoch
     seconds = (
         cost.train_seconds(steps, steps * config.batch_size * mean_tokens)
         + cost.forward_seconds(validation * mean_tokens)
         + 2 * cost.load_seconds  # the model, loaded; the trained model, saved
     )
-    return seconds, f"{steps:,} steps of {config.batch_size} over {rows:,} rows, {mean_tokens:.0f} tokens a tweet"
+    basis = f"{steps:,} steps of {config.batch_size} over {rows:,} rows, {mean_tokens:.0f} tokens a tweet"
+    return seconds, f"{basis}; from {measured} steps run here"
 
 
 def estimate_duration(frame: pd.DataFrame | None, checkpoint: str, params: dict[str, Any], on_gpu: bool) -> str:
@@ -152,7 +161,7 @@ def estimate_duration(frame: pd.DataFrame | None, checkpoint: str, params: dict[
     seconds, basis = estimate_training(frame, checkpoint, params)
     other = OTHER_STAGES_MINUTES[training_precision(TrainConfig.of(params).mixed_precision)]
     return (
-        f"about {seconds / 60:.1f} min of training ({basis}; from {MEASURED_STEPS} steps run here), plus about "
+        f"about {seconds / 60:.1f} min of training ({basis}), plus about "
         f"{other:g} min for the other stages (as measured on a 2-core CPU training in that precision)"
     )
 

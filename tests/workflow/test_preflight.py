@@ -3,6 +3,7 @@ scales them to."""
 
 from __future__ import annotations
 
+import re
 import sys
 
 import pytest
@@ -13,7 +14,7 @@ from hatespeech.config import load_params
 from hatespeech.data.sources import load_csv
 from hatespeech.model.training import TrainConfig
 from hatespeech.testing import TINY_TRAIN, make_rows, write_csv
-from hatespeech.workflow.preflight import expected_train_rows
+from hatespeech.workflow.preflight import expected_train_rows, measured_steps
 from hatespeech.workflow.step_time import fit_step_cost, labelled, measure_step_cost
 
 
@@ -50,11 +51,17 @@ def test_a_few_real_steps_give_a_positive_cost(tmp_path, tiny_model, passes):
     assert not (tmp_path / "work").exists() or not any((tmp_path / "work").iterdir())  # no checkpoint written
 
 
+def test_the_estimate_times_at_most_a_quarter_of_a_short_run():
+    assert [measured_steps(steps) for steps in (10, 30, 64, 100, 1500)] == [4, 7, 16, 16, 16]
+
+
 @pytest.mark.slow  # a process that loads torch
 def test_preflight_prints_a_time_measured_here(tmp_path, tiny_model):
     project = make_project(tmp_path / "p", str(write_csv(tmp_path / "data.csv", make_rows(300))), str(tiny_model))
     set_params(project, "fairness", method="counterfactual", strength=1.0)
     result = run([sys.executable, "-m", "hatespeech.workflow.preflight"], cwd=project)
     time_line = next(line for line in result.stdout.splitlines() if line.strip().startswith("time:"))
-    assert "min of training" in time_line and "from 16 steps run here" in time_line, result.stdout
+    assert "min of training" in time_line, result.stdout
+    steps, measured = re.search(r"([\d,]+) steps of .*from (\d+) steps run here", time_line).groups()
+    assert int(measured) == measured_steps(int(steps.replace(",", ""))) < int(steps.replace(",", ""))
     assert "min for the other stages (as measured on a 2-core CPU training in that precision)" in time_line
