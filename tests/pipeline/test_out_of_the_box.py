@@ -84,11 +84,11 @@ def test_seed_profile_without_the_hub_stops_in_seconds_with_one_line(tmp_path):
 
 @pytest.mark.slow
 def test_make_run_trains_the_packaged_encoder_on_a_slice_of_the_shipped_data(tmp_path):
-    """The default path of `make run` (shipped data, package: checkpoint) on 600 rows and one epoch."""
+    """The default path of `make run` (shipped data, package: checkpoint) on 400 rows and one epoch."""
     train = {"epochs": 1, "warmup_steps": 0, "logging_steps": 10, "checkpoint_steps": 0}
     project = make_project(tmp_path / "repo", PARAMS["download"]["source"], DEFAULT_CHECKPOINT, train=train)
     params = (project / "params.yaml").read_text()
-    (project / "params.yaml").write_text(params.replace("max_rows: null", "max_rows: 600"))
+    (project / "params.yaml").write_text(params.replace("max_rows: null", "max_rows: 400"))
     init_repo(project)
 
     result = run(make_target("run"), cwd=project)
@@ -96,7 +96,7 @@ def test_make_run_trains_the_packaged_encoder_on_a_slice_of_the_shipped_data(tmp
     assert f"data:   {SHIPPED_DATA} (21,067 rows, shipped with the repository)" in result.stdout
     assert sorted(ran_stages(result)) == sorted(STAGES)
     manifest = json.loads((project / "data/raw/manifest.json").read_text())
-    assert manifest["source_rows"] == 21_067 and manifest["rows"] == 600
+    assert manifest["source_rows"] == 21_067 and manifest["rows"] == 400
     assert min(manifest["class_counts"].values()) > 0  # stratified: every class is in the slice
     metadata = json.loads((project / "models/model/training_metadata.json").read_text())
     assert metadata["checkpoint"] == DEFAULT_CHECKPOINT  # machine-independent, as params.yaml names it
