@@ -37,6 +37,7 @@ class StepCost:
     per_step: float
     per_token: float
     load_seconds: float  # loading the model and tokenizer, once per stage
+    step_tokens: tuple[int, ...] = ()  # each step's padded tokens, every pass: the passes repeat the same batches
 
     def train_seconds(self, steps: int, tokens: float) -> float:
         return steps * self.per_step + tokens * self.per_token
@@ -118,7 +119,7 @@ def measure_step_cost(
     trainer.train()
     seconds = np.diff(clock.ends)[warmup - 1 :].tolist()  # step i's time: from step i - 1's end to its own
     per_step, per_token = fit_step_cost(clock.tokens[warmup:], seconds)
-    return StepCost(per_step, per_token, load_seconds)
+    return StepCost(per_step, per_token, load_seconds, tuple(clock.tokens))
 
 
 def labelled(texts: list[str], labels: list[int], tokenizer: Any, max_length: int) -> Any:

@@ -49,6 +49,10 @@ def test_a_few_real_steps_give_a_positive_cost(tmp_path, tiny_model, passes):
     assert cost.per_token > 0 and cost.per_step >= 0 and cost.load_seconds > 0
     assert cost.train_seconds(100, 100 * 8 * 20) > cost.train_seconds(10, 10 * 8 * 20)
     assert not (tmp_path / "work").exists() or not any((tmp_path / "work").iterdir())  # no checkpoint written
+    # Each pass runs the same batches in the same order (the warm-up pass has met every padded length timed).
+    steps = len(cost.step_tokens) // passes
+    assert steps == 64 // config.batch_size and len(set(cost.step_tokens)) > 1
+    assert all(cost.step_tokens[i] == cost.step_tokens[i % steps] for i in range(len(cost.step_tokens)))
 
 
 def test_the_estimate_times_at_most_a_quarter_of_a_short_run():
