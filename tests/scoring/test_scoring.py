@@ -335,10 +335,11 @@ def test_s3_input_and_output_through_the_dvc_remotes_settings(archive, tmp_path,
 def test_the_scoring_benchmark_compares_ray_with_one_process(trained_model, tmp_path, ray_head):
     from bench.scoring import main
 
+    # On the shared Ray: starting a local one is the archive job's to check.
     report = main(
         ["--model", str(trained_model.model_dir), "--backend", "torch", "--rows", "400", "--quick"]
-        + ["--out", str(tmp_path / "scoring.json"), "--address", ray_head]  # the shared Ray: a local one's start-up
-    )  # is the archive job's to check
+        + ["--out", str(tmp_path / "scoring.json"), "--address", ray_head]
+    )
     predict, ray_run = report["runs"]
     assert ray_run["run"].startswith(f"hatespeech-score, Ray at {ray_head}")
     assert report["texts"] == 400 and predict["run"].startswith("hatespeech-predict")
