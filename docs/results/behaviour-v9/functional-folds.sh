@@ -1,6 +1,6 @@
 #!/bin/bash
-# usage: functional-folds.sh NAME CVDIR (the functional suite scored by a make cv run's five fold models; made the
-# behaviour-spelling and behaviour-v6 fold files, e.g. NAME=spelling-t15 CVDIR=/tmp/cv15/cv)
+# usage: functional-folds.sh NAME CVDIR (the functional suite scored by a make cv run's five fold models; made
+# functional-folds-v9d.json here, NAME a label, CVDIR a make cv workspace's cv/ folder)
 cd /work/main && source .venv/bin/activate && export PYTHONPATH=/work/main
 out=/tmp/funcfolds; name=$1; dir=$2
 for k in 0 1 2 3 4; do

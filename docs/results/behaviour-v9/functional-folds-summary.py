@@ -1,5 +1,5 @@
 # Pair two CV runs' functional-suite scores over the folds: python functional-folds-summary.py BEFORE AFTER
-# (reads /tmp/funcfolds/<name>-fold<k>.json, as functional-folds.sh writes them; used for behaviour-spelling and behaviour-v6)
+# (reads /tmp/funcfolds/<name>-fold<k>.json, as functional-folds.sh writes them; made functional-folds-v9d.json / .txt)
 import json, numpy as np
 from scipy import stats
 keys=['overall','hateful','non_hateful','macro']
