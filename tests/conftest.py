@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from filelock import FileLock
 
 # Before transformers/datasets are imported anywhere: never touch the network.
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -19,14 +23,15 @@ os.environ["DVC_NO_ANALYTICS"] = "1"
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 sys.path.insert(0, str(Path(__file__).parent))
-from helpers import dvc, git, init_repo, make_project, set_params  # noqa: E402
+from helpers import PINNED_THREADS, dvc, git, init_repo, make_project, set_params  # noqa: E402
 
 from hatespeech.testing import build_tiny_bert, make_rows, write_csv  # noqa: E402
 
 # Fixtures that cost tens of seconds to a minute and a half, shared by several tests: the pipeline repo (session),
 # the ONNX export, the recovery project, the S3 team and the scored archive (module). Under pytest-xdist (`make
 # test` runs several workers) the tests on each go to one worker, which builds it once, instead of once per worker.
-SHARED_FIXTURES = ("pipeline", "exported", "tokenized_project", "s3_team", "archive", "ray_head")
+# First match wins: the S3 team's tests also use the pipeline (its run cache) but run in their own group.
+SHARED_FIXTURES = ("s3_team", "pipeline", "exported", "tokenized_project", "archive", "ray_head")
 # A fixture whose tests run in another's group: the scoring jobs that join the Ray head run beside the archive's.
 SAME_GROUP = {"ray_head": "archive"}
 
@@ -62,32 +67,68 @@ def csv_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pipeline(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> SimpleNamespace:
+def shared_dir(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A folder every pytest-xdist worker of this session sees (the workers' base temp's parent)."""
+    base = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent
+
+
+@pytest.fixture(scope="session")
+def pipeline(shared_dir: Path, tiny_model: Path) -> SimpleNamespace:
     """A git repo holding the project, after three `dvc repro` runs (each committed):
 
     1. the first run on synthetic data with the tiny model;
     2. a second run with nothing changed;
     3. a run after changing only a train param (a learning rate too small to learn anything,
        so the metrics must move).
+
+    Built once per session for every worker (under a file lock, by the first worker that needs it): the
+    pipeline's tests run on its project, and the S3 team (another worker) starts from ``run_cache``, a copy of
+    the DVC cache after these runs (objects and run cache), instead of repeating them. ``data`` and
+    ``checkpoint`` are the params the runs used. Each run pins the thread count, so the bytes do not depend on
+    the worker's load.
     """
-    root = tmp_path_factory.mktemp("e2e")
+    root = shared_dir / "pipeline"
+    record = root / "runs.json"
+    with FileLock(shared_dir / "pipeline.lock"):
+        if not record.exists():
+            _run_pipeline(root, tiny_model, record)
+    runs = json.loads(record.read_text())
+    results = {name: subprocess.CompletedProcess(**runs[name]) for name in ("first", "second", "train_change")}
+    return SimpleNamespace(
+        root=root,
+        project=root / "repo",
+        data=Path(runs["data"]),
+        checkpoint=runs["checkpoint"],
+        run_cache=root / "run-cache",
+        first_commit=runs["first_commit"],
+        **results,
+    )
+
+
+def _run_pipeline(root: Path, tiny_model: Path, record: Path) -> None:
+    root.mkdir(parents=True, exist_ok=True)
     data = write_csv(root / "labeled_data.csv", make_rows())
     project = make_project(root / "repo", str(data), str(tiny_model))
     init_repo(project)
 
-    first = dvc(project, "repro")
+    first = dvc(project, "repro", env=PINNED_THREADS)
     git(project, "add", "-A")
     git(project, "commit", "-qm", "first run")
     first_commit = git(project, "rev-parse", "HEAD").stdout.strip()
-    second = dvc(project, "repro")
+    second = dvc(project, "repro", env=PINNED_THREADS)
 
     set_params(project, "train", learning_rate=1.0e-6)
-    train_change = dvc(project, "repro")
+    train_change = dvc(project, "repro", env=PINNED_THREADS)
     git(project, "add", "-A")
     git(project, "commit", "-qm", "smaller learning rate")
-    return SimpleNamespace(
-        root=root, project=project, first=first, second=second, train_change=train_change, first_commit=first_commit
-    )
+    shutil.copytree(project / ".dvc" / "cache", root / "run-cache")
+    runs = {
+        name: {"args": list(map(str, result.args)), "returncode": 0, "stdout": result.stdout, "stderr": result.stderr}
+        for name, result in (("first", first), ("second", second), ("train_change", train_change))
+    }
+    runs |= {"data": str(data), "checkpoint": str(tiny_model), "first_commit": first_commit}
+    record.write_text(json.dumps(runs))  # last: its presence says the runs are complete
 
 
 @pytest.fixture(scope="session")

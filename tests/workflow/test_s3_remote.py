@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,7 +35,6 @@ from helpers import (
     tree_hashes,
 )
 
-from hatespeech.testing import make_rows, write_csv
 from hatespeech.workflow.s3_server import PROFILE, S3Server, load_or_create_credentials
 
 pytestmark = pytest.mark.e2e
@@ -72,10 +72,14 @@ def clone(team: SimpleNamespace, name: str, credentials: bool = True) -> Path:
 
 
 @pytest.fixture(scope="module")
-def s3_team(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path):
+def s3_team(tmp_path_factory: pytest.TempPathFactory, pipeline: SimpleNamespace):
     """A live `make s3-server`; project A configured with the lines it printed (committed first, as a team would:
     `dvc push --all-commits` sends each commit's outputs where that commit's config says), run twice (committed),
-    pushed to the server with its run cache and to a bare git remote."""
+    pushed to the server with its run cache and to a bare git remote.
+
+    A's two runs are the pipeline fixture's first and third (the same data, model, params and code): A's cache
+    starts as a copy of that fixture's, so `dvc repro` restores them from the run cache instead of training again;
+    the teammate's clean rerun below is the one that runs every stage."""
     root = tmp_path_factory.mktemp("s3-team")
     server_dir = root / "s3"
     process, printed = start_make_s3_server(server_dir, free_port())
@@ -83,15 +87,16 @@ def s3_team(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path):
         lines = [line.strip() for line in printed.splitlines() if line.strip().startswith("dvc remote ")]
         assert len(lines) == 5, printed
 
-        data = write_csv(root / "labeled_data.csv", make_rows())
-        project = make_project(root / "a", str(data), str(tiny_model))
+        project = make_project(root / "a", str(pipeline.data), pipeline.checkpoint)
         init_repo(project)
         run_dvc_lines(project, lines)
         git(project, "add", ".dvc/config")
         git(project, "commit", "-qm", "share through the team's S3 remote")
+        shutil.copytree(pipeline.run_cache, project / ".dvc" / "cache", dirs_exist_ok=True)
         for message, learning_rate in (("first run", TINY_TRAIN["learning_rate"]), ("smaller learning rate", 1e-6)):
             set_params(project, "train", learning_rate=learning_rate)
-            dvc(project, "repro", env=PINNED_THREADS)
+            result = dvc(project, "repro", env=PINNED_THREADS)
+            assert ran_stages(result) == [] and "is cached - skipping run" in result.stdout, result.stdout
             git(project, "add", "-A")
             git(project, "commit", "-qm", message)
         dvc(project, "push", "--run-cache", "--all-commits")
