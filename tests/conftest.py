@@ -43,15 +43,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             if name in getattr(item, "fixturenames", ()):
                 item.add_marker(pytest.mark.xdist_group(SAME_GROUP.get(name, name)))
                 break
-    # pytest-xdist hands out work in collection order: the shared groups, then the slow and e2e tests, then the
-    # quick ones (a stable sort: each keeps its order), so no long test starts last and leaves the others idle.
-    items.sort(key=_cost_rank)
-
-
-def _cost_rank(item: pytest.Item) -> int:
-    if item.get_closest_marker("xdist_group"):
-        return 0
-    return 1 if item.get_closest_marker("slow") or item.get_closest_marker("e2e") else 2
 
 
 @pytest.fixture(scope="session", autouse=True)
