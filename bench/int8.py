@@ -1,6 +1,7 @@
 """int8 schemes side by side: the export stage's (activations quantized per token row), ONNX Runtime's dynamic
-quantization (one activation scale per batch) and static quantization (scales calibrated on validation texts),
-with the fp32 ONNX model they come from.
+quantization (one activation scale per batch; and the same model run on one text at a time, so each text's scale
+comes from its own tokens and no padding is computed) and static quantization (scales calibrated on validation
+texts), with the fp32 ONNX model they come from.
 
     python -m bench.int8 --onnx models/onnx --data data/tokenized --out reports/bench_int8.json
 
@@ -34,23 +35,37 @@ from hatespeech.model.tokenization import load_tokenized
 from hatespeech.paths import ONNX_DIR, ONNX_FILES
 
 CALIBRATION_TEXTS = 512  # validation texts that fix the static model's scales (as the export stage once did)
-SCHEMES = ("fp32", "per_row", "dynamic", "static")
+SCHEMES = ("fp32", "per_row", "dynamic", "dynamic_one_text", "static")
+
+
+class OneTextAtATime:
+    """A backend that runs each text of a batch alone, without its padding: batch-invariant by construction."""
+
+    def __init__(self, backend: OnnxBackend) -> None:
+        self.backend, self.input_names = backend, backend.input_names
+
+    def logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        lengths = batch["attention_mask"].sum(axis=1)
+        rows = [
+            {name: batch[name][i : i + 1, :length] for name, _ in batch.items()} for i, length in enumerate(lengths)
+        ]
+        return np.concatenate([self.backend.logits(row) for row in rows])
 
 
 def build_models(onnx_dir: Path, validation: Any, columns: list[str], pad_id: int, scratch: Path) -> dict[str, Path]:
     """The four models from ``onnx_dir``'s fp32 file: fp32 itself, then each int8 scheme written to ``scratch``
     (the static one calibrated on the first validation encodings, model inputs ``columns``)."""
     fp32 = onnx_dir / ONNX_FILES["onnx"]
-    paths = {name: scratch / f"{name}.onnx" for name in SCHEMES[1:]}
+    paths = {name: scratch / f"{name}.onnx" for name in ("per_row", "dynamic", "static")}
     calibration = validation.select(range(min(CALIBRATION_TEXTS, len(validation)))).select_columns(columns)
     quantize_int8(fp32, paths["per_row"])
     quantize_dynamic_int8(fp32, paths["dynamic"])
     quantize_static_int8(fp32, paths["static"], calibration.to_list(), pad_id)
-    return {"fp32": fp32, **paths}
+    return {"fp32": fp32, **paths}  # dynamic_one_text runs the dynamic model
 
 
 def timed_logits(
-    backends: dict[str, OnnxBackend], encodings: list[dict], pad_id: int, batch_size: int, rounds: int
+    backends: dict[str, Any], encodings: list[dict], pad_id: int, batch_size: int, rounds: int
 ) -> tuple[dict[str, np.ndarray], dict[str, list[float]]]:
     """Each backend's test logits and its seconds per round; backends take turns within a round."""
     logits: dict[str, np.ndarray] = {}
@@ -85,8 +100,10 @@ def run_int8_benchmark(onnx_dir: str | Path, data: str | Path, batch_size: int, 
     labels, rule = np.asarray(test[LABEL]), DecisionRule.load(onnx_dir)
     with tempfile.TemporaryDirectory(prefix="int8-") as scratch:
         paths = build_models(onnx_dir, splits["validation"], columns, tokenizer.pad_token_id, Path(scratch))
-        backends = {name: OnnxBackend(path, threads=threads) for name, path in paths.items()}
+        backends: dict[str, Any] = {name: OnnxBackend(path, threads=threads) for name, path in paths.items()}
+        backends["dynamic_one_text"] = OneTextAtATime(backends["dynamic"])
         sizes = {name: round(path.stat().st_size / 2**20, 2) for name, path in paths.items()}
+        sizes["dynamic_one_text"] = sizes["dynamic"]
         logits, seconds = timed_logits(backends, encodings, tokenizer.pad_token_id, batch_size, rounds)
         differences = {n: batch_difference(b, encodings, tokenizer.pad_token_id) for n, b in backends.items()}
     rows = []
