@@ -23,7 +23,7 @@ os.environ["DVC_NO_ANALYTICS"] = "1"
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 sys.path.insert(0, str(Path(__file__).parent))
-from helpers import PINNED_THREADS, dvc, git, init_repo, make_project, set_params  # noqa: E402
+from helpers import PINNED_THREADS, dvc, git, init_repo, make_project, run_script, set_params, stage_command  # noqa: E402
 
 from hatespeech.testing import build_tiny_bert, make_rows, write_csv  # noqa: E402
 
@@ -123,12 +123,33 @@ def _run_pipeline(root: Path, tiny_model: Path, record: Path) -> None:
     git(project, "add", "-A")
     git(project, "commit", "-qm", "smaller learning rate")
     shutil.copytree(project / ".dvc" / "cache", root / "run-cache")
-    runs = {
+    runs: dict[str, object] = {
         name: {"args": list(map(str, result.args)), "returncode": 0, "stdout": result.stdout, "stderr": result.stderr}
         for name, result in (("first", first), ("second", second), ("train_change", train_change))
     }
     runs |= {"data": str(data), "checkpoint": str(tiny_model), "first_commit": first_commit}
     record.write_text(json.dumps(runs))  # last: its presence says the runs are complete
+
+
+DATA_STAGES = ("download", "split", "augment", "tokenize_splits")
+
+
+@pytest.fixture(scope="session")
+def staged_project(shared_dir: Path, tiny_model: Path) -> Path:
+    """The project on synthetic tweets (`make_rows()`) and the tiny model after its data stages (download, split,
+    augment, tokenize), built once per session for every worker (under a file lock): the tests of a later stage
+    start from a copy (`helpers.copy_project`) instead of running those four stage processes again."""
+    root = shared_dir / "staged"
+    with FileLock(shared_dir / "staged.lock"):
+        if not (root / "done").exists():
+            root.mkdir(parents=True, exist_ok=True)
+            data = write_csv(root / "labeled_data.csv", make_rows())
+            project = make_project(root / "project", str(data), str(tiny_model))
+            for stage in DATA_STAGES:
+                result = run_script(project, *stage_command(stage))
+                assert result.returncode == 0, result.stderr
+            (root / "done").touch()  # last: its presence says the stages ran
+    return root / "project"
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -29,6 +30,16 @@ from hatespeech.testing import (  # noqa: F401  (the tests import these from her
     tool_env,
     wait_until_ready,
 )
+
+
+def copy_project(source: Path, dest: Path, **sections: dict) -> Path:
+    """A copy of the project ``source`` (e.g. the ``staged_project`` fixture) at ``dest``, with the params of
+    ``sections`` updated (``train={...}``): a later stage's test starts where the earlier stages left it."""
+    shutil.copytree(source, dest)
+    for section, values in sections.items():
+        set_params(dest, section, **values)
+    return dest
+
 
 # Tweets as users send them, and as the dataset stores them: HTML-escaped, each character beyond ASCII an entity.
 RAW = ["zorgon & dang 😂😂 @bob http://t.co/x1", "sunny <garden> coffee 👍🏿 lol", "frick   that   blapper 💯"]

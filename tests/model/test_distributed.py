@@ -5,22 +5,18 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import TINY_TRAIN, make_project, run_script, stage_command
+from helpers import TINY_TRAIN, copy_project, make_project, run_script, stage_command
 
 from hatespeech.model.inference import Classifier
 
-DOWNLOAD, SPLIT, AUGMENT, TOKENIZE, TRAIN = (
-    stage_command(name) for name in ("download", "split", "augment", "tokenize_splits", "train")
-)
+TRAIN = stage_command("train")
 
 
 @pytest.mark.slow  # two training processes, about 40 s each
 @pytest.mark.parametrize("launcher", ["torchrun", "accelerate"])
-def test_train_stage_with_two_processes(tmp_path, csv_file, tiny_model, launcher):
+def test_train_stage_with_two_processes(tmp_path, staged_project, launcher):
     train = {**TINY_TRAIN, "epochs": 2, "nproc": 2, "launcher": launcher}  # global batch 8: 4 per process
-    project = make_project(tmp_path / "p", str(csv_file), str(tiny_model), train=train)
-    for command in (DOWNLOAD, SPLIT, AUGMENT, TOKENIZE):
-        assert run_script(project, *command).returncode == 0
+    project = copy_project(staged_project, tmp_path / "p", train=train)
 
     result = run_script(project, *TRAIN, env={"OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stderr

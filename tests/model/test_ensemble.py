@@ -7,14 +7,12 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import make_project, run_script, set_params, stage_command
+from helpers import copy_project, run_script, set_params, stage_command
 
 from hatespeech import PipelineError
 from hatespeech.model.ensemble import EnsembleConfig, check_rows, choose_weight, combine
 
-DOWNLOAD, SPLIT, AUGMENT, BASELINE, ENSEMBLE = (
-    stage_command(name) for name in ("download", "split", "augment", "baseline", "ensemble")
-)
+BASELINE, ENSEMBLE = (stage_command(name) for name in ("baseline", "ensemble"))
 
 
 def one_hot_ish(labels: list[int], confidence: float) -> np.ndarray:
@@ -68,10 +66,9 @@ def test_rows_must_be_the_splits_tweets_in_order():
 
 
 @pytest.mark.slow  # download, split, two baseline fits and the ensemble stage
-def test_ensemble_stage_chooses_on_validation_and_writes_what_the_models_write(tmp_path, csv_file, tiny_model):
-    project = make_project(tmp_path / "p", str(csv_file), str(tiny_model))
-    for command in (DOWNLOAD, SPLIT, AUGMENT, BASELINE):
-        assert run_script(project, *command).returncode == 0
+def test_ensemble_stage_chooses_on_validation_and_writes_what_the_models_write(tmp_path, staged_project):
+    project = copy_project(staged_project, tmp_path / "p")
+    assert run_script(project, *BASELINE).returncode == 0
     # A second, different model in the transformer's place: a weaker baseline (words only, strong regularization).
     set_params(project, "baseline", C=0.05, char_ngram_min=1, char_ngram_max=1)
     second = [
