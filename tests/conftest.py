@@ -67,10 +67,11 @@ def csv_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def shared_dir(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
-    """A folder every pytest-xdist worker of this session sees (the workers' base temp's parent)."""
+def shared_dir(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+    """A folder every pytest-xdist worker of this session sees (the workers' base temp's parent); without workers
+    (or with `-p no:xdist`), the session's own base temp."""
     base = tmp_path_factory.getbasetemp()
-    return base if worker_id == "master" else base.parent
+    return base.parent if hasattr(request.config, "workerinput") else base
 
 
 @pytest.fixture(scope="session")
