@@ -108,7 +108,8 @@ def pipeline(shared_dir: Path, tiny_model: Path) -> SimpleNamespace:
 
 
 def _run_pipeline(root: Path, tiny_model: Path, record: Path) -> None:
-    root.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(root, ignore_errors=True)  # what a worker that failed part-way left
+    root.mkdir(parents=True)
     data = write_csv(root / "labeled_data.csv", make_rows())
     project = make_project(root / "repo", str(data), str(tiny_model))
     init_repo(project)
@@ -143,7 +144,8 @@ def staged_project(shared_dir: Path, tiny_model: Path) -> Path:
     root = shared_dir / "staged"
     with FileLock(shared_dir / "staged.lock"):
         if not (root / "done").exists():
-            root.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(root, ignore_errors=True)  # what a worker that failed part-way left
+            root.mkdir(parents=True)
             data = write_csv(root / "labeled_data.csv", make_rows())
             project = make_project(root / "project", str(data), str(tiny_model))
             for stage in DATA_STAGES:
