@@ -46,22 +46,21 @@ class OneTextAtATime:
 
     def logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         lengths = batch["attention_mask"].sum(axis=1)
-        rows = [
-            {name: batch[name][i : i + 1, :length] for name, _ in batch.items()} for i, length in enumerate(lengths)
-        ]
+        rows = [{name: values[i : i + 1, :n] for name, values in batch.items()} for i, n in enumerate(lengths)]
         return np.concatenate([self.backend.logits(row) for row in rows])
 
 
 def build_models(onnx_dir: Path, validation: Any, columns: list[str], pad_id: int, scratch: Path) -> dict[str, Path]:
-    """The four models from ``onnx_dir``'s fp32 file: fp32 itself, then each int8 scheme written to ``scratch``
-    (the static one calibrated on the first validation encodings, model inputs ``columns``)."""
+    """The four model files from ``onnx_dir``'s fp32 file: fp32 itself, then each int8 scheme written to ``scratch``
+    (the static one calibrated on the first validation encodings, model inputs ``columns``); ``dynamic_one_text``
+    runs the dynamic file."""
     fp32 = onnx_dir / ONNX_FILES["onnx"]
     paths = {name: scratch / f"{name}.onnx" for name in ("per_row", "dynamic", "static")}
     calibration = validation.select(range(min(CALIBRATION_TEXTS, len(validation)))).select_columns(columns)
     quantize_int8(fp32, paths["per_row"])
     quantize_dynamic_int8(fp32, paths["dynamic"])
     quantize_static_int8(fp32, paths["static"], calibration.to_list(), pad_id)
-    return {"fp32": fp32, **paths}  # dynamic_one_text runs the dynamic model
+    return {"fp32": fp32, **paths}
 
 
 def timed_logits(

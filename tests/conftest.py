@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -89,12 +90,8 @@ def pipeline(shared_dir: Path, tiny_model: Path) -> SimpleNamespace:
     ``checkpoint`` are the params the runs used. Each run pins the thread count, so the bytes do not depend on
     the worker's load.
     """
-    root = shared_dir / "pipeline"
-    record = root / "runs.json"
-    with FileLock(shared_dir / "pipeline.lock"):
-        if not record.exists():
-            _run_pipeline(root, tiny_model, record)
-    runs = json.loads(record.read_text())
+    root = build_once(shared_dir / "pipeline", lambda root: _run_pipeline(root, tiny_model))
+    runs = json.loads((root / "runs.json").read_text())
     results = {name: subprocess.CompletedProcess(**runs[name]) for name in ("first", "second", "train_change")}
     return SimpleNamespace(
         root=root,
@@ -107,9 +104,21 @@ def pipeline(shared_dir: Path, tiny_model: Path) -> SimpleNamespace:
     )
 
 
-def _run_pipeline(root: Path, tiny_model: Path, record: Path) -> None:
-    shutil.rmtree(root, ignore_errors=True)  # what a worker that failed part-way left
-    root.mkdir(parents=True)
+def build_once(root: Path, build: Callable[[Path], None]) -> Path:
+    """``root`` after ``build(root)`` ran once for the whole session: the first worker to get here builds it under a
+    file lock beside it (into an empty folder: what a worker that failed part-way left is removed); the others wait
+    for it and reuse it."""
+    done = root / ".built"
+    with FileLock(root.with_name(f"{root.name}.lock")):
+        if not done.exists():
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir(parents=True)
+            build(root)
+            done.touch()  # last: its presence says the build is complete
+    return root
+
+
+def _run_pipeline(root: Path, tiny_model: Path) -> None:
     data = write_csv(root / "labeled_data.csv", make_rows())
     project = make_project(root / "repo", str(data), str(tiny_model))
     init_repo(project)
@@ -126,11 +135,12 @@ def _run_pipeline(root: Path, tiny_model: Path, record: Path) -> None:
     git(project, "commit", "-qm", "smaller learning rate")
     shutil.copytree(project / ".dvc" / "cache", root / "run-cache")
     runs: dict[str, object] = {
-        name: {"args": list(map(str, result.args)), "returncode": 0, "stdout": result.stdout, "stderr": result.stderr}
+        name: {"args": list(map(str, result.args))}
+        | {key: getattr(result, key) for key in ("returncode", "stdout", "stderr")}
         for name, result in (("first", first), ("second", second), ("train_change", train_change))
     }
     runs |= {"data": str(data), "checkpoint": str(tiny_model), "first_commit": first_commit}
-    record.write_text(json.dumps(runs))  # last: its presence says the runs are complete
+    (root / "runs.json").write_text(json.dumps(runs))
 
 
 DATA_STAGES = ("download", "split", "augment", "tokenize_splits")
@@ -141,18 +151,15 @@ def staged_project(shared_dir: Path, tiny_model: Path) -> Path:
     """The project on synthetic tweets (`make_rows()`) and the tiny model after its data stages (download, split,
     augment, tokenize), built once per session for every worker (under a file lock): the tests of a later stage
     start from a copy (`helpers.copy_project`) instead of running those four stage processes again."""
-    root = shared_dir / "staged"
-    with FileLock(shared_dir / "staged.lock"):
-        if not (root / "done").exists():
-            shutil.rmtree(root, ignore_errors=True)  # what a worker that failed part-way left
-            root.mkdir(parents=True)
-            data = write_csv(root / "labeled_data.csv", make_rows())
-            project = make_project(root / "project", str(data), str(tiny_model))
-            for stage in DATA_STAGES:
-                result = run_script(project, *stage_command(stage))
-                assert result.returncode == 0, result.stderr
-            (root / "done").touch()  # last: its presence says the stages ran
-    return root / "project"
+    return build_once(shared_dir / "staged", lambda root: _run_data_stages(root, tiny_model)) / "project"
+
+
+def _run_data_stages(root: Path, tiny_model: Path) -> None:
+    data = write_csv(root / "labeled_data.csv", make_rows())
+    project = make_project(root / "project", str(data), str(tiny_model))
+    for stage in DATA_STAGES:
+        result = run_script(project, *stage_command(stage))
+        assert result.returncode == 0, result.stderr
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 #!/bin/bash
 # usage: functional-folds.sh NAME CVDIR (the functional suite scored by a make cv run's five fold models; made
 # functional-folds-v9d.json here, NAME a label, CVDIR a make cv workspace's cv/ folder)
-cd /work/main && source .venv/bin/activate && export PYTHONPATH=/work/main
+cd "$(git rev-parse --show-toplevel)" && source .venv/bin/activate && export PYTHONPATH="$PWD"
 out=/tmp/funcfolds; name=$1; dir=$2
 for k in 0 1 2 3 4; do
   python stages/functional.py --suite data/functional/suite.yaml --groups data/functional/groups.yaml \
