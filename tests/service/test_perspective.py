@@ -220,7 +220,7 @@ def burst_until_killed(bases: list[str], victim, suggestions: int, kill_after: i
         text = f"burst correction number {i}"
         body = {"comment": {"text": text}, "attributeScores": {"TOXICITY": {"summaryScore": {"value": 0.9}}}}
         try:
-            response = httpx.post(f"{bases[i % len(bases)]}{SUGGEST}", json=body, timeout=20)
+            response = client.post(f"{bases[i % len(bases)]}{SUGGEST}", json=body)
         except httpx.TransportError:
             return  # the server was killed: not acknowledged
         if response.status_code == 200:
@@ -229,7 +229,8 @@ def burst_until_killed(bases: list[str], victim, suggestions: int, kill_after: i
                 if len(acknowledged) == kill_after:
                     os.kill(victim.pid, signal.SIGKILL)
 
-    with ThreadPoolExecutor(max_workers=32) as pool:
+    # One client shared by the threads: httpx.post would build a client, SSL context included, per request.
+    with ThreadPoolExecutor(max_workers=32) as pool, httpx.Client(timeout=20) as client:
         list(pool.map(send, range(suggestions)))
     return acknowledged
 

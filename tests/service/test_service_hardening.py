@@ -224,11 +224,9 @@ def test_valid_requests_beside_unencodable_ones_all_succeed(service, expected):
     bodies = [bad if i % 21 == 0 else good for i in range(105)]
 
     def send(body: bytes) -> httpx.Response:
-        return httpx.post(
-            f"{base}/predict", content=body, headers={"content-type": "application/json", **AUTH}, timeout=30
-        )
+        return client.post(f"{base}/predict", content=body, headers={"content-type": "application/json", **AUTH})
 
-    with ThreadPoolExecutor(max_workers=16) as pool:
+    with ThreadPoolExecutor(max_workers=16) as pool, httpx.Client(timeout=30) as client:
         responses = list(pool.map(send, bodies))
     statuses = [(body is bad, response.status_code) for body, response in zip(bodies, responses)]
     assert statuses.count((True, 422)) == 5 and statuses.count((False, 200)) == 100
