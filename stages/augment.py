@@ -25,7 +25,7 @@ from hatespeech.data.spelling import Spelling, build_spelling, profanity_list
 from hatespeech.data.splitting import near_duplicate_key, read_splits
 from hatespeech.data.text import Normalizer
 from hatespeech.io import atomic_output, write_json, write_table
-from hatespeech.model.loading import ModelConfig, load_tokenizer
+from hatespeech.model.loading import ModelConfig, load_vocabulary
 
 log = logging.getLogger("hatespeech")
 
@@ -112,7 +112,7 @@ def learnt_spelling(
     templates' insults and group names as targets; the checkpoint tokenizer's words and the split's as known."""
     tweets = train.assign(**{TEXT: normalizer.apply(train[TEXT])})
     _, lexicon = learn_lexicon(tweets, config, slurs)
-    vocabulary = load_tokenizer(checkpoint).get_vocab()
+    vocabulary = load_vocabulary(checkpoint)
     words = profanity_list() if config.profanity_list != "none" else []
     more, masked = (words, []) if config.profanity_list == "all" else ([], words)
     spelling = build_spelling(lexicon, templates.fillers, templates.groups, tweets[TEXT], vocabulary, more, masked)

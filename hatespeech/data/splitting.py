@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from hatespeech import LABELS, PipelineError
 from hatespeech.config import PARAMS_YAML, Section
@@ -101,6 +100,8 @@ def _stratified(
             f"only 1 distinct tweet of {_classes(single)} is left when splitting off the {what} split: too few "
             f"to stratify; add data or change split.validation_size / split.test_size; {summary}"
         )
+    from sklearn.model_selection import train_test_split  # here: every stage reads splits, only two make them
+
     try:
         rest, held_out = train_test_split(groups, test_size=size, stratify=groups[LABEL], random_state=seed)
     except ValueError as exc:  # any other refusal by sklearn
@@ -176,6 +177,8 @@ def kfold_splits(
     short = [name for name in LABELS if tweets[name] < folds]
     if short:
         raise SplitError(f"too few distinct tweets of {_classes(short)} for {folds} folds; {summary}")
+    from sklearn.model_selection import StratifiedKFold
+
     dealer = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     splits = []
     for fold, (rest_index, test_index) in enumerate(dealer.split(groups, groups[LABEL])):

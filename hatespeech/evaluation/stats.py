@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import binomtest
 
 from hatespeech import LABELS, PipelineError
 from hatespeech.config import PARAMS_YAML, BaseConfig, Section
@@ -159,6 +158,8 @@ def mcnemar(
     names: tuple[str, str] = NAMES,
 ) -> dict[str, float | int]:
     """McNemar's exact test on the rows exactly one of the two models classifies correctly."""
+    from scipy.stats import binomtest  # here, not at the top: scipy.stats takes half a second to import
+
     reference_right, candidate_right = reference == labels, candidate == labels
     reference_only = int((reference_right & ~candidate_right).sum())
     candidate_only = int((candidate_right & ~reference_right).sum())

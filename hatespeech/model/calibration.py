@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from scipy.optimize import minimize, minimize_scalar
 
 from hatespeech import LABELS, PipelineError
 from hatespeech.config import PARAMS_YAML, Section
@@ -117,6 +116,8 @@ def nll(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
     """The temperature minimising the NLL of ``labels`` (searched on log T in [-3, 3]: T from 0.05 to 20)."""
+    from scipy.optimize import minimize_scalar  # here, not at the top: the service loads this module to serve
+
     logs = log_probabilities(probabilities)
 
     def loss(log_t: float) -> float:
@@ -128,6 +129,8 @@ def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
 def fit_vector(probabilities: np.ndarray, labels: np.ndarray, l2: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
     """Per-class weights and biases minimising the NLL (a small L2 pull towards the identity keeps a tiny
     validation split from overfitting); L-BFGS from the identity map."""
+    from scipy.optimize import minimize
+
     logs = log_probabilities(probabilities)
     classes = logs.shape[1]
     onehot = np.eye(classes)[labels]

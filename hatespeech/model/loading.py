@@ -107,6 +107,18 @@ def load_tokenizer(checkpoint: str) -> Any:
     return tokenizer
 
 
+def load_vocabulary(checkpoint: str) -> dict[str, int]:
+    """The tokenizer's vocabulary, added tokens included: what ``load_tokenizer(checkpoint).get_vocab()`` returns,
+    read from a local ``tokenizer.json`` with the `tokenizers` library when there is one, so that a stage that
+    needs only the words does not import transformers and torch (2-3 s)."""
+    local = Path(check_checkpoint(checkpoint)) / "tokenizer.json"
+    if local.is_file():
+        from tokenizers import Tokenizer
+
+        return Tokenizer.from_file(str(local)).get_vocab(with_added_tokens=True)
+    return load_tokenizer(checkpoint).get_vocab()
+
+
 def load_classifier(
     checkpoint: str, *, new_head: bool = False, attention: str | None = None, dropout: float | None = None
 ) -> Any:

@@ -24,7 +24,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import beta
 
 from hatespeech import LABELS, PipelineError
 from hatespeech.config import PARAMS_YAML, Section
@@ -185,6 +184,8 @@ def flag_threshold(
 
     A bound, not the observed precision: the lowest threshold whose observed precision touches the target sits
     where noise happened to favour it, and its flags fall short on new tweets."""
+    from scipy.stats import beta  # here, not at the top: scipy.stats takes half a second to import
+
     order = np.argsort(-scores, kind="stable")
     sorted_scores, hits = scores[order], np.cumsum(positive[order])
     counts = np.arange(1, len(scores) + 1)

