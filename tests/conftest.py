@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -44,6 +45,52 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             if name in getattr(item, "fixturenames", ()):
                 item.add_marker(pytest.mark.xdist_group(SAME_GROUP.get(name, name)))
                 break
+
+
+CPU_START = pytest.StashKey[float]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--cpu-durations",
+        type=int,
+        metavar="N",
+        help="list the N tests that used the most CPU, setup to teardown, their child processes included: with "
+        "more workers than cores the suite's wall time follows CPU, not each test's own wall time",
+    )
+
+
+def _cpu_seconds() -> float:
+    """This process's CPU time and that of its children it has waited for."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+@pytest.hookimpl(tryfirst=True)  # before the test's fixtures are set up: their cost is the first user's
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.stash[CPU_START] = _cpu_seconds()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    if call.when == "teardown" and CPU_START in item.stash:  # user_properties travel to xdist's controller
+        item.user_properties.append(("cpu_s", _cpu_seconds() - item.stash[CPU_START]))
+    yield
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    count = config.getoption("cpu_durations")
+    if not count:
+        return
+    used = [
+        (dict(report.user_properties)["cpu_s"], report.nodeid)
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "teardown" and "cpu_s" in dict(getattr(report, "user_properties", ()))
+    ]
+    terminalreporter.write_sep("=", f"most CPU: {count} of {len(used)} tests, {sum(s for s, _ in used):.1f} s in all")
+    for seconds, nodeid in sorted(used, reverse=True)[:count]:
+        terminalreporter.write_line(f"{seconds:8.1f} s  {nodeid}")
 
 
 @pytest.fixture(scope="session", autouse=True)

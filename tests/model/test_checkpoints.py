@@ -1,4 +1,6 @@
-"""A killed training run resumes where it stopped; clean runs are deterministic; stale checkpoints are not reused."""
+"""A killed training run resumes where it stopped and ends byte-identical to an uninterrupted run (which also
+makes two clean runs' bytes a tested fact; the S3 teammate's clean rerun compares whole pipelines); stale
+checkpoints are not reused."""
 
 from __future__ import annotations
 
@@ -74,18 +76,6 @@ def uninterrupted(tokenized_project) -> Path:
     return project
 
 
-def test_two_clean_runs_are_identical(tokenized_project, uninterrupted):
-    again = fresh_copy(tokenized_project, "again")
-    train_and_evaluate(again)
-    first, second = outputs(uninterrupted), outputs(again)
-    assert first.keys() == second.keys() and len(first) >= 5
-    for name in first:
-        assert first[name] == second[name], f"{name} differs between two runs with the same seed"
-    model = "models/trained/model.safetensors"
-    assert (uninterrupted / model).read_bytes() == (again / model).read_bytes()
-    assert not (uninterrupted / "checkpoints").exists() or not any((uninterrupted / "checkpoints").rglob("*"))
-
-
 def test_killed_run_resumes_and_ends_where_an_uninterrupted_one_does(tokenized_project, uninterrupted):
     project = fresh_copy(tokenized_project, "killed")
     process = subprocess.Popen(
@@ -106,6 +96,9 @@ def test_killed_run_resumes_and_ends_where_an_uninterrupted_one_does(tokenized_p
     assert "resuming from" in resumed.stderr and "checkpoint-" in resumed.stderr
     assert not list((project / "models").glob(".trained.*.tmp"))  # the killed run's leftovers are gone
     expected, got = outputs(uninterrupted), outputs(project)
+    assert expected.keys() == got.keys() and len(expected) >= 5
+    model = "models/trained/model.safetensors"
+    assert (uninterrupted / model).read_bytes() == (project / model).read_bytes()
     for name in expected:
         assert got[name] == expected[name], f"{name} differs after resuming"
     assert not checkpoints.exists()  # cleaned up after the completed run (train.keep_checkpoints: false)
