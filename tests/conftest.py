@@ -88,7 +88,10 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         for report in reports
         if getattr(report, "when", None) == "teardown" and "cpu_s" in dict(getattr(report, "user_properties", ()))
     ]
-    terminalreporter.write_sep("=", f"most CPU: {count} of {len(used)} tests, {sum(s for s, _ in used):.1f} s in all")
+    total = sum(seconds for seconds, _ in used)
+    terminalreporter.write_sep(
+        "=", f"most CPU: the first {count} of {len(used)} tests, which used {total:.1f} s in all"
+    )
     for seconds, nodeid in sorted(used, reverse=True)[:count]:
         terminalreporter.write_line(f"{seconds:8.1f} s  {nodeid}")
 
