@@ -213,10 +213,16 @@ def _run_data_stages(root: Path, tiny_model: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def trained_model(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> SimpleNamespace:
+def trained_model(shared_dir: Path, tiny_model: Path) -> SimpleNamespace:
     """The tiny BERT fine-tuned on synthetic tweets (seconds), with its tokenized splits saved to disk: what the
     train and tokenize stages would leave in models/trained and data/tokenized, plus the calibration and policies
-    the calibrate and policy stages add to the published model (models/model)."""
+    the calibrate and policy stages add to the published model (models/model). Built once per session for every
+    worker; tests read it and copy what they change."""
+    root = build_once(shared_dir / "trained", lambda root: _train_tiny_model(root, tiny_model))
+    return SimpleNamespace(model_dir=root / "model", tokenized=root / "tokenized")
+
+
+def _train_tiny_model(root: Path, tiny_model: Path) -> None:
     from helpers import TINY_TRAIN, calibrate_model
 
     from hatespeech.data.sources import load_source
@@ -225,7 +231,6 @@ def trained_model(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) ->
     from hatespeech.model.tokenization import tokenize_splits
     from hatespeech.model.training import TrainConfig, train_classifier
 
-    root = tmp_path_factory.mktemp("trained")
     data = write_csv(root / "labeled_data.csv", make_rows())
     splits = split_dataset(load_source(str(data)).frame, 0.1, 0.1, seed=0)
     normalizer = Normalizer()  # params.yaml's defaults, saved with the model as the train stage does
@@ -243,4 +248,3 @@ def trained_model(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) ->
     )
     normalizer.save(root / "model")
     calibrate_model(root / "model", root / "tokenized")
-    return SimpleNamespace(model_dir=root / "model", tokenized=root / "tokenized", splits=splits)
