@@ -102,6 +102,7 @@ def test_killed_run_resumes_and_ends_where_an_uninterrupted_one_does(tokenized_p
     for name in expected:
         assert got[name] == expected[name], f"{name} differs after resuming"
     assert not checkpoints.exists()  # cleaned up after the completed run (train.keep_checkpoints: false)
+    assert not (uninterrupted / "checkpoints/train").exists()  # and after a run never interrupted
 
 
 def test_checkpoints_of_other_params_are_not_resumed(tokenized_project):
