@@ -83,10 +83,11 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     if not count:
         return
     used = [
-        (dict(report.user_properties)["cpu_s"], report.nodeid)
+        (seconds, report.nodeid)
         for reports in terminalreporter.stats.values()
         for report in reports
-        if getattr(report, "when", None) == "teardown" and "cpu_s" in dict(getattr(report, "user_properties", ()))
+        if getattr(report, "when", None) == "teardown"
+        and (seconds := dict(getattr(report, "user_properties", ())).get("cpu_s")) is not None
     ]
     total = sum(seconds for seconds, _ in used)
     terminalreporter.write_sep(
@@ -185,8 +186,12 @@ def _run_pipeline(root: Path, tiny_model: Path) -> None:
     git(project, "commit", "-qm", "smaller learning rate")
     shutil.copytree(project / ".dvc" / "cache", root / "run-cache")
     runs: dict[str, object] = {
-        name: {"args": list(map(str, result.args))}
-        | {key: getattr(result, key) for key in ("returncode", "stdout", "stderr")}
+        name: {
+            "args": list(map(str, result.args)),
+            "returncode": result.returncode,
+            "stdout": result.stdout,
+            "stderr": result.stderr,
+        }
         for name, result in (("first", first), ("second", second), ("train_change", train_change))
     }
     runs |= {"data": str(data), "checkpoint": str(tiny_model), "first_commit": first_commit}

@@ -35,7 +35,7 @@ def test_bad_baseline_params():
         BaselineConfig.from_params({"ngrams": 3})
 
 
-@pytest.mark.slow  # download, split and baseline stages
+@pytest.mark.slow  # the baseline stage as a process
 def test_baseline_stage_fits_its_rule_on_validation_only(tmp_path, staged_project):
     project = copy_project(staged_project, tmp_path / "p")  # augment's output: the normalizer's spelling word lists
     result = run_script(project, *BASELINE)

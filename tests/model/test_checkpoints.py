@@ -5,7 +5,6 @@ checkpoints are not reused."""
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,13 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import TINY_TRAIN, make_project, run_script, set_params, stage_command, tool_env
+from helpers import TINY_TRAIN, copy_project, run_script, set_params, stage_command, tool_env
 
 from hatespeech.model.checkpoints import COMPLETE_MARKER, latest_checkpoint, prepare_checkpoints
 
-DOWNLOAD, SPLIT, AUGMENT, TOKENIZE, TRAIN, EVALUATE = (
-    stage_command(name) for name in ("download", "split", "augment", "tokenize_splits", "train", "evaluate")
-)
+TRAIN, EVALUATE = (stage_command(name) for name in ("train", "evaluate"))
 # Checkpoints every few steps, so a kill lands between two of them.
 RECOVERY_TRAIN = {**TINY_TRAIN, "epochs": 5, "checkpoint_steps": 4}
 
@@ -27,23 +24,9 @@ pytestmark = pytest.mark.slow  # real training runs, one killed and resumed
 
 
 @pytest.fixture(scope="module")
-def tokenized_project(tmp_path_factory, tiny_model) -> Path:
-    from hatespeech.testing import make_rows, write_csv
-
-    root = tmp_path_factory.mktemp("recovery")
-    data = write_csv(root / "labeled_data.csv", make_rows(240))
-    project = make_project(root / "base", str(data), str(tiny_model), train=RECOVERY_TRAIN)
-    for command in (DOWNLOAD, SPLIT, AUGMENT, TOKENIZE):
-        result = run_script(project, *command)
-        assert result.returncode == 0, result.stderr
-    return project
-
-
-def fresh_copy(source: Path, name: str) -> Path:
-    dest = source.parent / name
-    shutil.rmtree(dest, ignore_errors=True)
-    shutil.copytree(source, dest)
-    return dest
+def tokenized_project(tmp_path_factory, staged_project) -> Path:
+    """The session's project after its data stages, with checkpoints every few steps."""
+    return copy_project(staged_project, tmp_path_factory.mktemp("recovery") / "base", train=RECOVERY_TRAIN)
 
 
 def train_and_evaluate(project: Path) -> subprocess.CompletedProcess:
@@ -71,13 +54,13 @@ def outputs(project: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def uninterrupted(tokenized_project) -> Path:
-    project = fresh_copy(tokenized_project, "uninterrupted")
+    project = copy_project(tokenized_project, tokenized_project.parent / "uninterrupted")
     train_and_evaluate(project)
     return project
 
 
 def test_killed_run_resumes_and_ends_where_an_uninterrupted_one_does(tokenized_project, uninterrupted):
-    project = fresh_copy(tokenized_project, "killed")
+    project = copy_project(tokenized_project, tokenized_project.parent / "killed")
     process = subprocess.Popen(
         [sys.executable, *TRAIN], cwd=project, env=tool_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -106,7 +89,7 @@ def test_killed_run_resumes_and_ends_where_an_uninterrupted_one_does(tokenized_p
 
 
 def test_checkpoints_of_other_params_are_not_resumed(tokenized_project):
-    project = fresh_copy(tokenized_project, "other-params")
+    project = copy_project(tokenized_project, tokenized_project.parent / "other-params")
     set_params(project, "train", keep_checkpoints=True)
     assert run_script(project, *TRAIN).returncode == 0
     assert latest_checkpoint(project / "checkpoints/train") is not None

@@ -65,7 +65,7 @@ def test_rows_must_be_the_splits_tweets_in_order():
         check_rows(table.iloc[::-1], texts, "transformer predictions (test)")
 
 
-@pytest.mark.slow  # download, split, two baseline fits and the ensemble stage
+@pytest.mark.slow  # two baseline fits and the ensemble stage, as processes
 def test_ensemble_stage_chooses_on_validation_and_writes_what_the_models_write(tmp_path, staged_project):
     project = copy_project(staged_project, tmp_path / "p")
     assert run_script(project, *BASELINE).returncode == 0
