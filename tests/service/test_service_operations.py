@@ -259,30 +259,52 @@ def test_sigterm_answers_every_accepted_request_then_exits_and_logs_no_key(train
     log_path = tmp_path / "server.log"
     command = [sys.executable, "-m", "hatespeech.service.serve", "--host", "127.0.0.1", "--port", str(port)]
     base, headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {issued['team-a']}"}
-    long_texts = [" ".join(["zorgon blapper sunny garden"] * 20)] * 256  # about 128 tokens each: the model is busy
+    long_texts = [" ".join(["zorgon blapper sunny garden"] * 20)] * 256  # about 128 tokens each
+    bodies = [{"texts": long_texts[:64], "explain": True}] + [{"texts": long_texts}] * 12
+    release = threading.Event()
+
+    def held(body: dict):
+        """The body, all but its last byte until ``release``: the request is accepted and in flight until then."""
+        payload = json.dumps(body).encode()
+        yield payload[:-1]
+        release.wait(60)
+        yield payload[-1:]
+
     with open(log_path, "w") as log:
         server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_until_ready(base, server, log_path)
             httpx.get(f"{base}/model", headers={"X-API-Key": issued["team-b"]})
+            with (
+                ThreadPoolExecutor(13) as pool,
+                httpx.Client(base_url=base, headers=headers, timeout=120) as client,
+                httpx.Client(base_url=base) as probe,
+                httpx.Client(base_url=base, limits=httpx.Limits(max_keepalive_connections=0)) as fresh,
+            ):
 
-            def send(body: dict) -> int:
-                return httpx.post(f"{base}/predict", json=body, headers=headers, timeout=120).status_code
+                def send(body: dict) -> int:
+                    return client.post(
+                        "/predict", content=held(body), headers={"content-type": "application/json"}
+                    ).status_code
 
-            # An explained request holds the model for seconds (one forward pass per token of 64 long texts), so
-            # the twelve requests sent after it wait in the queue: all thirteen are in flight at SIGTERM.
-            with ThreadPoolExecutor(13) as pool, httpx.Client(base_url=base) as probe:
-                answers = [pool.submit(send, {"texts": long_texts[:64], "explain": True})]
-                answers += [pool.submit(send, {"texts": long_texts}) for _ in range(12)]
+                answers = [pool.submit(send, body) for body in bodies]
                 deadline = time.monotonic() + 60
                 while metric(probe, "hatespeech_requests_in_progress") < 13 + 1:  # and this scrape
                     assert time.monotonic() < deadline, "the thirteen requests were never in flight together"
                 os.kill(server.pid, signal.SIGTERM)
+                while True:  # the server has stopped accepting: a new connection is refused
+                    assert time.monotonic() < deadline, "the server still accepts connections after SIGTERM"
+                    try:
+                        fresh.get("/livez", timeout=2)
+                    except httpx.ConnectError:
+                        break
+                release.set()  # only now do the thirteen bodies end: each is answered after SIGTERM
                 statuses = [answer.result(120) for answer in answers]
             assert statuses == [200] * 13
             # uvicorn re-raises the signal once it has shut down, so a supervisor sees how the process ended.
             assert server.wait(60) == -signal.SIGTERM
         finally:
+            release.set()
             if server.poll() is None:
                 server.kill()
                 server.wait()
