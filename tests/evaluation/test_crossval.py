@@ -83,7 +83,7 @@ def test_summary_is_mean_and_sample_standard_deviation():
     assert summary["per_fold"]["fold_2"]["accuracy"] == 0.9
 
 
-CPU_SIZED = {"train.epochs"}  # what cv/params.yaml may change (set back to params.yaml's on a GPU)
+CPU_SIZED = {"train.epochs"}  # the keys cv/params.yaml may override (shorter folds on a small machine)
 
 
 def test_cv_params_hold_the_cv_section_and_cpu_sized_overrides_of_params_yaml():
