@@ -9,7 +9,14 @@ from hatespeech.cli import run_stage
 from hatespeech.config import BaseConfig, load_params
 from hatespeech.data.functional import generate_cases, load_templates
 from hatespeech.data.splitting import read_splits
-from hatespeech.evaluation.functional import FunctionalConfig, disguise_report, sample_cases, suite_report, weakest
+from hatespeech.evaluation.functional import (
+    FunctionalConfig,
+    disguise_report,
+    sample_cases,
+    scored_once,
+    suite_report,
+    weakest,
+)
 from hatespeech.evaluation.stats import Bootstrap
 from hatespeech.io import atomic_output, read_json, write_json, write_table
 from hatespeech.model.baseline import baseline_labels
@@ -39,7 +46,9 @@ def main() -> None:
     lexicon = read_json(args.lexicon, "the augment stage's lexicon")
     classifier = Classifier(args.model_dir, backend="torch")
     scorers = {
-        "transformer": lambda texts: [r["label"] for r in classifier.predict(list(texts))],
+        "transformer": scored_once(
+            lambda texts: [r["label"] for r in classifier.predict(list(texts))], classifier.normalizer.apply
+        ),
         "baseline": baseline_labels(args.baseline_dir),
     }
     metrics = {"suite": {"cases": len(cases), "functionalities": int(cases["functionality"].nunique())}}

@@ -49,6 +49,23 @@ class FunctionalConfig(Section):
             raise PipelineError("functional.max_cases_per_functionality must be at least 1 (or null: every case)")
 
 
+def scored_once(score: Scorer, key: Callable[[list[str]], list[str]]) -> Scorer:
+    """``score`` that scores each distinct ``key`` of a text once, over all its calls: a text whose key was seen
+    (here or in an earlier call) gets the label of the first text with that key. With the model's normalizer as
+    ``key``, the suite's disguised spellings and the disguised tweets that normalize back to a text already scored
+    cost no model pass (the model only ever sees the normalized text)."""
+    labels: dict[str, str] = {}
+
+    def scored(texts: Sequence[str]) -> list[str]:
+        keys = key(list(texts))
+        new = {k: text for text, k in zip(texts, keys) if k not in labels}
+        if new:
+            labels.update(zip(new, score(list(new.values()))))
+        return [labels[k] for k in keys]
+
+    return scored
+
+
 def sample_cases(cases: pd.DataFrame, per_functionality: int | None, seed: int) -> pd.DataFrame:
     """At most ``per_functionality`` cases of each functionality (a seeded sample, in the suite's order); all of
     them when None. The figures of a sample are the suite's only in expectation: for quick runs, not reports."""

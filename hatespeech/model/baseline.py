@@ -122,7 +122,9 @@ def canonical_skops(archive: bytes) -> bytes:
     skops names each array's member after its object's memory address (``id()``) or a random UUID and records
     those addresses as ``__id__`` (the loader's key for shared references), and stamps each zip member with the
     current time. Here addresses become 0, 1, 2... in the schema's order, members are renamed to match, and
-    every member carries a fixed time. The loader sees the same graph: only names change, consistently.
+    every member carries a fixed time. The loader sees the same graph: only names change, consistently. The schema
+    is written as compact JSON (skops indents it): the TF-IDF vocabularies make it a few million nodes, and
+    indentation alone tripled the file (about 70 MB against 20 for the reference baseline).
     """
     import io
     import json
@@ -155,7 +157,7 @@ def canonical_skops(archive: bytes) -> bytes:
     with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_STORED) as target:
         for name, data in sorted(
             [(new, members[old]) for old, new in renamed.items()]
-            + [("schema.json", json.dumps(schema, indent=2).encode())]
+            + [("schema.json", json.dumps(schema, separators=(",", ":")).encode())]
         ):
             target.writestr(zipfile.ZipInfo(name, date_time=_ZIP_TIME), data)
     return output.getvalue()

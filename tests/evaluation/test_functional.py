@@ -7,7 +7,14 @@ import pandas as pd
 import pytest
 from helpers import ROOT
 
-from hatespeech.evaluation.functional import FunctionalConfig, disguise_report, suite_report, weakest, wilson
+from hatespeech.evaluation.functional import (
+    FunctionalConfig,
+    disguise_report,
+    scored_once,
+    suite_report,
+    weakest,
+    wilson,
+)
 from hatespeech.evaluation.stats import Bootstrap, BootstrapConfig
 
 BOOTSTRAP = Bootstrap(BootstrapConfig(resamples=200), seed=0)
@@ -71,3 +78,17 @@ def test_a_sample_keeps_every_functionality_at_most_n_cases_each_in_suite_order(
     numbered = sample_cases(cases.assign(position=range(len(cases))), 20, seed=0)
     assert numbered["position"].is_monotonic_increasing  # the suite's order is kept
     assert sample_cases(cases, None, seed=0) is cases
+
+
+def test_scored_once_scores_each_key_once_over_all_calls_and_keeps_the_order():
+    seen: list[list[str]] = []
+
+    def score(texts):
+        seen.append(list(texts))
+        return [f"label of {text.lower()}" for text in texts]
+
+    scorer = scored_once(score, lambda texts: [text.lower() for text in texts])
+    assert scorer(["B", "a", "b", "A"]) == ["label of b", "label of a", "label of b", "label of a"]
+    assert scorer(["A", "c"]) == ["label of a", "label of c"]
+    assert scorer(["C"]) == ["label of c"]
+    assert seen == [["b", "A"], ["c"]]  # a key's last text in the first call that has it; no key twice, no empty call
