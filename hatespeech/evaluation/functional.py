@@ -50,10 +50,10 @@ class FunctionalConfig(Section):
 
 
 def scored_once(score: Scorer, key: Callable[[list[str]], list[str]]) -> Scorer:
-    """``score`` that scores each distinct ``key`` of a text once, over all its calls: a text whose key was seen
-    (here or in an earlier call) gets the label of the first text with that key. With the model's normalizer as
-    ``key``, the suite's disguised spellings and the disguised tweets that normalize back to a text already scored
-    cost no model pass (the model only ever sees the normalized text)."""
+    """``score`` that scores each distinct ``key`` of a text once, over all its calls: ``score`` gets one text per
+    new key, and every text with that key, in this call or a later one, gets its label. With the model's normalizer
+    as ``key`` (the model only ever sees the normalized text), the suite's disguised spellings and the disguised
+    tweets that normalize back to a text already scored cost no model pass."""
     labels: dict[str, str] = {}
 
     def scored(texts: Sequence[str]) -> list[str]:
