@@ -83,13 +83,19 @@ def share(project: Path, workdir: Path) -> dict[str, Any]:
         "objects": objects,
         "megabytes": round(megabytes, 2),
         "push_s": round(push_s, 2),
-        "push_mb_per_s": round(megabytes / push_s, 1),
+        "push_mb_per_s": _rate(megabytes, push_s),
         "clone_s": round(clone_s, 2),
         "pull_s": round(pull_s, 2),
-        "pull_mb_per_s": round(megabytes / pull_s, 1),
+        "pull_mb_per_s": _rate(megabytes, pull_s),
         "teammate_status_clean": status.returncode == 0 and status.stdout.strip() in ("", "{}"),
         "teammate_model_identical": identical,
     }
+
+
+def _rate(megabytes: float, seconds: float) -> float:
+    """MB/s to three significant digits: a tiny project's push can be well under 0.05 MB/s, which one decimal
+    would print as 0."""
+    return float(f"{megabytes / seconds:.3g}")
 
 
 def render(report: dict[str, Any]) -> str:
