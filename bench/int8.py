@@ -1,14 +1,14 @@
-"""int8 schemes side by side: the export stage's (activations quantized per token row), ONNX Runtime's dynamic
-quantization (one activation scale per batch; and the same model run on one text at a time, so each text's scale
-comes from its own tokens and no padding is computed) and static quantization (scales calibrated on validation
-texts), with the fp32 ONNX model they come from.
+"""int8 schemes side by side: the export stage's (activations quantized per token row; and its two alternatives,
+every row scale asymmetric or every one symmetric), ONNX Runtime's dynamic quantization (one activation scale per
+batch; and the same model run on one text at a time, so each text's scale comes from its own tokens and no padding
+is computed) and static quantization (scales calibrated on validation texts), with the fp32 ONNX model they come from.
 
     python -m bench.int8 --onnx models/onnx --data data/tokenized --out reports/bench_int8.json
 
 On the test split, for each model: throughput (texts/s over length-sorted batches, median of ``--rounds`` rounds
 timed in turn), its ratio to the dynamic model's, ``batch_difference`` (a text's largest probability change
 between alone and batched with long neighbours), argmax agreement with fp32, and macro and hate F1 with the
-model's decision rule. All four models come from the one fp32 file, so only the quantization differs.
+model's decision rule. Every model comes from the one fp32 file, so only the quantization differs.
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ from hatespeech.model.tokenization import load_tokenized
 from hatespeech.paths import ONNX_DIR, ONNX_FILES
 
 CALIBRATION_TEXTS = 512  # validation texts that fix the static model's scales (as the export stage once did)
-SCHEMES = ("fp32", "per_row", "dynamic", "dynamic_one_text", "static")
+SCHEMES = ("fp32", "per_row", "per_row_asymmetric", "per_row_symmetric", "dynamic", "dynamic_one_text", "static")
+PER_ROW = {"per_row": "one-sided", "per_row_asymmetric": "asymmetric", "per_row_symmetric": "symmetric"}
 
 
 class OneTextAtATime:
@@ -51,13 +52,14 @@ class OneTextAtATime:
 
 
 def build_models(onnx_dir: Path, validation: Any, columns: list[str], pad_id: int, scratch: Path) -> dict[str, Path]:
-    """The four model files from ``onnx_dir``'s fp32 file: fp32 itself, then each int8 scheme written to ``scratch``
+    """The model files from ``onnx_dir``'s fp32 file: fp32 itself, then each int8 scheme written to ``scratch``
     (the static one calibrated on the first validation encodings, model inputs ``columns``); ``dynamic_one_text``
     runs the dynamic file."""
     fp32 = onnx_dir / ONNX_FILES["onnx"]
-    paths = {name: scratch / f"{name}.onnx" for name in ("per_row", "dynamic", "static")}
+    paths = {name: scratch / f"{name}.onnx" for name in (*PER_ROW, "dynamic", "static")}
     calibration = validation.select(range(min(CALIBRATION_TEXTS, len(validation)))).select_columns(columns)
-    quantize_int8(fp32, paths["per_row"])
+    for name, row_scales in PER_ROW.items():
+        quantize_int8(fp32, paths[name], row_scales)
     quantize_dynamic_int8(fp32, paths["dynamic"])
     quantize_static_int8(fp32, paths["static"], calibration.to_list(), pad_id)
     return {"fp32": fp32, **paths}

@@ -3,16 +3,23 @@
 ONNX Runtime's dynamic quantization (:func:`quantize_dynamic_int8`) gives each matrix product's input one scale
 and zero point computed over the whole batch, padding included, so a text's scores moved with the texts batched
 beside it (by up to 0.2 in probability on the test split). :func:`quantize_int8` rewrites that model so each
-*row* (one token's hidden vector) gets its own scale and zero point from its own values: a text's scores depend
-on its own tokens only, and a row's 256 levels span its own range, which is finer than the batch's.
+*row* (one token's hidden vector) gets its own scale from its own values: a text's scores depend on its own tokens
+only, and a row's 8-bit levels span its own range, which is finer than the batch's.
 
-Per row, for each ``DynamicQuantizeLinear(x)``: ``s = (max(x, 0) - min(x, 0)) / 255`` and ``z = -round(min / s)``
-(a ``QuantizeLinear`` over the rows flattened to 2-D, one pass over the data). ONNX Runtime's ``MatMulInteger``
-takes only one zero point for its input, so the products run with the fixed zero point 128 and the difference is
-added back exactly: ``x @ W = s * (q - 128) @ W + s * (128 - z) * colsum(W)``, where ``colsum`` is over the
-quantized weights as stored. (A symmetric scale, zero point 128 and nothing to add back, was tried: ONNX Runtime
-1.32's fused ``MatMulIntegerToFloat`` then multiplies the layer's bias by the per-row scale too, and with the bias
-kept out of the fusion it agreed less with fp32, 99.77% against 99.91% of test tweets, and was no faster.)
+Each product becomes ONNX Runtime's ``MatMulIntegerToFloat`` with the row scales as its input scale (applied after
+the integer product, one pass over the output) and the weights' per-channel scales in the product itself. Two kinds
+of row scale (``ROW_SCALES``):
+
+- *symmetric*, ``s = max|x| / 127`` with the fixed zero point 128: nothing to correct afterwards. Used for inputs
+  spread around zero (layer norm outputs, attention context).
+- *asymmetric*, ``s = (max(x, 0) - min(x, 0)) / 255`` and ``z = -round(min / s)``, for one-sided inputs (what an
+  activation function such as GELU writes), where a symmetric scale would spend half its levels on values that
+  never occur. The product runs with the fixed zero point 128 (``MatMulIntegerToFloat`` takes one zero point for its
+  input) and the difference is added back exactly: ``x @ W = s * (q - 128) @ W + s * (128 - z) * colsum(W)``, where
+  ``colsum`` is over the quantized weights as stored; two more passes over the output.
+
+Quantizing a row is ``x / s`` (plus ``z``) and one per-tensor ``QuantizeLinear`` (scale 1), ONNX Runtime's fast
+path; a per-axis ``QuantizeLinear`` over the flattened rows took longer.
 """
 
 from __future__ import annotations
@@ -29,13 +36,20 @@ from hatespeech import PipelineError
 
 _ROWS = "per_row_"  # prefix of every name this rewrite adds
 _CONSTANTS: dict[str, np.ndarray] = {
-    "axes": np.array([-1], dtype=np.int64),  # reduce over a row's features; also the flattened and the last axis
+    "axes": np.array([-1], dtype=np.int64),  # reduce over a row's features
     "zero": np.array(0, dtype=np.float32),
+    "one": np.array(1, dtype=np.float32),
     "tiny": np.array(1e-8, dtype=np.float32),  # a row of zeros keeps a positive scale
-    "level": np.array(1 / 255, dtype=np.float32),
+    "level127": np.array(1 / 127, dtype=np.float32),
+    "level255": np.array(1 / 255, dtype=np.float32),
     "zp": np.array(128, dtype=np.float32),
     "zp_u8": np.array(128, dtype=np.uint8),
+    "zero_u8": np.array(0, dtype=np.uint8),
 }
+# Operators whose outputs sit on one side of zero (or nearly: GELU's least value is -0.17).
+ONE_SIDED = frozenset({"Gelu", "Relu", "Sigmoid", "Softmax"})
+# Which inputs get an asymmetric row scale: the exported model's choice, then the two alternatives bench.int8 measures.
+ROW_SCALES = ("one-sided", "asymmetric", "symmetric")
 
 
 @contextlib.contextmanager
@@ -60,14 +74,20 @@ def quantize_dynamic_int8(fp32: Path, out: Path) -> None:
         quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True)
 
 
-def quantize_int8(fp32: Path, out: Path) -> None:
+def quantize_int8(fp32: Path, out: Path, row_scales: str = "one-sided") -> None:
     """The int8 model the export stage ships: :func:`quantize_dynamic_int8` with activations quantized per token
-    row (see the module docstring), so no text's scores depend on its neighbours."""
+    row (see the module docstring), so no text's scores depend on its neighbours. ``row_scales`` (one of
+    :data:`ROW_SCALES`) picks which inputs get an asymmetric scale: only one-sided ones (the default), all, none."""
     import onnx
+    from onnx import helper
 
+    if row_scales not in ROW_SCALES:
+        raise PipelineError(f"row_scales must be one of {', '.join(ROW_SCALES)}, not {row_scales!r}")
     quantize_dynamic_int8(fp32, out)
     model = onnx.load(str(out))
-    per_row_activations(model.graph)
+    per_row_activations(model.graph, row_scales)
+    if not any(entry.domain == "com.microsoft" for entry in model.opset_import):
+        model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     onnx.checker.check_model(model)
     onnx.save(model, str(out))
 
@@ -119,9 +139,9 @@ def quantize_static_int8(
         )
 
 
-def per_row_activations(graph: Any) -> None:
-    """Replace each ``DynamicQuantizeLinear`` of ``graph`` by a per-row quantizer and correct the matrix products
-    that read it (in place)."""
+def per_row_activations(graph: Any, row_scales: str = "one-sided") -> None:
+    """Replace each ``DynamicQuantizeLinear`` of ``graph`` by a per-row quantizer and each matrix product that reads
+    it by a ``MatMulIntegerToFloat`` with the row scales (in place; ``row_scales`` as in :func:`quantize_int8`)."""
     from onnx import numpy_helper
 
     weights = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
@@ -131,6 +151,7 @@ def per_row_activations(graph: Any) -> None:
             readers.setdefault(name, []).append(node)
     writers = {name: node for node in graph.node for name in node.output}
     nodes: list[Any] = []
+    replaced: set[int] = set()  # the per-batch products, their casts and scale multiplications
     constants: dict[str, np.ndarray] = {_ROWS + key: value for key, value in _CONSTANTS.items()}
     for node in graph.node:
         if node.op_type != "DynamicQuantizeLinear":
@@ -139,24 +160,26 @@ def per_row_activations(graph: Any) -> None:
         products = readers.get(node.output[0], [])
         if not products or any(product.op_type != "MatMulInteger" for product in products):
             raise PipelineError(f"a quantized activation read by something other than MatMulInteger: {node.name}")
-        features = weights[products[0].input[1]].shape[0]
-        constants[f"{node.output[0]}_{_ROWS}shape_2d"] = np.array([-1, features], dtype=np.int64)
-        nodes += _row_quantizer(node)
+        source = writers.get(node.input[0])
+        one_sided = source is not None and source.op_type in ONE_SIDED
+        asymmetric = row_scales == "asymmetric" or (row_scales == "one-sided" and one_sided)
+        nodes += _row_quantizer(node, asymmetric)
         for product in products:
-            product.input[2] = _ROWS + "zp_u8"
-            added, colsum_name, colsum = _zero_point_correction(product, node, readers, writers, weights)
+            added, old, colsum = _row_product(product, node, asymmetric, readers, writers, weights)
             nodes += added
-            constants[colsum_name] = colsum
+            replaced.update(id(n) for n in old)
+            constants.update(colsum)
+    kept = [node for node in nodes if id(node) not in replaced]
     del graph.node[:]
-    graph.node.extend(_in_order(nodes, graph, set(constants)))
+    graph.node.extend(_in_order(kept, graph, set(constants)))
     graph.initializer.extend(numpy_helper.from_array(value, name) for name, value in constants.items())
 
 
-def _row_quantizer(node: Any) -> list[Any]:
-    """Nodes computing ``DynamicQuantizeLinear``'s outputs per row: the uint8 rows, their scales (shape
-    ``[..., 1]``, under the old scale's name) and ``<prefix>offset``, ``s * (128 - z)`` per row, for
-    :func:`_zero_point_correction`."""
-    from onnx import TensorProto, helper
+def _row_quantizer(node: Any, asymmetric: bool) -> list[Any]:
+    """Nodes computing ``DynamicQuantizeLinear``'s outputs per row: the uint8 rows and their scales (shape
+    ``[..., 1]``, under the old scale's name); for an ``asymmetric`` scale also ``<q>_<prefix>offset``,
+    ``s * (128 - z)`` per row, for :func:`_row_product`'s correction."""
+    from onnx import helper
 
     x, (q, scale, _) = node.input[0], node.output
     c, p = _ROWS, f"{q}_{_ROWS}"
@@ -164,51 +187,67 @@ def _row_quantizer(node: Any) -> list[Any]:
     def op(kind: str, inputs: list[str], output: str, **attributes: Any) -> Any:
         return helper.make_node(kind, inputs, [output], **attributes)
 
-    return [
+    row_range = [
         op("ReduceMax", [x, c + "axes"], p + "max0", keepdims=1),
         op("ReduceMin", [x, c + "axes"], p + "min0", keepdims=1),
+    ]
+    if not asymmetric:  # s = max|x| / 127, zero point 128
+        return row_range + [
+            op("Neg", [p + "min0"], p + "neg_min"),
+            op("Max", [p + "max0", p + "neg_min", c + "tiny"], p + "absmax"),
+            op("Mul", [p + "absmax", c + "level127"], scale),
+            op("Div", [x, scale], p + "levels"),
+            op("QuantizeLinear", [p + "levels", c + "one", c + "zp_u8"], q),
+        ]
+    return row_range + [
         op("Max", [p + "max0", c + "zero"], p + "max"),  # the range holds 0, so the zero point is in [0, 255]
         op("Min", [p + "min0", c + "zero"], p + "min"),
         op("Sub", [p + "max", p + "min"], p + "range0"),
         op("Max", [p + "range0", c + "tiny"], p + "range"),
-        op("Mul", [p + "range", c + "level"], scale),
+        op("Mul", [p + "range", c + "level255"], scale),
         op("Div", [p + "min", scale], p + "min_levels"),
-        op("Round", [p + "min_levels"], p + "neg_zp"),
-        op("Neg", [p + "neg_zp"], p + "zp"),
-        op("Sub", [c + "zp", p + "zp"], p + "shift"),
+        op("Round", [p + "min_levels"], p + "neg_zp"),  # -z
+        op("Add", [c + "zp", p + "neg_zp"], p + "shift"),  # 128 - z
         op("Mul", [p + "shift", scale], p + "offset"),
-        op("Reshape", [p + "zp", c + "axes"], p + "zp_1d_float"),
-        op("Cast", [p + "zp_1d_float"], p + "zp_1d", to=TensorProto.UINT8),
-        op("Reshape", [scale, c + "axes"], p + "scale_1d"),
-        op("Shape", [x], p + "shape"),
-        op("Reshape", [x, f"{node.output[0]}_{_ROWS}shape_2d"], p + "rows_2d"),
-        op("QuantizeLinear", [p + "rows_2d", p + "scale_1d", p + "zp_1d"], p + "rows_q", axis=0),
-        op("Reshape", [p + "rows_q", p + "shape"], q),
+        op("Div", [x, scale], p + "levels"),
+        op("Sub", [p + "levels", p + "neg_zp"], p + "shifted"),  # x / s + z: z is whole, so it rounds alike
+        op("QuantizeLinear", [p + "shifted", c + "one", c + "zero_u8"], q),
     ]
 
 
-def _zero_point_correction(
-    product: Any, quantizer: Any, readers: dict[str, list[Any]], writers: dict[str, Any], weights: dict[str, Any]
-) -> tuple[list[Any], str, np.ndarray]:
-    """Add ``offset * colsum(W)`` to the float result of the ``MatMulInteger`` ``product`` (run with the fixed
-    zero point 128) that its scale multiplication writes. Returns the two new nodes, the column sums' name and
-    values."""
+def _row_product(
+    product: Any,
+    quantizer: Any,
+    asymmetric: bool,
+    readers: dict[str, list[Any]],
+    writers: dict[str, Any],
+    weights: dict[str, Any],
+) -> tuple[list[Any], list[Any], dict[str, np.ndarray]]:
+    """The ``MatMulIntegerToFloat`` replacing ``product`` (a ``MatMulInteger`` of ``quantizer``'s output), its
+    cast to float and its scale multiplication; with an ``asymmetric`` row scale, plus ``offset * colsum(W)``.
+    Returns the new nodes, the nodes they replace and the column sums by name (none when symmetric)."""
     from onnx import helper
 
-    quantized, zero_point = weights[product.input[1]].astype(np.int64), weights[product.input[3]].astype(np.int64)
     cast = readers[product.output[0]][0]
     rescale = readers[cast.output[0]][0]  # Mul(cast result, input scale * weight scale)
-    combined = next(name for name in rescale.input if name != cast.output[0])
-    weight_scale = next(name for name in writers[combined].input if name != quantizer.output[1])
-    colsum = (weights[weight_scale] * (quantized - zero_point).sum(axis=0)).astype(np.float32)
+    combined = writers[next(name for name in rescale.input if name != cast.output[0])]
+    weight_scale = next(name for name in combined.input if name != quantizer.output[1])
+    weight, weight_zero_point = product.input[1], product.input[3]
     result = rescale.output[0]
-    rescale.output[0] = f"{result}_{_ROWS}uncorrected"
-    name, offset = f"{product.output[0]}_{_ROWS}colsum", f"{quantizer.output[0]}_{_ROWS}offset"
-    added = [
-        helper.make_node("Mul", [offset, name], [f"{result}_{_ROWS}correction"]),
-        helper.make_node("Add", [rescale.output[0], f"{result}_{_ROWS}correction"], [result]),
+    fused = f"{result}_{_ROWS}uncorrected" if asymmetric else result
+    inputs = [quantizer.output[0], weight, quantizer.output[1], weight_scale, _ROWS + "zp_u8", weight_zero_point]
+    added = [helper.make_node("MatMulIntegerToFloat", inputs, [fused], domain="com.microsoft")]
+    old = [product, cast, rescale, combined]
+    if not asymmetric:
+        return added, old, {}
+    quantized = weights[weight].astype(np.int64) - weights[weight_zero_point].astype(np.int64)
+    colsum = {f"{product.output[0]}_{_ROWS}colsum": (weights[weight_scale] * quantized.sum(axis=0)).astype(np.float32)}
+    (name,) = colsum
+    added += [
+        helper.make_node("Mul", [f"{quantizer.output[0]}_{_ROWS}offset", name], [f"{result}_{_ROWS}correction"]),
+        helper.make_node("Add", [fused, f"{result}_{_ROWS}correction"], [result]),
     ]
-    return added, name, colsum
+    return added, old, colsum
 
 
 def _in_order(nodes: list[Any], graph: Any, constants: set[str]) -> list[Any]:

@@ -234,10 +234,18 @@ def test_int8_benchmark_sets_the_schemes_side_by_side(exported, tmp_path):
         == 0
     )
     rows = {row["name"]: row for row in json.loads(out.read_text())["rows"]}
-    assert list(rows) == ["fp32", "per_row", "dynamic", "dynamic_one_text", "static"]
+    assert list(rows) == [
+        "fp32",
+        "per_row",
+        "per_row_asymmetric",
+        "per_row_symmetric",
+        "dynamic",
+        "dynamic_one_text",
+        "static",
+    ]
     assert rows["dynamic"]["vs_dynamic"] == 1.0 and all(row["texts_per_s"] > 0 for row in rows.values())
     assert rows["fp32"]["argmax_agreement"] == 1.0 and rows["per_row"]["argmax_agreement"] >= 0.99
-    for name in ("fp32", "per_row", "static"):  # batch-invariant; dynamic's scales follow the batch
+    for name in ("fp32", "per_row", "per_row_asymmetric", "per_row_symmetric", "static"):  # dynamic's follow the batch
         assert rows[name]["batch_difference"] <= 1e-4, name
     # The dynamic model scoring each text alone: its own scale, no padding, so nothing moves with its neighbours.
     assert rows["dynamic_one_text"]["batch_difference"] == 0

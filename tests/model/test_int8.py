@@ -1,5 +1,6 @@
-"""int8 with activations quantized per token row, on a one-layer ONNX graph: close to fp32, and a row's result
-independent of the rows batched with it (where ONNX Runtime's per-batch dynamic quantization is not)."""
+"""int8 with activations quantized per token row, on one-layer ONNX graphs: close to fp32, and a row's result
+independent of the rows batched with it (where ONNX Runtime's per-batch dynamic quantization is not); one-sided
+inputs (after GELU) get an asymmetric row scale, the others a symmetric one."""
 
 from __future__ import annotations
 
@@ -9,31 +10,45 @@ import pytest
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from hatespeech.model.int8 import quantize_dynamic_int8, quantize_int8  # noqa: E402
+from hatespeech import PipelineError  # noqa: E402
+from hatespeech.model.int8 import ROW_SCALES, quantize_dynamic_int8, quantize_int8  # noqa: E402
 
 FEATURES, OUTPUTS = 48, 24
 
 
-@pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    """A linear layer x @ W + b as fp32 ONNX, and its dynamic and per-row int8 quantizations."""
+def linear_model(path, activation: str | None = None) -> None:
+    """x @ W + b as fp32 ONNX, with ``activation`` (an ONNX operator) applied to x first when given."""
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(0)
     weight = rng.normal(0, 0.2, (FEATURES, OUTPUTS)).astype(np.float32)
     bias = rng.normal(0, 0.1, OUTPUTS).astype(np.float32)
+    nodes = [helper.make_node("MatMul", ["h", "w"], ["xw"]), helper.make_node("Add", ["xw", "b"], ["y"])]
+    nodes.insert(0, helper.make_node(activation or "Identity", ["x"], ["h"]))
     graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "w"], ["xw"]), helper.make_node("Add", ["xw", "b"], ["y"])],
+        nodes,
         "linear",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "tokens", FEATURES])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "tokens", OUTPUTS])],
         [numpy_helper.from_array(weight, "w"), numpy_helper.from_array(bias, "b")],
     )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)]), str(path))
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """A linear layer and one behind GELU as fp32 ONNX, their dynamic quantization and every per-row kind."""
     folder = tmp_path_factory.mktemp("int8")
-    paths = {name: folder / f"{name}.onnx" for name in ("fp32", "dynamic", "per_row")}
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)]), str(paths["fp32"]))
-    quantize_dynamic_int8(paths["fp32"], paths["dynamic"])
-    quantize_int8(paths["fp32"], paths["per_row"])
+    paths = {}
+    for prefix, activation in (("", None), ("gelu_", "Gelu")):
+        paths[prefix + "fp32"] = folder / f"{prefix}fp32.onnx"
+        linear_model(paths[prefix + "fp32"], activation)
+        paths[prefix + "dynamic"] = folder / f"{prefix}dynamic.onnx"
+        quantize_dynamic_int8(paths[prefix + "fp32"], paths[prefix + "dynamic"])
+        for kind in ROW_SCALES:
+            paths[f"{prefix}{kind}"] = folder / f"{prefix}{kind}.onnx"
+            quantize_int8(paths[prefix + "fp32"], paths[f"{prefix}{kind}"], kind)
+    paths["per_row"] = paths["one-sided"]  # the export stage's choice
     return paths
 
 
@@ -56,15 +71,35 @@ def test_per_row_int8_is_close_to_fp32_and_closer_than_per_batch_scales(models):
     assert np.allclose(run(models["per_row"], zeros), run(models["fp32"], zeros), atol=1e-5)
 
 
-def test_a_rows_result_does_not_depend_on_its_batch(models):
+@pytest.mark.parametrize("prefix", ["", "gelu_"])
+def test_a_rows_result_does_not_depend_on_its_batch(models, prefix):
     rng = np.random.default_rng(2)
     text = rng.normal(0, 1, (1, 5, FEATURES))
     neighbour = rng.normal(0, 30, (1, 5, FEATURES))  # a loud text batched beside it
     batched = np.concatenate([text, neighbour])
-    assert np.array_equal(run(models["per_row"], text)[0], run(models["per_row"], batched)[0])
-    assert not np.allclose(run(models["dynamic"], text)[0], run(models["dynamic"], batched)[0], atol=1e-3)
+    for kind in ROW_SCALES:
+        assert np.array_equal(run(models[prefix + kind], text)[0], run(models[prefix + kind], batched)[0]), kind
+    assert not np.allclose(
+        run(models[prefix + "dynamic"], text)[0], run(models[prefix + "dynamic"], batched)[0], atol=1e-3
+    )
+
+
+def test_after_gelu_an_asymmetric_row_scale_is_closer_to_fp32_than_a_symmetric_one(models):
+    x = np.random.default_rng(3).normal(0, 1, (8, 16, FEATURES))  # after GELU: from -0.17 up
+    reference = run(models["gelu_fp32"], x)
+    error = {kind: np.abs(run(models["gelu_" + kind], x) - reference).mean() for kind in ROW_SCALES}
+    assert error["one-sided"] == error["asymmetric"] < 0.8 * error["symmetric"], error
+    # Without an activation before it, the input is two-sided: the default scale is the symmetric one.
+    plain = {kind: onnx.load(str(models[kind])).graph.node for kind in ROW_SCALES}
+    assert [n.op_type for n in plain["one-sided"]] == [n.op_type for n in plain["symmetric"]]
+    assert "Round" in {n.op_type for n in plain["asymmetric"]} - {n.op_type for n in plain["symmetric"]}
+
+
+def test_an_unknown_kind_of_row_scale_is_a_clear_error(models, tmp_path):
+    with pytest.raises(PipelineError, match="row_scales must be one of one-sided, asymmetric, symmetric"):
+        quantize_int8(models["fp32"], tmp_path / "out.onnx", "per-row")
 
 
 def test_the_rewritten_graph_has_no_per_batch_quantizer_left(models):
     kinds = {node.op_type for node in onnx.load(str(models["per_row"])).graph.node}
-    assert "DynamicQuantizeLinear" not in kinds and {"MatMulInteger", "QuantizeLinear"} <= kinds
+    assert "DynamicQuantizeLinear" not in kinds and {"MatMulIntegerToFloat", "QuantizeLinear"} <= kinds
