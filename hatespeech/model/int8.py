@@ -170,6 +170,8 @@ def per_row_activations(graph: Any, row_scales: str = "one-sided") -> None:
             replaced.update(id(n) for n in old)
             constants.update(colsum)
     kept = [node for node in nodes if id(node) not in replaced]
+    read = {name for node in kept for name in node.input}
+    constants = {name: value for name, value in constants.items() if name in read}  # ONNX Runtime warns of others
     del graph.node[:]
     graph.node.extend(_in_order(kept, graph, set(constants)))
     graph.initializer.extend(numpy_helper.from_array(value, name) for name, value in constants.items())
