@@ -35,8 +35,8 @@ from hatespeech.model.tokenization import load_tokenized
 from hatespeech.paths import ONNX_DIR, ONNX_FILES
 
 CALIBRATION_TEXTS = 512  # validation texts that fix the static model's scales (as the export stage once did)
-SCHEMES = ("fp32", "per_row", "per_row_asymmetric", "per_row_symmetric", "dynamic", "dynamic_one_text", "static")
-PER_ROW = {"per_row": "one-sided", "per_row_asymmetric": "asymmetric", "per_row_symmetric": "symmetric"}
+PER_ROW = {"per_row": "one-sided", "per_row_asymmetric": "asymmetric", "per_row_symmetric": "symmetric"}  # row_scales
+SCHEMES = ("fp32", *PER_ROW, "dynamic", "dynamic_one_text", "static")
 
 
 class OneTextAtATime:

@@ -243,13 +243,13 @@ def _row_product(
     if not asymmetric:
         return added, old, {}
     quantized = weights[weight].astype(np.int64) - weights[weight_zero_point].astype(np.int64)
-    colsum = {f"{product.output[0]}_{_ROWS}colsum": (weights[weight_scale] * quantized.sum(axis=0)).astype(np.float32)}
-    (name,) = colsum
+    colsum = (weights[weight_scale] * quantized.sum(axis=0)).astype(np.float32)
+    name = f"{product.output[0]}_{_ROWS}colsum"
     added += [
         helper.make_node("Mul", [f"{quantizer.output[0]}_{_ROWS}offset", name], [f"{result}_{_ROWS}correction"]),
         helper.make_node("Add", [fused, f"{result}_{_ROWS}correction"], [result]),
     ]
-    return added, old, colsum
+    return added, old, {name: colsum}
 
 
 def _in_order(nodes: list[Any], graph: Any, constants: set[str]) -> list[Any]:
