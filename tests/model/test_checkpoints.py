@@ -90,7 +90,7 @@ def test_killed_run_resumes_and_ends_where_an_uninterrupted_one_does(tokenized_p
 
 def test_checkpoints_of_other_params_are_not_resumed(tokenized_project):
     project = copy_project(tokenized_project, tokenized_project.parent / "other-params")
-    set_params(project, "train", keep_checkpoints=True)
+    set_params(project, "train", keep_checkpoints=True, epochs=1)  # one epoch holds several checkpoints
     assert run_script(project, *TRAIN).returncode == 0
     assert latest_checkpoint(project / "checkpoints/train") is not None
 

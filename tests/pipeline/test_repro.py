@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 
 import pandas as pd
 import pytest
-from helpers import STAGES, TINY_TRAIN, dvc, git, init_repo, make_project, make_target, ran_stages, run
+import yaml
+from helpers import PINNED_THREADS, STAGES, TINY_TRAIN, dvc, git, init_repo, make_project, make_target, ran_stages, run
 
 from hatespeech import LABELS
-from hatespeech.testing import make_rows, write_csv
 
 pytestmark = pytest.mark.e2e
 
@@ -271,25 +272,32 @@ def test_predict_with_unknown_model_is_a_clear_error(tmp_path):
     assert result.returncode == 2 and "model directory not found" in result.stderr
 
 
-def test_make_run_with_a_profile_runs_an_experiment(tmp_path, tiny_model):
-    """`make run PROFILE=...`: the profile's overrides as a `dvc exp run -S ...` experiment."""
-    data = write_csv(tmp_path / "labeled_data.csv", make_rows(120))
+def test_make_run_with_a_profile_runs_an_experiment(tmp_path, pipeline):
+    """`make run PROFILE=...`: the profile's overrides as a `dvc exp run -S ...` experiment. The project starts at the
+    seed's settings (the Hub, bert-base) with the pipeline fixture's run cache; the profile names that fixture's data,
+    model and training, whose stages DVC restores, and one audit setting, whose stages run."""
     project = make_project(tmp_path / "repo", "tdavidson/hate_speech_offensive", "bert-base-uncased", train={})
     profile = tmp_path / "profile.yaml"
-    profile.write_text(
-        f"download:\n  source: {data}\nmodel:\n  checkpoint: {tiny_model}\n"
-        "train:\n  epochs: 1\n  learning_rate: 5.0e-03\n  warmup_steps: 0\n  class_weights: sqrt\n"
-    )
+    overrides = {
+        "download": {"source": str(pipeline.data)},
+        "model": {"checkpoint": pipeline.checkpoint},
+        "train": TINY_TRAIN,
+        "audit": {"min_group_size": 2},
+    }
+    profile.write_text(yaml.safe_dump(overrides))
     init_repo(project)
+    shutil.copytree(pipeline.run_cache, project / ".dvc" / "cache", dirs_exist_ok=True)
 
-    result = run(make_target("run", f"PROFILE={profile}"), cwd=project)
-    assert "make run: dvc exp run with" in result.stdout and f"data:   {data} (" in result.stdout
-    assert sorted(ran_stages(result)) == sorted(STAGES)
+    result = run(make_target("run", f"PROFILE={profile}"), cwd=project, env=PINNED_THREADS)
+    assert "make run: dvc exp run with" in result.stdout and f"data:   {pipeline.data} (" in result.stdout
+    assert sorted(ran_stages(result)) == ["audit", "card", "export"]
+    assert "Stage 'train' is cached - skipping run" in result.stdout
     experiments = json.loads(dvc(project, "exp", "show", "--json").stdout)
     runs = [exp for commit in experiments for exp in commit.get("experiments") or []]
     assert runs, experiments
     params = runs[0]["revs"][0]["data"]["params"]["params.yaml"]["data"]
-    assert params["train"]["class_weights"] == "sqrt" and params["train"]["epochs"] == 1
-    assert params["download"]["source"] == str(data) and params["model"]["checkpoint"] == str(tiny_model)
+    assert params["train"]["learning_rate"] == TINY_TRAIN["learning_rate"] and params["audit"]["min_group_size"] == 2
+    assert params["download"]["source"] == str(pipeline.data) and params["model"]["checkpoint"] == pipeline.checkpoint
     metrics = runs[0]["revs"][0]["data"]["metrics"]["metrics/test.json"]["data"]
-    assert 0 <= metrics["f1_macro"] <= 1
+    first_run = json.loads(git(pipeline.project, "show", f"{pipeline.first_commit}:metrics/test.json").stdout)
+    assert metrics["f1_macro"] == first_run["f1_macro"]  # the restored training's
