@@ -50,15 +50,18 @@ S3_DIR ?= ~/.cache/hatespeech-s3
 s3-server: setup  ## a real S3 server (rclone) on 127.0.0.1:S3_PORT for the team workflow; prints its dvc remote lines
 	$(BIN)/python -m hatespeech.workflow.s3_server --port $(S3_PORT) --dir $(S3_DIR)
 
-# pytest-xdist workers for `make test`: one more than the usable cores, since the suite's tests spend much of their
-# time waiting on process start-up, DVC and servers (docs/tests.md has the timings); 0 runs it in this process.
-WORKERS ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)) + 1)' 2>/dev/null || echo 3)
+# pytest-xdist workers (docs/tests.md has the timings; 0 runs the tests in this process). `make test`: one more than
+# the usable cores, since the suite's tests spend much of their time waiting on process start-up, DVC and servers.
+# `make test-fast`: one per core (none on one core), since its tests only compute and each worker imports the suite.
+CORES := $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)))' 2>/dev/null || echo 2)
+WORKERS ?= $(shell echo $$(($(CORES) + 1)))
+FAST_WORKERS ?= $(shell [ $(CORES) -gt 1 ] && echo $(CORES) || echo 0)
 
 test: setup  ## the whole test suite, offline, on a tiny model the tests build (what CI runs)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup
 
 test-fast: setup  ## the inner loop (under a minute): every test but the e2e (dvc in a temporary repo) and slow ones
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not e2e and not slow"
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -n $(FAST_WORKERS) --dist loadgroup -m "not e2e and not slow"
 
 lint: setup  ## ruff (lint and format) and mypy, as CI runs them
 	$(BIN)/ruff check .
