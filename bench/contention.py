@@ -14,7 +14,8 @@ Three settings, each measured idle and beside a competitor, in one run:
 Every measurement is a fresh process (the OpenMP wait policy is fixed when torch loads): the train stage's
 ``train_classifier`` on the same length-grouped batches, timed per optimizer step, then the trained model
 classifying the test tweets through :class:`hatespeech.model.inference.Classifier`. The competitor is another
-PyTorch process with torch's defaults doing matrix products (``--competitor python``: a one-thread busy loop).
+PyTorch process with torch's defaults doing matrix products (``--competitor python``: a one-thread busy loop); it
+starts once the measuring process has imported its libraries, and runs a warm-up before the measurement begins.
 The report gives each figure and its share of the same setting's idle figure.
 """
 
@@ -27,6 +28,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +52,7 @@ COMPETITORS = {
 # Sizes per mode: (training examples, untimed warm-up steps, test texts classified, seconds a run may train).
 SIZES = {"full": (800, 3, 500, 90.0), "quick": (24, 1, 20, 3.0)}
 TARGETS = {"busy_share": 0.35, "idle_vs_torch_default": 0.95}  # fair share: busy ÷ idle; idle ÷ torch default's idle
+READY = "ready"  # what a worker prints once its libraries are imported
 QUICK_SETTINGS = ("torch default", "fair share")  # what the targets compare: --quick checks the harness on these
 
 
@@ -63,7 +67,11 @@ def worker_env(setting: str) -> dict[str, str]:
     return env
 
 
-def run_worker(setting: str, project: Path, model: str, sizes: tuple, seed: int) -> dict[str, Any]:
+def run_worker(
+    setting: str, project: Path, model: str, sizes: tuple, seed: int, before: Callable[[], None] | None = None
+) -> dict[str, Any]:
+    """One measurement in a fresh process under ``setting``'s environment; ``before`` runs once that process has
+    imported its libraries (the competitor's start), and the measurement waits for it."""
     examples, warmup, texts, seconds = sizes
     command = [
         sys.executable,
@@ -85,10 +93,35 @@ def run_worker(setting: str, project: Path, model: str, sizes: tuple, seed: int)
         "--seed",
         str(seed),
     ]
-    result = subprocess.run(command, cwd=ROOT, env=worker_env(setting), capture_output=True, text=True)
-    if result.returncode != 0:
-        raise BenchError(f"the {setting} measurement failed ({result.returncode}):\n{result.stderr.strip()[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    with tempfile.TemporaryFile("w+") as stderr:  # a file: a full pipe would block the worker's logging
+        worker = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=worker_env(setting),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+        assert worker.stdin is not None and worker.stdout is not None
+        try:
+            ready = any(line.strip() == READY for line in worker.stdout)  # stops at the first match
+            if ready and before is not None:
+                before()
+            worker.stdin.write("go\n" if ready else "")
+            worker.stdin.close()
+            output = worker.stdout.read()
+            worker.wait()
+        finally:
+            if worker.poll() is None:  # `before` failed: the worker would wait for its go forever
+                worker.kill()
+                worker.wait()
+        stderr.seek(0)
+        if worker.returncode != 0 or not ready:
+            raise BenchError(
+                f"the {setting} measurement failed ({worker.returncode}):\n{stderr.read().strip()[-3000:]}"
+            )
+    return json.loads(output.strip().splitlines()[-1])
 
 
 def measure(project: str, model: str, examples: int, warmup: int, texts: int, max_seconds: float, seed: int) -> dict:
@@ -173,16 +206,21 @@ def prepare(workdir: Path, data: Path | None, model: str | None, quick: bool) ->
     return project, model
 
 
+def start_competitor(competitor: str, started: list[subprocess.Popen]) -> None:
+    """Start the ``competitor`` process (appended to ``started``) and let it reach full speed before the worker looks
+    at the load."""
+    started.append(subprocess.Popen([sys.executable, "-c", COMPETITORS[competitor]], stdout=subprocess.DEVNULL))
+    time.sleep(2.0)
+
+
 def contention_benchmark(
     project: Path, model: str, sizes: tuple, competitor: str, seed: int, settings: tuple[str, ...] = tuple(SETTINGS)
 ) -> dict[str, Any]:
     rows = []
     for busy in (False, True):
         for setting in settings:
-            process = None
-            if busy:
-                process = subprocess.Popen([sys.executable, "-c", COMPETITORS[competitor]], stdout=subprocess.DEVNULL)
-                time.sleep(2.0)  # let it reach full speed before the worker looks at the load
+            started: list[subprocess.Popen] = []
+            before = partial(start_competitor, competitor, started) if busy else None
             try:
                 print(
                     f"[contention] {setting}, {'beside a busy ' + competitor + ' process' if busy else 'idle'}",
@@ -192,11 +230,11 @@ def contention_benchmark(
                     {
                         "setting": setting,
                         "load": "busy" if busy else "idle",
-                        **run_worker(setting, project, model, sizes, seed),
+                        **run_worker(setting, project, model, sizes, seed, before),
                     }
                 )
             finally:
-                if process is not None:
+                for process in started:
                     process.kill()
                     process.wait()
     idle = {row["setting"]: row for row in rows if row["load"] == "idle"}
@@ -287,9 +325,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.worker:
+        import datasets  # noqa: F401  (what measure() uses, imported before the competitor starts)
         import transformers
 
+        from hatespeech.model.inference import Classifier  # noqa: F401
+        from hatespeech.model.training import train_classifier  # noqa: F401
+
         transformers.logging.set_verbosity_error()
+        print(READY, flush=True)
+        sys.stdin.readline()  # the parent's go: the competitor, if any, is at full speed
         result = measure(
             args.project, args.model, args.examples, args.warmup_steps, args.texts, args.max_seconds, args.seed
         )
