@@ -28,8 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -68,10 +66,11 @@ def worker_env(setting: str) -> dict[str, str]:
 
 
 def run_worker(
-    setting: str, project: Path, model: str, sizes: tuple, seed: int, before: Callable[[], None] | None = None
+    setting: str, project: Path, model: str, sizes: tuple, seed: int, competitor: str | None = None
 ) -> dict[str, Any]:
-    """One measurement in a fresh process under ``setting``'s environment; ``before`` runs once that process has
-    imported its libraries (the competitor's start), and the measurement waits for it."""
+    """One measurement in a fresh process under ``setting``'s environment; with a ``competitor`` (a key of
+    :data:`COMPETITORS`), that process starts once the worker has imported its libraries and runs 2 s (to reach full
+    speed) before the worker measures, until the worker ends."""
     examples, warmup, texts, seconds = sizes
     command = [
         sys.executable,
@@ -104,18 +103,24 @@ def run_worker(
             text=True,
         )
         assert worker.stdin is not None and worker.stdout is not None
+        competing = None
         try:
             ready = any(line.strip() == READY for line in worker.stdout)  # stops at the first match
-            if ready and before is not None:
-                before()
-            worker.stdin.write("go\n" if ready else "")
+            if ready:
+                if competitor is not None:
+                    competing = subprocess.Popen(
+                        [sys.executable, "-c", COMPETITORS[competitor]], stdout=subprocess.DEVNULL
+                    )
+                    time.sleep(2.0)  # let it reach full speed before the worker looks at the load
+                worker.stdin.write("go\n")
             worker.stdin.close()
             output = worker.stdout.read()
             worker.wait()
         finally:
-            if worker.poll() is None:  # `before` failed: the worker would wait for its go forever
-                worker.kill()
-                worker.wait()
+            for process in (worker, competing):  # the worker too, should starting the competitor fail
+                if process is not None and process.poll() is None:
+                    process.kill()
+                    process.wait()
         stderr.seek(0)
         if worker.returncode != 0 or not ready:
             raise BenchError(
@@ -206,37 +211,17 @@ def prepare(workdir: Path, data: Path | None, model: str | None, quick: bool) ->
     return project, model
 
 
-def start_competitor(competitor: str, started: list[subprocess.Popen]) -> None:
-    """Start the ``competitor`` process (appended to ``started``) and let it reach full speed before the worker looks
-    at the load."""
-    started.append(subprocess.Popen([sys.executable, "-c", COMPETITORS[competitor]], stdout=subprocess.DEVNULL))
-    time.sleep(2.0)
-
-
 def contention_benchmark(
     project: Path, model: str, sizes: tuple, competitor: str, seed: int, settings: tuple[str, ...] = tuple(SETTINGS)
 ) -> dict[str, Any]:
     rows = []
     for busy in (False, True):
         for setting in settings:
-            started: list[subprocess.Popen] = []
-            before = partial(start_competitor, competitor, started) if busy else None
-            try:
-                print(
-                    f"[contention] {setting}, {'beside a busy ' + competitor + ' process' if busy else 'idle'}",
-                    flush=True,
-                )
-                rows.append(
-                    {
-                        "setting": setting,
-                        "load": "busy" if busy else "idle",
-                        **run_worker(setting, project, model, sizes, seed, before),
-                    }
-                )
-            finally:
-                for process in started:
-                    process.kill()
-                    process.wait()
+            print(
+                f"[contention] {setting}, {'beside a busy ' + competitor + ' process' if busy else 'idle'}", flush=True
+            )
+            measured = run_worker(setting, project, model, sizes, seed, competitor if busy else None)
+            rows.append({"setting": setting, "load": "busy" if busy else "idle", **measured})
     idle = {row["setting"]: row for row in rows if row["load"] == "idle"}
     for row in rows:
         for key in ("train_samples_per_s", "inference_texts_per_s"):
