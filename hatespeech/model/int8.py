@@ -7,19 +7,20 @@ beside it (by up to 0.2 in probability on the test split). :func:`quantize_int8`
 only, and a row's 8-bit levels span its own range, which is finer than the batch's.
 
 Each product becomes ONNX Runtime's ``MatMulIntegerToFloat`` with the row scales as its input scale (applied after
-the integer product, one pass over the output) and the weights' per-channel scales in the product itself. Two kinds
-of row scale (``ROW_SCALES``):
+the integer product, one pass over the output) and the weights' per-channel scales in the product itself. A row is
+quantized by one blocked ``QuantizeLinear`` (opset 21; one block per row, its scale and zero point). Three kinds of
+row scale (``ROW_SCALES``):
 
-- *symmetric*, ``s = max|x| / 127`` with the fixed zero point 128: nothing to correct afterwards. Used for inputs
-  spread around zero (layer norm outputs, attention context).
-- *asymmetric*, ``s = (max(x, 0) - min(x, 0)) / 255`` and ``z = -round(min / s)``, for one-sided inputs (what an
-  activation function such as GELU writes), where a symmetric scale would spend half its levels on values that
-  never occur. The product runs with the fixed zero point 128 (``MatMulIntegerToFloat`` takes one zero point for its
-  input) and the difference is added back exactly: ``x @ W = s * (q - 128) @ W + s * (128 - z) * colsum(W)``, where
-  ``colsum`` is over the quantized weights as stored; two more passes over the output.
-
-Quantizing a row is ``x / s`` (plus ``z``) and one per-tensor ``QuantizeLinear`` (scale 1), ONNX Runtime's fast
-path; a per-axis ``QuantizeLinear`` over the flattened rows took longer.
+- *symmetric*, ``s = max|x| / 127`` with the zero point 128: for inputs spread around zero (layer norm outputs,
+  attention context).
+- *one-sided* (the exported model's choice for what an activation function such as GELU writes, whose least value
+  is -0.17): a fixed zero point of 16, ``s = max(max(x, 0) / 239, -min(x, 0) / 16)``, so 240 levels for the
+  positive side where a symmetric scale would spend half of them on values that never occur. The product takes the
+  fixed zero point itself: nothing to correct afterwards.
+- *asymmetric* (a benchmark alternative), each row its own zero point: ``s = (max(x, 0) - min(x, 0)) / 255`` and
+  ``z = -round(min / s)``. The product runs with the zero point 128 (``MatMulIntegerToFloat`` takes one zero point
+  for its input) and the difference is added back exactly: ``x @ W = s * (q - 128) @ W + s * (128 - z) *
+  colsum(W)``, where ``colsum`` is over the quantized weights as stored; two more passes over the output.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ import numpy as np
 from hatespeech import PipelineError
 
 _ROWS = "per_row_"  # prefix of every name this rewrite adds
+OPSET = 21  # blocked QuantizeLinear
+ONE_SIDED_ZERO_POINT = 16  # GELU's least value (-0.17) against a row's largest (several units): 16 levels below 0
 _CONSTANTS: dict[str, np.ndarray] = {
     "axes": np.array([-1], dtype=np.int64),  # reduce over a row's features
     "zero": np.array(0, dtype=np.float32),
@@ -44,11 +47,16 @@ _CONSTANTS: dict[str, np.ndarray] = {
     "level255": np.array(1 / 255, dtype=np.float32),
     "zp": np.array(128, dtype=np.float32),
     "zp_u8": np.array(128, dtype=np.uint8),
-    "zero_u8": np.array(0, dtype=np.uint8),
+    "zp_rows": np.array([128], dtype=np.uint8),  # expanded to one zero point per row for QuantizeLinear
+    "fixed_u8": np.array(ONE_SIDED_ZERO_POINT, dtype=np.uint8),
+    "fixed_rows": np.array([ONE_SIDED_ZERO_POINT], dtype=np.uint8),
+    "fixed_positive": np.array(1 / (255 - ONE_SIDED_ZERO_POINT), dtype=np.float32),
+    "fixed_negative": np.array(-1 / ONE_SIDED_ZERO_POINT, dtype=np.float32),
 }
 # Operators whose outputs sit on one side of zero (or nearly: GELU's least value is -0.17).
 ONE_SIDED = frozenset({"Gelu", "Relu", "Sigmoid", "Softmax"})
-# Which inputs get an asymmetric row scale: the exported model's choice, then the two alternatives bench.int8 measures.
+# Which inputs get a one-sided scale: the exported model's choice, then the two alternatives bench.int8 measures
+# (every row its own zero point; every row symmetric).
 ROW_SCALES = ("one-sided", "asymmetric", "symmetric")
 
 
@@ -77,7 +85,8 @@ def quantize_dynamic_int8(fp32: Path, out: Path) -> None:
 def quantize_int8(fp32: Path, out: Path, row_scales: str = "one-sided") -> None:
     """The int8 model the export stage ships: :func:`quantize_dynamic_int8` with activations quantized per token
     row (see the module docstring), so no text's scores depend on its neighbours. ``row_scales`` (one of
-    :data:`ROW_SCALES`) picks which inputs get an asymmetric scale: only one-sided ones (the default), all, none."""
+    :data:`ROW_SCALES`) picks the scales: one-sided inputs a fixed zero point (the default), every row its own zero
+    point, every row symmetric."""
     import onnx
     from onnx import helper
 
@@ -86,6 +95,9 @@ def quantize_int8(fp32: Path, out: Path, row_scales: str = "one-sided") -> None:
     quantize_dynamic_int8(fp32, out)
     model = onnx.load(str(out))
     per_row_activations(model.graph, row_scales)
+    for entry in model.opset_import:
+        if entry.domain in ("", "ai.onnx"):
+            entry.version = max(entry.version, OPSET)
     if not any(entry.domain == "com.microsoft" for entry in model.opset_import):
         model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     onnx.checker.check_model(model)
@@ -160,12 +172,11 @@ def per_row_activations(graph: Any, row_scales: str = "one-sided") -> None:
         products = readers.get(node.output[0], [])
         if not products or any(product.op_type != "MatMulInteger" for product in products):
             raise PipelineError(f"a quantized activation read by something other than MatMulInteger: {node.name}")
-        source = writers.get(node.input[0])
-        one_sided = source is not None and source.op_type in ONE_SIDED
-        asymmetric = row_scales == "asymmetric" or (row_scales == "one-sided" and one_sided)
-        nodes += _row_quantizer(node, asymmetric)
+        kind = _row_kind(writers.get(node.input[0]), row_scales)
+        features = int(weights[products[0].input[1]].shape[0])  # one block per row
+        nodes += _row_quantizer(node, kind, features)
         for product in products:
-            added, old, colsum = _row_product(product, node, asymmetric, readers, writers, weights)
+            added, old, colsum = _row_product(product, node, kind, readers, writers, weights)
             nodes += added
             replaced.update(id(n) for n in old)
             constants.update(colsum)
@@ -177,11 +188,18 @@ def per_row_activations(graph: Any, row_scales: str = "one-sided") -> None:
     graph.initializer.extend(numpy_helper.from_array(value, name) for name, value in constants.items())
 
 
-def _row_quantizer(node: Any, asymmetric: bool) -> list[Any]:
-    """Nodes computing ``DynamicQuantizeLinear``'s outputs per row: the uint8 rows and their scales (shape
-    ``[..., 1]``, under the old scale's name); for an ``asymmetric`` scale also ``<q>_<prefix>offset``,
-    ``s * (128 - z)`` per row, for :func:`_row_product`'s correction."""
-    from onnx import helper
+def _row_kind(source: Any, row_scales: str) -> str:
+    """The scale of the rows ``source`` writes: ``symmetric``, ``one-sided`` (fixed zero point) or ``asymmetric``."""
+    if row_scales == "one-sided":
+        return "one-sided" if source is not None and source.op_type in ONE_SIDED else "symmetric"
+    return row_scales
+
+
+def _row_quantizer(node: Any, kind: str, features: int) -> list[Any]:
+    """Nodes computing ``DynamicQuantizeLinear``'s outputs per row of ``features`` values: the uint8 rows and their
+    scales (shape ``[..., 1]``, under the old scale's name); for an ``asymmetric`` scale also
+    ``<q>_<prefix>offset``, ``s * (128 - z)`` per row, for :func:`_row_product`'s correction."""
+    from onnx import TensorProto, helper
 
     x, (q, scale, _) = node.input[0], node.output
     c, p = _ROWS, f"{q}_{_ROWS}"
@@ -189,21 +207,41 @@ def _row_quantizer(node: Any, asymmetric: bool) -> list[Any]:
     def op(kind: str, inputs: list[str], output: str, **attributes: Any) -> Any:
         return helper.make_node(kind, inputs, [output], **attributes)
 
+    def quantize(zero_points: str) -> list[Any]:  # one block (scale, zero point) per row
+        return [op("QuantizeLinear", [x, scale, zero_points], q, axis=-1, block_size=features)]
+
+    def expanded(zero_point: str) -> list[Any]:  # a constant zero point, one per row
+        return [op("Shape", [scale], p + "rows"), op("Expand", [c + zero_point, p + "rows"], p + "zero_points")]
+
     row_range = [
         op("ReduceMax", [x, c + "axes"], p + "max0", keepdims=1),
         op("ReduceMin", [x, c + "axes"], p + "min0", keepdims=1),
     ]
-    if not asymmetric:  # s = max|x| / 127, zero point 128
-        return row_range + [
+    if kind == "symmetric":  # s = max|x| / 127, zero point 128
+        return [
+            *row_range,
             op("Neg", [p + "min0"], p + "neg_min"),
             op("Max", [p + "max0", p + "neg_min", c + "tiny"], p + "absmax"),
             op("Mul", [p + "absmax", c + "level127"], scale),
-            op("Div", [x, scale], p + "levels"),
-            op("QuantizeLinear", [p + "levels", c + "one", c + "zp_u8"], q),
+            *expanded("zp_rows"),
+            *quantize(p + "zero_points"),
         ]
-    return row_range + [
-        op("Max", [p + "max0", c + "zero"], p + "max"),  # the range holds 0, so the zero point is in [0, 255]
+    one_sided = [  # the range holds 0, so the zero point is in [0, 255]
+        *row_range,
+        op("Max", [p + "max0", c + "zero"], p + "max"),
         op("Min", [p + "min0", c + "zero"], p + "min"),
+    ]
+    if kind == "one-sided":  # zero point 16: s = max(max / 239, -min / 16)
+        return [
+            *one_sided,
+            op("Mul", [p + "max", c + "fixed_positive"], p + "positive"),
+            op("Mul", [p + "min", c + "fixed_negative"], p + "negative"),
+            op("Max", [p + "positive", p + "negative", c + "tiny"], scale),
+            *expanded("fixed_rows"),
+            *quantize(p + "zero_points"),
+        ]
+    return [
+        *one_sided,
         op("Sub", [p + "max", p + "min"], p + "range0"),
         op("Max", [p + "range0", c + "tiny"], p + "range"),
         op("Mul", [p + "range", c + "level255"], scale),
@@ -211,16 +249,16 @@ def _row_quantizer(node: Any, asymmetric: bool) -> list[Any]:
         op("Round", [p + "min_levels"], p + "neg_zp"),  # -z
         op("Add", [c + "zp", p + "neg_zp"], p + "shift"),  # 128 - z
         op("Mul", [p + "shift", scale], p + "offset"),
-        op("Div", [x, scale], p + "levels"),
-        op("Sub", [p + "levels", p + "neg_zp"], p + "shifted"),  # x / s + z: z is whole, so it rounds alike
-        op("QuantizeLinear", [p + "shifted", c + "one", c + "zero_u8"], q),
+        op("Neg", [p + "neg_zp"], p + "zp_float"),
+        op("Cast", [p + "zp_float"], p + "zero_points", to=TensorProto.UINT8),
+        *quantize(p + "zero_points"),
     ]
 
 
 def _row_product(
     product: Any,
     quantizer: Any,
-    asymmetric: bool,
+    kind: str,
     readers: dict[str, list[Any]],
     writers: dict[str, Any],
     weights: dict[str, Any],
@@ -236,8 +274,10 @@ def _row_product(
     weight_scale = next(name for name in combined.input if name != quantizer.output[1])
     weight, weight_zero_point = product.input[1], product.input[3]
     result = rescale.output[0]
+    asymmetric = kind == "asymmetric"
     fused = f"{result}_{_ROWS}uncorrected" if asymmetric else result
-    inputs = [quantizer.output[0], weight, quantizer.output[1], weight_scale, _ROWS + "zp_u8", weight_zero_point]
+    zero_point = _ROWS + ("fixed_u8" if kind == "one-sided" else "zp_u8")
+    inputs = [quantizer.output[0], weight, quantizer.output[1], weight_scale, zero_point, weight_zero_point]
     added = [helper.make_node("MatMulIntegerToFloat", inputs, [fused], domain="com.microsoft")]
     old = [product, cast, rescale, combined]
     if not asymmetric:
