@@ -1,5 +1,5 @@
 """int8 schemes side by side: the export stage's (activations quantized per token row; and its two alternatives,
-every row scale asymmetric or every one symmetric), ONNX Runtime's dynamic quantization (one activation scale per
+every row its own zero point or every one symmetric), ONNX Runtime's dynamic quantization (one activation scale per
 batch; and the same model run on one text at a time, so each text's scale comes from its own tokens and no padding
 is computed) and static quantization (scales calibrated on validation texts), with the fp32 ONNX model they come from.
 
