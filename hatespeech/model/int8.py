@@ -41,7 +41,6 @@ ONE_SIDED_ZERO_POINT = 16  # GELU's least value (-0.17) against a row's largest 
 _CONSTANTS: dict[str, np.ndarray] = {
     "axes": np.array([-1], dtype=np.int64),  # reduce over a row's features
     "zero": np.array(0, dtype=np.float32),
-    "one": np.array(1, dtype=np.float32),
     "tiny": np.array(1e-8, dtype=np.float32),  # a row of zeros keeps a positive scale
     "level127": np.array(1 / 127, dtype=np.float32),
     "level255": np.array(1 / 255, dtype=np.float32),
