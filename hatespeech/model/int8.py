@@ -45,10 +45,8 @@ _CONSTANTS: dict[str, np.ndarray] = {
     "level127": np.array(1 / 127, dtype=np.float32),
     "level255": np.array(1 / 255, dtype=np.float32),
     "zp": np.array(128, dtype=np.float32),
-    "zp_u8": np.array(128, dtype=np.uint8),
-    "zp_rows": np.array([128], dtype=np.uint8),  # expanded to one zero point per row for QuantizeLinear
+    "zp_u8": np.array(128, dtype=np.uint8),  # the product's zero point, expanded to one per row for QuantizeLinear
     "fixed_u8": np.array(ONE_SIDED_ZERO_POINT, dtype=np.uint8),
-    "fixed_rows": np.array([ONE_SIDED_ZERO_POINT], dtype=np.uint8),
     "fixed_positive": np.array(1 / (255 - ONE_SIDED_ZERO_POINT), dtype=np.float32),
     "fixed_negative": np.array(-1 / ONE_SIDED_ZERO_POINT, dtype=np.float32),
 }
@@ -222,7 +220,7 @@ def _row_quantizer(node: Any, kind: str, features: int) -> list[Any]:
             op("Neg", [p + "min0"], p + "neg_min"),
             op("Max", [p + "max0", p + "neg_min", c + "tiny"], p + "absmax"),
             op("Mul", [p + "absmax", c + "level127"], scale),
-            *expanded("zp_rows"),
+            *expanded("zp_u8"),
             *quantize(p + "zero_points"),
         ]
     one_sided = [  # the range holds 0, so the zero point is in [0, 255]
@@ -236,7 +234,7 @@ def _row_quantizer(node: Any, kind: str, features: int) -> list[Any]:
             op("Mul", [p + "max", c + "fixed_positive"], p + "positive"),
             op("Mul", [p + "min", c + "fixed_negative"], p + "negative"),
             op("Max", [p + "positive", p + "negative", c + "tiny"], scale),
-            *expanded("fixed_rows"),
+            *expanded("fixed_u8"),
             *quantize(p + "zero_points"),
         ]
     return [
