@@ -110,6 +110,17 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory):
         yield home
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compile_cache(shared_dir: Path):
+    """TorchInductor's kernel cache for this session only, shared by its workers and their processes: the tests
+    that compile (tests/benchmarks/test_bench.py, tests/model/test_export.py) build their kernels from scratch, as
+    on CI's fresh machine, so the suite's time does not depend on an earlier run. (Inductor keeps its precompiled
+    C++ headers in /tmp/torchinductor_<user> whatever this says: built once per machine.)"""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TORCHINDUCTOR_CACHE_DIR", str(shared_dir / "torchinductor"))
+        yield
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))

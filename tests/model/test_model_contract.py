@@ -9,24 +9,23 @@ from pathlib import Path
 import pytest
 import yaml
 from fastapi.testclient import TestClient
-from helpers import ROOT, TINY_TRAIN, make_project, run_script, set_params, stage_command
+from helpers import ROOT, copy_project, run_script, stage_command
 
 from hatespeech import paths
 
 LONG_TEXT = " ".join(["sunny garden coffee"] * 60)  # 180 words: past 64 tokens, and past the tiny BERT's 128
 
 
-@pytest.mark.slow  # four stages as processes
-def test_a_model_trained_with_max_length_64_is_served_with_64(csv_file: Path, tiny_model: Path, tmp_path: Path):
+@pytest.mark.slow  # the tokenize and train stages as processes
+def test_a_model_trained_with_max_length_64_is_served_with_64(staged_project: Path, tmp_path: Path):
     from transformers import pipeline
 
     from hatespeech.model.inference import Classifier
     from hatespeech.service.main import create_app
     from hatespeech.service.settings import Settings
 
-    project = make_project(tmp_path / "p", str(csv_file), str(tiny_model), train={**TINY_TRAIN, "epochs": 1})
-    set_params(project, "tokenize", max_length=64)
-    for stage in ("download", "split", "augment", "tokenize_splits", "train"):
+    project = copy_project(staged_project, tmp_path / "p", train={"epochs": 1}, tokenize={"max_length": 64})
+    for stage in ("tokenize_splits", "train"):
         result = run_script(project, *stage_command(stage))
         assert result.returncode == 0, result.stderr
     model_dir = project / "models/trained"  # the train stage's output (the card stage publishes it as models/model)

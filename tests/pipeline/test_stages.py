@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from helpers import make_project, run_script, set_params, stage_command
+from helpers import copy_project, make_project, run_script, set_params, stage_command
 
 from hatespeech.testing import HEADER, make_rows, write_csv
 
@@ -111,12 +112,10 @@ def test_download_then_split_write_their_outputs(tmp_path, csv_file):
 
 
 @pytest.mark.slow  # stage processes that import the model stack
-def test_tokenize_with_unknown_model_path(tmp_path, csv_file, tiny_model):
-    project = make_project(tmp_path / "p", str(csv_file), str(tiny_model))
-    assert run_script(project, *DOWNLOAD).returncode == 0
-    assert run_script(project, *SPLIT).returncode == 0
-    assert run_script(project, *AUGMENT).returncode == 0
-    set_params(project, "model", checkpoint=str(tmp_path / "no-such-model"))
+def test_tokenize_with_unknown_model_path(tmp_path, staged_project):
+    project = copy_project(staged_project, tmp_path / "p", model={"checkpoint": str(tmp_path / "no-such-model")})
+    shutil.rmtree(project / "data/tokenized")  # what the tokenize stage wrote for the tiny model
+    (project / "metrics/token_lengths.json").unlink()
     result = run_script(project, *TOKENIZE)
     assert result.returncode == 2
     assert f"model directory not found: {tmp_path / 'no-such-model'}" in result.stderr
@@ -153,12 +152,10 @@ def test_augment_adds_template_and_disguised_rows_and_refuses_templates_that_lea
     assert sorted(files_under(project, "data/augmented")) == before
 
 
-@pytest.mark.slow  # five stage processes, augment three times: 13 s, a fifth of the fast tier
-def test_augment_applies_a_fairness_mitigation_from_the_train_rows_dialect_groups(tmp_path, csv_file, tiny_model):
-    project = make_project(tmp_path / "p", str(csv_file), str(tiny_model))
-    set_params(project, "fairness", method="none")
-    for command in (DOWNLOAD, SPLIT, AUGMENT):
-        assert run_script(project, *command).returncode == 0
+@pytest.mark.slow  # the augment stage three times, as processes
+def test_augment_applies_a_fairness_mitigation_from_the_train_rows_dialect_groups(tmp_path, staged_project):
+    project = copy_project(staged_project, tmp_path / "p", fairness={"method": "none"})
+    assert run_script(project, *AUGMENT).returncode == 0
     plain = pd.read_parquet(project / "data/augmented/train.parquet")
     assert "weight" not in plain and "fairness" not in json.loads((project / "metrics/augment.json").read_text())
 
