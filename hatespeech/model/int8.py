@@ -45,7 +45,7 @@ _CONSTANTS: dict[str, np.ndarray] = {
     "level127": np.array(1 / 127, dtype=np.float32),
     "level255": np.array(1 / 255, dtype=np.float32),
     "zp": np.array(128, dtype=np.float32),
-    "zp_u8": np.array(128, dtype=np.uint8),  # the product's zero point, expanded to one per row for QuantizeLinear
+    "zp_u8": np.array(128, dtype=np.uint8),
     "fixed_u8": np.array(ONE_SIDED_ZERO_POINT, dtype=np.uint8),
     "fixed_positive": np.array(1 / (255 - ONE_SIDED_ZERO_POINT), dtype=np.float32),
     "fixed_negative": np.array(-1 / ONE_SIDED_ZERO_POINT, dtype=np.float32),
@@ -55,6 +55,9 @@ ONE_SIDED = frozenset({"Gelu", "Relu", "Sigmoid", "Softmax"})
 # Which inputs get a one-sided scale: the exported model's choice, then the two alternatives bench.int8 measures
 # (every row its own zero point; every row symmetric).
 ROW_SCALES = ("one-sided", "asymmetric", "symmetric")
+# The zero point (a _CONSTANTS name) MatMulIntegerToFloat takes for each kind of row: the one its rows are quantized
+# with, except asymmetric rows, each quantized with its own and corrected after the product.
+_PRODUCT_ZERO_POINT = {"symmetric": "zp_u8", "one-sided": "fixed_u8", "asymmetric": "zp_u8"}
 
 
 @contextlib.contextmanager
@@ -201,14 +204,15 @@ def _row_quantizer(node: Any, kind: str, features: int) -> list[Any]:
     x, (q, scale, _) = node.input[0], node.output
     c, p = _ROWS, f"{q}_{_ROWS}"
 
-    def op(kind: str, inputs: list[str], output: str, **attributes: Any) -> Any:
-        return helper.make_node(kind, inputs, [output], **attributes)
+    def op(op_type: str, inputs: list[str], output: str, **attributes: Any) -> Any:
+        return helper.make_node(op_type, inputs, [output], **attributes)
 
     def quantize(zero_points: str) -> list[Any]:  # one block (scale, zero point) per row
         return [op("QuantizeLinear", [x, scale, zero_points], q, axis=-1, block_size=features)]
 
-    def expanded(zero_point: str) -> list[Any]:  # a constant zero point, one per row
-        return [op("Shape", [scale], p + "rows"), op("Expand", [c + zero_point, p + "rows"], p + "zero_points")]
+    def product_zero_point() -> list[Any]:  # the product's zero point, one per row
+        constant = c + _PRODUCT_ZERO_POINT[kind]
+        return [op("Shape", [scale], p + "rows"), op("Expand", [constant, p + "rows"], p + "zero_points")]
 
     row_range = [
         op("ReduceMax", [x, c + "axes"], p + "max0", keepdims=1),
@@ -220,7 +224,7 @@ def _row_quantizer(node: Any, kind: str, features: int) -> list[Any]:
             op("Neg", [p + "min0"], p + "neg_min"),
             op("Max", [p + "max0", p + "neg_min", c + "tiny"], p + "absmax"),
             op("Mul", [p + "absmax", c + "level127"], scale),
-            *expanded("zp_u8"),
+            *product_zero_point(),
             *quantize(p + "zero_points"),
         ]
     one_sided = [  # the range holds 0, so the zero point is in [0, 255]
@@ -234,7 +238,7 @@ def _row_quantizer(node: Any, kind: str, features: int) -> list[Any]:
             op("Mul", [p + "max", c + "fixed_positive"], p + "positive"),
             op("Mul", [p + "min", c + "fixed_negative"], p + "negative"),
             op("Max", [p + "positive", p + "negative", c + "tiny"], scale),
-            *expanded("fixed_u8"),
+            *product_zero_point(),
             *quantize(p + "zero_points"),
         ]
     return [
@@ -273,7 +277,7 @@ def _row_product(
     result = rescale.output[0]
     asymmetric = kind == "asymmetric"
     fused = f"{result}_{_ROWS}uncorrected" if asymmetric else result
-    zero_point = _ROWS + ("fixed_u8" if kind == "one-sided" else "zp_u8")
+    zero_point = _ROWS + _PRODUCT_ZERO_POINT[kind]
     inputs = [quantizer.output[0], weight, quantizer.output[1], weight_scale, zero_point, weight_zero_point]
     added = [helper.make_node("MatMulIntegerToFloat", inputs, [fused], domain="com.microsoft")]
     old = [product, cast, rescale, combined]

@@ -175,7 +175,7 @@ def test_serving_benchmark_report_structure(exported, shared_dir):
     assert all(row["texts_per_s"] > 0 and row["seconds"] > 0 and row["first_call_s"] >= 0 for row in report["rows"])
     first_call = {row["name"]: row["first_call_s"] for row in report["rows"]}
     assert first_call["sorted_batches_torch_compiled"] > first_call["sorted_batches_torch"]  # it compiled
-    assert any((shared_dir / "torchinductor").rglob("*.so"))  # its kernels, into the session's own cache
+    assert any((shared_dir / "torchinductor").rglob("*.so"))  # kernels in the session's own cache
     # Every PyTorch and ONNX fp32 (or bf16) row is a share of its arithmetic's ceiling; int8 and the pipeline not.
     names = [row["name"] for row in report["rows"]]
     shared = {row["name"] for row in report["rows"] if "share_of_ceiling" in row}
